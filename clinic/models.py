@@ -1,0 +1,387 @@
+"""The clinic as configured (sites, chairs, hours, staffing) and its formulary (drugs, regimens).
+
+A regimen is data: every number a label gives lives in these rows, seeded by a data
+migration and editable by a clinic manager in the admin. The dosing rules in
+`clinic.dosing` read a regimen through `Regimen.spec()` and never touch the database.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from functools import cached_property
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(
+            "%(value)s is not a time zone name. Use an IANA name such as Europe/London "
+            "or America/New_York.",
+            params={"value": value},
+        )
+
+
+validate_offsets = RegexValidator(
+    r"^\d{1,3}(,\d{1,3})*$",
+    "Write the days before the appointment as whole numbers separated by commas, e.g. 7,1.",
+)
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class Clinic(models.Model):
+    name = models.CharField(max_length=120, unique=True)
+    time_zone = models.CharField(
+        max_length=64, validators=[validate_time_zone], help_text="IANA name, e.g. Europe/London."
+    )
+    address = models.TextField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    email = models.EmailField(blank=True, help_text="Shown to patients in reminder emails.")
+    slot_minutes = models.PositiveSmallIntegerField(
+        default=15,
+        validators=[MinValueValidator(5)],
+        help_text="Grid of bookable start times, in minutes.",
+    )
+    patients_per_nurse = models.PositiveSmallIntegerField(
+        default=4,
+        validators=[MinValueValidator(1)],
+        help_text="Patients in chairs at the same moment that one nurse on duty may look after.",
+    )
+    starts_per_nurse = models.PositiveSmallIntegerField(
+        default=1,
+        validators=[MinValueValidator(1)],
+        help_text="Infusion starts per nurse on duty in any 15-minute slot (the staggered start).",
+    )
+    reminder_days_before = models.CharField(
+        max_length=40,
+        default="7,1",
+        validators=[validate_offsets],
+        help_text="Days before an appointment on which the patient is reminded, e.g. 7,1.",
+    )
+    reminder_local_time = models.TimeField(
+        default="09:00", help_text="Local time of day at which reminders are sent."
+    )
+    due_soon_days = models.PositiveSmallIntegerField(
+        default=21, help_text="Remind a patient to book when the next dose is due within this many days."
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @cached_property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def reminder_offsets(self) -> list[int]:
+        return sorted({int(part) for part in self.reminder_days_before.split(",") if part}, reverse=True)
+
+
+class Chair(models.Model):
+    class Kind(models.TextChoices):
+        CHAIR = "chair", "Chair"
+        BED = "bed", "Bed"
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="chairs")
+    name = models.CharField(max_length=40)
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.CHAIR)
+    active = models.BooleanField(default=True)
+    position = models.PositiveSmallIntegerField(default=0, help_text="Order on the roster.")
+
+    class Meta:
+        ordering = ["clinic", "position", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "name"], name="chair_name_unique_in_clinic"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.clinic})"
+
+
+class OpeningHours(models.Model):
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="opening_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens = models.TimeField()
+    closes = models.TimeField()
+
+    class Meta:
+        ordering = ["clinic", "weekday"]
+        verbose_name_plural = "opening hours"
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "weekday"], name="one_opening_per_weekday"),
+            models.CheckConstraint(condition=Q(closes__gt=F("opens")), name="opening_closes_after_opens"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens:%H:%M}–{self.closes:%H:%M}"
+
+    def clean(self) -> None:
+        if self.opens and self.closes and self.closes <= self.opens:
+            raise ValidationError(
+                {"closes": "Closing time must be after opening time. Check the two times."}
+            )
+
+
+class Closure(models.Model):
+    """Days the clinic is shut (holidays, training days), first and last day inclusive."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="closures")
+    starts_on = models.DateField()
+    ends_on = models.DateField()
+    reason = models.CharField(max_length=120)
+
+    class Meta:
+        ordering = ["clinic", "starts_on"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_on__gte=F("starts_on")), name="closure_ends_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reason}: {self.starts_on}–{self.ends_on}"
+
+    def clean(self) -> None:
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            raise ValidationError({"ends_on": "The last day cannot be before the first day."})
+
+
+class NurseStaffing(models.Model):
+    """Nurses on duty on a weekday; the nurse rules multiply by this number."""
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="staffing")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    nurses = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["clinic", "weekday"]
+        verbose_name_plural = "nurse staffing"
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "weekday"], name="one_staffing_per_weekday"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()}: {self.nurses} nurses"
+
+
+class StaffProfile(models.Model):
+    """Which clinics a member of staff works at. Their role is their Django group."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile")
+    clinics = models.ManyToManyField(Clinic, related_name="staff", blank=True)
+
+    def __str__(self) -> str:
+        return str(self.user)
+
+
+# --- The formulary -------------------------------------------------------------------------
+
+
+class Drug(models.Model):
+    code = models.SlugField(unique=True, help_text="Lower-case name, e.g. ocrevus.")
+    brand_name = models.CharField(max_length=80)
+    generic_name = models.CharField(max_length=120)
+    route = models.CharField(max_length=40, help_text="IV, or SC for a subcutaneous injection.")
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["brand_name"]
+
+    def __str__(self) -> str:
+        return self.brand_name
+
+
+class IntervalUnit(models.TextChoices):
+    DAYS = "days", "days"
+    WEEKS = "weeks", "weeks"
+    MONTHS = "months", "calendar months"
+
+
+class Anchor(models.TextChoices):
+    FIRST_DOSE = "first_dose", "dose 1 of the course"
+    PREVIOUS_DOSE = "previous_dose", "the previous dose (the last dose of the previous phase)"
+
+
+class Regimen(models.Model):
+    """A drug's dosing schedule: ordered phases, monitoring, and the programme it needs."""
+
+    code = models.SlugField(unique=True, help_text="Lower-case name used by commands, e.g. ocrevus-zunovo.")
+    drug = models.ForeignKey(Drug, on_delete=models.PROTECT, related_name="regimens")
+    name = models.CharField(max_length=120)
+    active = models.BooleanField(default=True, help_text="Only active regimens can start new courses.")
+    programme = models.CharField(
+        max_length=120, blank=True, help_text="Restricted-distribution programme, e.g. TOUCH (REMS)."
+    )
+    requires_authorization = models.BooleanField(
+        default=False, help_text="Each infusion needs a current programme authorization."
+    )
+    reauthorization_months = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Programme reauthorization every N months from dose 1."
+    )
+    pregnancy_check = models.BooleanField(default=False, help_text="Check pregnancy status before each dose.")
+    late_window_days = models.PositiveSmallIntegerField(
+        default=7,
+        help_text="Days after the target date that still count as on time; later is overdue.",
+    )
+    notes = models.TextField(blank=True)
+    sources = models.TextField(blank=True, help_text="Where the numbers come from (label, version).")
+
+    class Meta:
+        ordering = ["drug__brand_name", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def spec(self):
+        """This regimen as plain data for the dosing rules (reads phases and monitoring once)."""
+        from clinic.dosing import RegimenSpec
+
+        return RegimenSpec.from_model(self)
+
+    def option_choices(self) -> list[tuple[str, str]]:
+        """The course options this regimen offers, as (key, label) pairs."""
+        choices: dict[str, str] = {}
+        for phase in self.phases.all():
+            if phase.alternative_interval_option:
+                choices[phase.alternative_interval_option] = (
+                    f"{phase.name.capitalize()} every {phase.alternative_interval_value} "
+                    f"{phase.get_alternative_interval_unit_display()}"
+                )
+            if phase.short_infusion_option:
+                choices[phase.short_infusion_option] = (
+                    f"Shorter {phase.short_infusion_minutes}-minute infusion for {phase.name} doses "
+                    "(not after a serious infusion reaction)"
+                )
+        return list(choices.items())
+
+
+class RegimenPhase(models.Model):
+    """One phase of a regimen: a block of doses, given once or repeated.
+
+    The course's first dose falls on the course start date. Every later phase starts
+    `interval` after its anchor; inside a block doses are `spacing_days` apart; a
+    repeating phase's next block is `interval` after the previous dose actually given
+    (so a late dose moves the ones after it, as the labels' missed-dose rules ask).
+    """
+
+    regimen = models.ForeignKey(Regimen, on_delete=models.CASCADE, related_name="phases")
+    position = models.PositiveSmallIntegerField(help_text="Order of the phase in the regimen, from 1.")
+    name = models.CharField(max_length=40, help_text="e.g. initial, maintenance, course 2.")
+    dose_label = models.CharField(max_length=80, help_text="e.g. 300 mg IV.")
+    doses = models.PositiveSmallIntegerField(
+        default=1, validators=[MinValueValidator(1)], help_text="Doses in one block (Lemtrada course 1: 5)."
+    )
+    spacing_days = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Days between doses inside a block (14; 1 for consecutive days)."
+    )
+    repeats = models.BooleanField(default=False, help_text="The block repeats for as long as the course runs.")
+    interval_value = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Time from the anchor to this phase's first block, and between repeated blocks."
+    )
+    interval_unit = models.CharField(max_length=10, choices=IntervalUnit.choices, default=IntervalUnit.DAYS)
+    interval_anchor = models.CharField(
+        max_length=20,
+        choices=Anchor.choices,
+        default=Anchor.PREVIOUS_DOSE,
+        help_text="What this phase's first block counts from. Repeats always count from the previous dose.",
+    )
+    alternative_interval_option = models.SlugField(
+        blank=True, help_text="Course option that switches to the alternative interval, e.g. extended_interval."
+    )
+    alternative_interval_value = models.PositiveSmallIntegerField(null=True, blank=True)
+    alternative_interval_unit = models.CharField(
+        max_length=10, choices=IntervalUnit.choices, default=IntervalUnit.DAYS
+    )
+    min_gap_value = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="No dose of this phase sooner than this after the previous dose."
+    )
+    min_gap_unit = models.CharField(max_length=10, choices=IntervalUnit.choices, default=IntervalUnit.DAYS)
+    premed_minutes = models.PositiveSmallIntegerField(default=0)
+    premed_doses = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Premedication only on the first N doses of each block (Lemtrada: 3)."
+    )
+    infusion_minutes = models.PositiveSmallIntegerField()
+    first_infusion_minutes = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Infusion minutes of the phase's first dose, when longer."
+    )
+    short_infusion_option = models.SlugField(
+        blank=True, help_text="Course option that allows the shorter infusion, e.g. short_infusion."
+    )
+    short_infusion_minutes = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Only when the course allows it and no earlier dose had a serious reaction."
+    )
+    observation_minutes = models.PositiveSmallIntegerField(default=0)
+    observation_infusions = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="Observation as above only for the course's first N infusions (Tysabri: 12).",
+    )
+    later_observation_minutes = models.PositiveSmallIntegerField(
+        default=0, help_text="Observation after those first N infusions."
+    )
+    reaction_keeps_observation = models.BooleanField(
+        default=False, help_text="After an infusion reaction, later infusions keep the full observation."
+    )
+    source = models.TextField(blank=True, help_text="Where these numbers come from.")
+
+    class Meta:
+        ordering = ["regimen", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["regimen", "position"], name="phase_position_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.regimen}: {self.name}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.doses and self.doses > 1 and not self.spacing_days:
+            errors["spacing_days"] = "A block of several doses needs the days between them."
+        if self.repeats and not self.interval_value:
+            errors["interval_value"] = "A repeating phase needs the interval between its blocks."
+        if self.position and self.position > 1 and not self.interval_value:
+            errors["interval_value"] = "A later phase needs the time from its anchor to its first dose."
+        if self.alternative_interval_option and not self.alternative_interval_value:
+            errors["alternative_interval_value"] = "Give the alternative interval for the option."
+        if self.short_infusion_option and not self.short_infusion_minutes:
+            errors["short_infusion_minutes"] = "Give the minutes of the shorter infusion."
+        if errors:
+            raise ValidationError(errors)
+
+
+class MonitoringRule(models.Model):
+    """Checks a course needs between doses (labs, programme reauthorization)."""
+
+    class Kind(models.TextChoices):
+        LABS = "labs", "Labs"
+        REAUTHORIZATION = "reauthorization", "Programme reauthorization"
+
+    regimen = models.ForeignKey(Regimen, on_delete=models.CASCADE, related_name="monitoring")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    name = models.CharField(max_length=120, help_text="e.g. CBC with differential, creatinine, urinalysis.")
+    every_months = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    until_months_after_last_dose = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Stop this many months after the last dose given (Lemtrada: 48)."
+    )
+    source = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["regimen", "kind", "name"]
+
+    def __str__(self) -> str:
+        return f"{self.regimen}: {self.name} every {self.every_months} months"

@@ -1,0 +1,91 @@
+"""Patients and their treatment courses."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from clinic.models import Clinic, Regimen
+
+
+class Patient(models.Model):
+    class Channel(models.TextChoices):
+        EMAIL = "email", "Email"
+        NONE = "none", "No reminders"
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="patients")
+    mrn = models.CharField("MRN", max_length=40, help_text="Medical record number, unique within the clinic.")
+    first_name = models.CharField(max_length=80)
+    last_name = models.CharField(max_length=80)
+    date_of_birth = models.DateField()
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    reminder_consent = models.BooleanField(
+        default=False, help_text="The patient agreed to receive appointment and dose reminders."
+    )
+    reminder_channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    unsubscribed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the patient turned email reminders off from an email link."
+    )
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["last_name", "first_name"]
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "mrn"], name="patient_mrn_unique_in_clinic"),
+        ]
+        indexes = [models.Index(fields=["clinic", "last_name", "first_name"])]
+
+    def __str__(self) -> str:
+        return f"{self.last_name}, {self.first_name}"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+    @property
+    def wants_email_reminders(self) -> bool:
+        return (
+            self.reminder_consent
+            and self.reminder_channel == self.Channel.EMAIL
+            and bool(self.email)
+            and self.unsubscribed_at is None
+        )
+
+
+class TreatmentCourse(models.Model):
+    """One patient on one regimen from a start date (the target date of dose 1)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        STOPPED = "stopped", "Stopped"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="courses")
+    regimen = models.ForeignKey(Regimen, on_delete=models.PROTECT, related_name="courses")
+    start_date = models.DateField(help_text="Target date of the first dose.")
+    options = models.JSONField(default=dict, blank=True, help_text="Course options the regimen offers.")
+    authorization_number = models.CharField(max_length=60, blank=True)
+    authorization_expires_on = models.DateField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    notes = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["patient", "-start_date"]
+        indexes = [models.Index(fields=["status", "regimen"])]
+
+    def __str__(self) -> str:
+        return f"{self.patient} on {self.regimen}"
+
+    def clean(self) -> None:
+        if self.regimen_id and not self.regimen.active and self._state.adding:
+            raise ValidationError({"regimen": "This regimen is not active. Choose an active regimen."})
+
+    def option_enabled(self, key: str) -> bool:
+        return bool(self.options.get(key))

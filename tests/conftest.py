@@ -1,0 +1,127 @@
+"""Shared fixtures: a fixed cast of clinics and staff, and the service gates.
+
+Tests marked `postgres`, `redis` or `browser` need that real service. Locally they are
+skipped when it is missing; in CI (CI=true) they fail instead, so a missing service can
+never pass for a green run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from datetime import time
+from urllib.parse import urlparse
+
+import pytest
+from django.contrib.auth.models import Group
+from django.db import connection
+
+from clinic.models import Chair, Clinic, NurseStaffing, OpeningHours, StaffProfile
+from clinic.roles import FRONT_DESK, MANAGER, NURSE
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+DEMO_PASSWORD = "chairside-test-pw"  # noqa: S105 - test users only
+
+
+def _missing(reason: str):
+    if IN_CI:
+        pytest.fail(f"Required in CI: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def redis_url() -> str:
+    return os.environ.get("REDIS_URL", "")
+
+
+def _redis_answers() -> bool:
+    url = redis_url()
+    if not url:
+        return False
+    parsed = urlparse(url)
+    try:
+        with socket.create_connection((parsed.hostname or "127.0.0.1", parsed.port or 6379), timeout=1) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def chromium_path() -> str | None:
+    return os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.fixture(autouse=True)
+def _service_gates(request):
+    if request.node.get_closest_marker("postgres") and connection.vendor != "postgresql":
+        _missing("PostgreSQL is not configured: set DATABASE_URL=postgres://… to run this test.")
+    if request.node.get_closest_marker("redis") and not _redis_answers():
+        _missing("Redis does not answer: set REDIS_URL=redis://127.0.0.1:6379/0 to run this test.")
+    if request.node.get_closest_marker("browser"):
+        if not chromium_path():
+            _missing("Chromium is not installed (apt-get install chromium chromium-driver).")
+        try:
+            import playwright  # noqa: F401
+        except ImportError:
+            _missing("Playwright is not installed.")
+
+
+def make_clinic(name: str, time_zone: str = "Europe/London", chairs: int = 6, nurses: int = 2, **kwargs) -> Clinic:
+    clinic = Clinic.objects.create(
+        name=name,
+        time_zone=time_zone,
+        address=kwargs.pop("address", "1 High Street"),
+        phone=kwargs.pop("phone", "020 7946 0000"),
+        **kwargs,
+    )
+    for weekday in range(5):
+        OpeningHours.objects.create(clinic=clinic, weekday=weekday, opens=time(8, 0), closes=time(18, 0))
+        NurseStaffing.objects.create(clinic=clinic, weekday=weekday, nurses=nurses)
+    for number in range(1, chairs + 1):
+        Chair.objects.create(clinic=clinic, name=f"Chair {number}", position=number)
+    return clinic
+
+
+def make_staff(username: str, role: str | None, *clinics: Clinic, **extra):
+    from django.contrib.auth import get_user_model
+
+    user = get_user_model().objects.create_user(username=username, password=DEMO_PASSWORD, **extra)
+    if role:
+        user.groups.add(Group.objects.get(name=role))
+    profile = StaffProfile.objects.create(user=user)
+    profile.clinics.set(clinics)
+    return user
+
+
+@pytest.fixture
+def clinic_a(db) -> Clinic:
+    return make_clinic("Northside Infusion Centre")
+
+
+@pytest.fixture
+def clinic_b(db) -> Clinic:
+    return make_clinic("Harbour Infusion Suite", time_zone="America/New_York", chairs=4)
+
+
+@pytest.fixture
+def front_desk(clinic_a):
+    """Alice works the front desk of clinic A."""
+    return make_staff("alice", FRONT_DESK, clinic_a, first_name="Alice")
+
+
+@pytest.fixture
+def nurse(clinic_a):
+    """Nina is a nurse at clinic A."""
+    return make_staff("nina", NURSE, clinic_a, first_name="Nina")
+
+
+@pytest.fixture
+def manager(clinic_a):
+    """Max manages clinic A."""
+    return make_staff("max", MANAGER, clinic_a, first_name="Max", is_staff=True)
+
+
+@pytest.fixture
+def staff_b(clinic_b):
+    """Bob works the front desk of clinic B and must never see clinic A's patients."""
+    return make_staff("bob", FRONT_DESK, clinic_b, first_name="Bob")
