@@ -20,8 +20,7 @@ from django.db.models import F, Q
 def validate_time_zone(value: str) -> None:
     if value not in zoneinfo.available_timezones():
         raise ValidationError(
-            "%(value)s is not a time zone name. Use an IANA name such as Europe/London "
-            "or America/New_York.",
+            "%(value)s is not a time zone name. Use an IANA name such as Europe/London or America/New_York.",
             params={"value": value},
         )
 
@@ -71,9 +70,7 @@ class Clinic(models.Model):
         validators=[validate_offsets],
         help_text="Days before an appointment on which the patient is reminded, e.g. 7,1.",
     )
-    reminder_local_time = models.TimeField(
-        default="09:00", help_text="Local time of day at which reminders are sent."
-    )
+    reminder_local_time = models.TimeField(default="09:00", help_text="Local time of day at which reminders are sent.")
     due_soon_days = models.PositiveSmallIntegerField(
         default=21, help_text="Remind a patient to book when the next dose is due within this many days."
     )
@@ -134,9 +131,7 @@ class OpeningHours(models.Model):
 
     def clean(self) -> None:
         if self.opens and self.closes and self.closes <= self.opens:
-            raise ValidationError(
-                {"closes": "Closing time must be after opening time. Check the two times."}
-            )
+            raise ValidationError({"closes": "Closing time must be after opening time. Check the two times."})
 
 
 class Closure(models.Model):
@@ -291,7 +286,9 @@ class RegimenPhase(models.Model):
     )
     repeats = models.BooleanField(default=False, help_text="The block repeats for as long as the course runs.")
     interval_value = models.PositiveSmallIntegerField(
-        null=True, blank=True, help_text="Time from the anchor to this phase's first block, and between repeated blocks."
+        null=True,
+        blank=True,
+        help_text="Time from the anchor to this phase's first block, and between repeated blocks.",
     )
     interval_unit = models.CharField(max_length=10, choices=IntervalUnit.choices, default=IntervalUnit.DAYS)
     interval_anchor = models.CharField(
@@ -304,9 +301,7 @@ class RegimenPhase(models.Model):
         blank=True, help_text="Course option that switches to the alternative interval, e.g. extended_interval."
     )
     alternative_interval_value = models.PositiveSmallIntegerField(null=True, blank=True)
-    alternative_interval_unit = models.CharField(
-        max_length=10, choices=IntervalUnit.choices, default=IntervalUnit.DAYS
-    )
+    alternative_interval_unit = models.CharField(max_length=10, choices=IntervalUnit.choices, default=IntervalUnit.DAYS)
     min_gap_value = models.PositiveSmallIntegerField(
         null=True, blank=True, help_text="No dose of this phase sooner than this after the previous dose."
     )

@@ -152,6 +152,9 @@ class NurseAssignment(models.Model):
             models.UniqueConstraint(fields=["day", "chair"], name="one_nurse_per_chair_per_day"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.nurse} on {self.chair.name}, {self.day}"
+
 
 class Reminder(models.Model):
     """One message owed to a patient: the outbox row is the record, Redis only carries work."""
