@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+"""The front desk's worklist of doses due and not yet booked (`scheduling:worklist`)."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from scheduling import views_worklist
+
+urlpatterns = [
+    path("worklist/", views_worklist.worklist, name="worklist"),
+]
