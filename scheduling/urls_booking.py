@@ -1,3 +1,9 @@
-from django.urls import path  # noqa: F401
+"""The front desk's booking pages: suggested slots, booking, changes and the week view."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from scheduling import views_booking
+
+urlpatterns = [
+    path("book/<int:course_id>/", views_booking.book, name="book"),
+]
