@@ -285,6 +285,13 @@ class RegimenPhase(models.Model):
         null=True, blank=True, help_text="Days between doses inside a block (14; 1 for consecutive days)."
     )
     repeats = models.BooleanField(default=False, help_text="The block repeats for as long as the course runs.")
+    when_needed = models.BooleanField(
+        default=False,
+        help_text=(
+            "Given only when the prescriber asks for it (Lemtrada's further courses): the phase has an "
+            "earliest date but is never counted due or overdue."
+        ),
+    )
     interval_value = models.PositiveSmallIntegerField(
         null=True,
         blank=True,

@@ -1,0 +1,380 @@
+"""The regimens Chairside ships, as data for the seed migration.
+
+Every number comes from the label facts in Chairside's domain notes
+(`domain/ms-infusion-regimens.md`), with its source kept beside it in the regimen's
+`sources` and each phase's `source`. Where the labels disagree (Ocrevus "6 months / at
+least 5 months" against a newer "24 weeks / at least 20 weeks"), the older, confirmed label
+value is seeded and the alternative noted: a clinic manager changes the rows in the admin,
+no release needed. Premedication minutes are the chair time before the infusion starts.
+
+This module is read by migration 0003 only; the live rows are the record once seeded.
+"""
+
+OCREVUS_SOURCE = (
+    "US PI Highlights (DailyMed setid 9da42362-3bb5-4b83-b4bb-b59fd4e55f0d, Jan 2024 version); "
+    "ocrevus-hcp.com dosing/administration; drugs.com ocrelizumab dosage. Label revision 5/2026 "
+    "(D&A 2.2, 2.3, 2.6) not yet read: verify against the current DailyMed label before go-live."
+)
+
+DRUGS = [
+    {"code": "ocrevus", "brand_name": "Ocrevus", "generic_name": "ocrelizumab", "route": "IV"},
+    {
+        "code": "ocrevus-zunovo",
+        "brand_name": "Ocrevus Zunovo",
+        "generic_name": "ocrelizumab and hyaluronidase-ocsq",
+        "route": "SC",
+    },
+    {"code": "tysabri", "brand_name": "Tysabri", "generic_name": "natalizumab", "route": "IV"},
+    {"code": "tyruko", "brand_name": "Tyruko", "generic_name": "natalizumab-sztn", "route": "IV"},
+    {"code": "lemtrada", "brand_name": "Lemtrada", "generic_name": "alemtuzumab", "route": "IV"},
+    {"code": "briumvi", "brand_name": "Briumvi", "generic_name": "ublituximab-xiiy", "route": "IV"},
+    {"code": "rituximab", "brand_name": "Rituximab", "generic_name": "rituximab (and biosimilars)", "route": "IV"},
+]
+
+REGIMENS = [
+    {
+        "code": "ocrevus",
+        "drug": "ocrevus",
+        "name": "Ocrevus (ocrelizumab IV)",
+        "sources": OCREVUS_SOURCE,
+        "notes": (
+            "Maintenance counts from infusion 1 of the initial dose. A missed dose is given as soon as "
+            "possible and the next one 6 months after the dose actually given. A newer manufacturer page "
+            "says every 24 weeks with at least 20 weeks between doses (unconfirmed in the label)."
+        ),
+        "phases": [
+            {
+                "position": 1,
+                "name": "initial",
+                "dose_label": "300 mg IV",
+                "doses": 2,
+                "spacing_days": 14,
+                "premed_minutes": 30,
+                "infusion_minutes": 150,
+                "observation_minutes": 60,
+                "source": (
+                    "[LABEL] Day 1 and Day 15, 300 mg each; infusion >=2.5 h (30->180 mL/h); "
+                    "methylprednisolone ~30 min and antihistamine 30-60 min before; observe >=1 h after every "
+                    "infusion. " + OCREVUS_SOURCE
+                ),
+            },
+            {
+                "position": 2,
+                "name": "maintenance",
+                "dose_label": "600 mg IV",
+                "repeats": True,
+                "interval_value": 6,
+                "interval_unit": "months",
+                "interval_anchor": "first_dose",
+                "min_gap_value": 5,
+                "min_gap_unit": "months",
+                "premed_minutes": 30,
+                "infusion_minutes": 210,
+                "short_infusion_option": "short_infusion",
+                "short_infusion_minutes": 120,
+                "observation_minutes": 60,
+                "source": (
+                    "[LABEL] 600 mg every 6 months, first one 6 months after infusion 1; doses at least 5 months "
+                    "apart (EU SmPC: minimum 5 months); standard infusion >=3.5 h; shorter option >=2 h only "
+                    "with no prior serious infusion reaction; observe >=1 h. " + OCREVUS_SOURCE
+                ),
+            },
+        ],
+        "monitoring": [],
+    },
+    {
+        "code": "ocrevus-zunovo",
+        "drug": "ocrevus-zunovo",
+        "name": "Ocrevus Zunovo (ocrelizumab and hyaluronidase SC)",
+        "sources": (
+            "US PI Highlights and section 2 (fda.report/DailyMed b216af61-99d0-42a3-afc2-b5bf86df1ec0; "
+            "guidelinecentral.com). Minimum gap not confirmed: none seeded."
+        ),
+        "notes": "Given by a healthcare professional in the clinic; not interchangeable with IV ocrelizumab.",
+        "phases": [
+            {
+                "position": 1,
+                "name": "maintenance",
+                "dose_label": "920 mg/23,000 U SC",
+                "repeats": True,
+                "interval_value": 6,
+                "interval_unit": "months",
+                "premed_minutes": 30,
+                "infusion_minutes": 10,
+                "observation_minutes": 60,
+                "observation_infusions": 1,
+                "later_observation_minutes": 15,
+                "source": (
+                    "[LABEL] single 23 mL SC injection over ~10 min every 6 months; oral dexamethasone and "
+                    "antihistamine >=30 min before; observe >=1 h after the initial injection and >=15 min "
+                    "after later ones."
+                ),
+            },
+        ],
+        "monitoring": [],
+    },
+    {
+        "code": "tysabri",
+        "drug": "tysabri",
+        "name": "Tysabri (natalizumab IV)",
+        "programme": "TOUCH Prescribing Program (REMS)",
+        "requires_authorization": True,
+        "reauthorization_months": 6,
+        "sources": (
+            "US PI (DailyMed setid c5fdde91-1989-4dd2-9129-4f3323ea2962, Oct 2023); tysabrihcp.com dosing; "
+            "FDA REMS page (TOUCH). Extended interval: NOVA trial (Foley 2022), off-label in the US."
+        ),
+        "notes": (
+            "Each infusion needs a current TOUCH authorization and the pre-infusion checklist. The 6-week "
+            "extended interval is off-label (US) and set per course by the prescriber."
+        ),
+        "phases": [
+            {
+                "position": 1,
+                "name": "maintenance",
+                "dose_label": "300 mg IV",
+                "repeats": True,
+                "interval_value": 4,
+                "interval_unit": "weeks",
+                "alternative_interval_option": "extended_interval",
+                "alternative_interval_value": 6,
+                "alternative_interval_unit": "weeks",
+                "premed_minutes": 0,
+                "infusion_minutes": 60,
+                "observation_minutes": 60,
+                "observation_infusions": 12,
+                "later_observation_minutes": 0,
+                "reaction_keeps_observation": True,
+                "source": (
+                    "[LABEL] 300 mg over ~1 h every 4 weeks; no premedication required; observe 1 h after the "
+                    "infusion for the first 12 infusions, then by clinical judgment if no hypersensitivity "
+                    "(US, 10/2023). [LIT/off-label] extended interval every 6 weeks (NOVA)."
+                ),
+            },
+        ],
+        "monitoring": [],
+    },
+    {
+        "code": "tyruko",
+        "drug": "tyruko",
+        "name": "Tyruko (natalizumab-sztn IV)",
+        "programme": "TYRUKO REMS",
+        "requires_authorization": True,
+        "reauthorization_months": 6,
+        "sources": (
+            "rxlist.com Tyruko; injection.com; mymsteam.com (secondary); FDA REMS page 423. Whether the "
+            "first-12-infusions count carries across a switch from Tysabri is not addressed: clinician decision."
+        ),
+        "notes": "Separate REMS from TOUCH; PML assessment at 3 and 6 months, then every 6 months.",
+        "phases": [
+            {
+                "position": 1,
+                "name": "maintenance",
+                "dose_label": "300 mg IV",
+                "repeats": True,
+                "interval_value": 4,
+                "interval_unit": "weeks",
+                "premed_minutes": 0,
+                "infusion_minutes": 60,
+                "observation_minutes": 60,
+                "observation_infusions": 12,
+                "later_observation_minutes": 0,
+                "reaction_keeps_observation": True,
+                "source": (
+                    "[LABEL secondary] as Tysabri: 300 mg over 1 h every 4 weeks; observe 1 h for the first "
+                    "12 infusions. Premedication not stated; none assumed as for Tysabri (unverified)."
+                ),
+            },
+        ],
+        "monitoring": [],
+    },
+    {
+        "code": "lemtrada",
+        "drug": "lemtrada",
+        "name": "Lemtrada (alemtuzumab IV)",
+        "programme": "LEMTRADA REMS",
+        "requires_authorization": True,
+        "sources": (
+            "US label summaries (neurologyadvisor.com; lemtradahcp.com dosing-monitoring; 2020 Highlights); "
+            "EU SmPC (MIMS Malaysia). Monitoring: boxed warning (openFDA set_id 6236b0bc-...)."
+        ),
+        "notes": (
+            "Herpes prophylaxis from day 1 of each course. Contraception during a course and 4 months after. "
+            "EU allows at most two further courses; the US sets no limit."
+        ),
+        "phases": [
+            {
+                "position": 1,
+                "name": "course 1",
+                "dose_label": "12 mg/day IV",
+                "doses": 5,
+                "spacing_days": 1,
+                "premed_minutes": 60,
+                "premed_doses": 3,
+                "infusion_minutes": 240,
+                "observation_minutes": 120,
+                "source": (
+                    "[LABEL] 12 mg/day on 5 consecutive days, ~4 h infusion; methylprednisolone 1 g immediately "
+                    "before on the first 3 days of each course (60 min is practice, not label); monitor 2 h "
+                    "after each infusion."
+                ),
+            },
+            {
+                "position": 2,
+                "name": "course 2",
+                "dose_label": "12 mg/day IV",
+                "doses": 3,
+                "spacing_days": 1,
+                "interval_value": 12,
+                "interval_unit": "months",
+                "interval_anchor": "previous_dose",
+                "min_gap_value": 12,
+                "min_gap_unit": "months",
+                "premed_minutes": 60,
+                "premed_doses": 3,
+                "infusion_minutes": 240,
+                "observation_minutes": 120,
+                "source": "[LABEL] 12 mg/day on 3 consecutive days, 12 months after course 1.",
+            },
+            {
+                "position": 3,
+                "name": "further course",
+                "dose_label": "12 mg/day IV",
+                "doses": 3,
+                "spacing_days": 1,
+                "repeats": True,
+                "when_needed": True,
+                "interval_value": 12,
+                "interval_unit": "months",
+                "interval_anchor": "previous_dose",
+                "min_gap_value": 12,
+                "min_gap_unit": "months",
+                "premed_minutes": 60,
+                "premed_doses": 3,
+                "infusion_minutes": 240,
+                "observation_minutes": 120,
+                "source": (
+                    "[LABEL US] if needed, 12 mg/day on 3 consecutive days at least 12 months after the last "
+                    "dose of any prior course."
+                ),
+            },
+        ],
+        "monitoring": [
+            {
+                "kind": "labs",
+                "name": "CBC with differential, serum creatinine, urinalysis with cell counts",
+                "every_months": 1,
+                "until_months_after_last_dose": 48,
+                "source": "[LABEL boxed warning] monthly until 48 months after the last infusion.",
+            },
+            {
+                "kind": "labs",
+                "name": "Thyroid function (TSH)",
+                "every_months": 3,
+                "until_months_after_last_dose": 48,
+                "source": "[LABEL secondary] every 3 months until 48 months after the last infusion.",
+            },
+        ],
+    },
+    {
+        "code": "briumvi",
+        "drug": "briumvi",
+        "name": "Briumvi (ublituximab IV)",
+        "pregnancy_check": True,
+        "sources": (
+            "Medscape Briumvi monograph; EU SmPC (rxreasoner.com); briumvi.co.uk dosing; themeditary.com. "
+            "US minimum gap not confirmed: the EU 5 months is seeded."
+        ),
+        "notes": "Verify pregnancy status before each infusion (US label).",
+        "phases": [
+            {
+                "position": 1,
+                "name": "initial",
+                "dose_label": "150 mg IV, then 450 mg IV",
+                "doses": 2,
+                "spacing_days": 14,
+                "premed_minutes": 30,
+                "infusion_minutes": 60,
+                "first_infusion_minutes": 240,
+                "observation_minutes": 60,
+                "source": (
+                    "[LABEL] infusion 1: 150 mg over >=4 h; infusion 2: 450 mg 2 weeks later over >=1 h; "
+                    "methylprednisolone ~30 min and antihistamine 30-60 min before; observe >=1 h after the "
+                    "first two infusions."
+                ),
+            },
+            {
+                "position": 2,
+                "name": "maintenance",
+                "dose_label": "450 mg IV",
+                "repeats": True,
+                "interval_value": 24,
+                "interval_unit": "weeks",
+                "interval_anchor": "first_dose",
+                "min_gap_value": 5,
+                "min_gap_unit": "months",
+                "premed_minutes": 30,
+                "infusion_minutes": 60,
+                "observation_minutes": 60,
+                "observation_infusions": 2,
+                "later_observation_minutes": 0,
+                "reaction_keeps_observation": True,
+                "source": (
+                    "[LABEL] 450 mg every 24 weeks, first one 24 weeks after infusion 1; >=1 h infusion; "
+                    "observation at physician discretion from infusion 3 unless an infusion reaction occurred; "
+                    "[LABEL EU] at least 5 months between doses."
+                ),
+            },
+        ],
+        "monitoring": [],
+    },
+    {
+        "code": "rituximab",
+        "drug": "rituximab",
+        "name": "Rituximab (off-label in MS, clinic protocol)",
+        "sources": (
+            "No MS label. HERMES trial (Hauser, NEJM 2008) for 1000 mg day 1 and 15; RA label for premedication, "
+            "rates and the 16-week minimum (rituxanforra-hcp.com; vortuxi.com)."
+        ),
+        "notes": (
+            "Off-label: the clinic's protocol governs the dose, the interval and observation (none in the label; "
+            "set it here). Screen for HBV before starting (boxed warning)."
+        ),
+        "phases": [
+            {
+                "position": 1,
+                "name": "initial",
+                "dose_label": "1000 mg IV",
+                "doses": 2,
+                "spacing_days": 14,
+                "premed_minutes": 30,
+                "infusion_minutes": 195,
+                "first_infusion_minutes": 255,
+                "observation_minutes": 0,
+                "source": (
+                    "[LIT] 1000 mg day 1 and day 15 (HERMES); [COMPUTED from label rates] first infusion ~255 min, "
+                    "second ~195 min; methylprednisolone 100 mg ~30 min before (RA label)."
+                ),
+            },
+            {
+                "position": 2,
+                "name": "maintenance",
+                "dose_label": "500-1000 mg IV",
+                "repeats": True,
+                "interval_value": 6,
+                "interval_unit": "months",
+                "interval_anchor": "previous_dose",
+                "min_gap_value": 16,
+                "min_gap_unit": "weeks",
+                "premed_minutes": 30,
+                "infusion_minutes": 195,
+                "observation_minutes": 0,
+                "source": (
+                    "[practice] about every 6 months; [LABEL RA] not sooner than every 16 weeks; [COMPUTED] "
+                    "1000 mg subsequent infusion ~195 min (500 mg ~120 min)."
+                ),
+            },
+        ],
+        "monitoring": [],
+    },
+]
