@@ -8,9 +8,10 @@ comes next, when is it due, how early may it be given, and how long will it take
 
 from __future__ import annotations
 
+import calendar
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass, field, fields
+from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -69,6 +70,12 @@ class PhaseSpec:
     observation_infusions: int | None
     later_observation_minutes: int
     reaction_keeps_observation: bool
+    # Given only when the prescriber asks for it (Lemtrada's further courses): the block's
+    # first dose has an earliest date but is never counted due or overdue.
+    when_needed: bool = False
+
+
+_PHASE_FIELDS = tuple(item.name for item in fields(PhaseSpec))
 
 
 @dataclass(frozen=True)
@@ -92,7 +99,30 @@ class RegimenSpec:
 
     @classmethod
     def from_model(cls, regimen) -> RegimenSpec:
-        raise NotImplementedError
+        """Read a Regimen row, its phases and its monitoring rules (two queries, none when prefetched)."""
+        phases = sorted(regimen.phases.all(), key=lambda phase: phase.position)
+        monitoring = list(regimen.monitoring.all())
+        return cls(
+            code=regimen.code,
+            name=regimen.name,
+            late_window_days=regimen.late_window_days,
+            requires_authorization=regimen.requires_authorization,
+            reauthorization_months=regimen.reauthorization_months,
+            pregnancy_check=regimen.pregnancy_check,
+            phases=tuple(
+                PhaseSpec(**{name: getattr(phase, name) for name in _PHASE_FIELDS if hasattr(phase, name)})
+                for phase in phases
+            ),
+            monitoring=tuple(
+                MonitoringSpec(
+                    kind=rule.kind,
+                    name=rule.name,
+                    every_months=rule.every_months,
+                    until_months_after_last_dose=rule.until_months_after_last_dose,
+                )
+                for rule in monitoring
+            ),
+        )
 
 
 @dataclass(frozen=True)
@@ -111,6 +141,12 @@ class PlannedDose:
     first_infusion: bool  # dose 1 of the course
     observation_required: bool
     reason: str  # e.g. "dose 3, maintenance 600 mg IV: due 6 Jul 2027, not before 19 Jun 2027"
+    when_needed: bool = False  # only if the prescriber asks (status stays not_yet_due)
+
+    @property
+    def phase_first_dose(self) -> bool:
+        """The first dose of its block (a new course of Lemtrada, a maintenance infusion)."""
+        return self.dose_in_block == 1
 
 
 @dataclass(frozen=True)
@@ -119,6 +155,176 @@ class MonitoringItem:
     name: str
     due_date: date
     overdue: bool
+
+
+# --- Calendar arithmetic ---------------------------------------------------------------------
+
+
+def add_months(day: date, months: int) -> date:
+    """`day` moved by whole calendar months; a day past the month's end clamps to its last day."""
+    month_index = day.year * 12 + (day.month - 1) + months
+    year, month = divmod(month_index, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def add_interval(day: date, value: int | None, unit: str) -> date:
+    """`day` plus `value` days, weeks or calendar months (the units of IntervalUnit)."""
+    if not value:
+        return day
+    if unit == "months":
+        return add_months(day, value)
+    if unit == "weeks":
+        return day + timedelta(weeks=value)
+    return day + timedelta(days=value)
+
+
+def format_day(day: date) -> str:
+    """A date the way the front desk writes it: 6 Jul 2027."""
+    return f"{day.day} {day:%b %Y}"
+
+
+# --- Where a dose sits in the regimen -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Slot:
+    phase: PhaseSpec
+    block: int  # 1-based block number inside the phase
+    dose_in_block: int  # 1-based
+
+
+def _slot(spec: RegimenSpec, dose_number: int) -> _Slot | None:
+    """The phase, block and position of the course's `dose_number`-th dose, or None past the end."""
+    remaining = dose_number
+    for phase in spec.phases:
+        block_size = max(phase.doses, 1)
+        if phase.repeats:
+            block, dose_in_block = divmod(remaining - 1, block_size)
+            return _Slot(phase, block + 1, dose_in_block + 1)
+        if remaining <= block_size:
+            return _Slot(phase, 1, remaining)
+        remaining -= block_size
+    return None
+
+
+def _interval(phase: PhaseSpec, options: Mapping[str, Any]) -> tuple[int | None, str]:
+    if phase.alternative_interval_option and options.get(phase.alternative_interval_option):
+        if phase.alternative_interval_value:
+            return phase.alternative_interval_value, phase.alternative_interval_unit
+    return phase.interval_value, phase.interval_unit
+
+
+def _chair_time(
+    phase: PhaseSpec, slot: _Slot, dose_number: int, options: Mapping[str, Any], earlier_reaction: bool
+) -> ChairTime:
+    phase_first_dose = slot.block == 1 and slot.dose_in_block == 1
+    premed = phase.premed_minutes if phase.premed_doses is None or slot.dose_in_block <= phase.premed_doses else 0
+    if phase_first_dose and phase.first_infusion_minutes:
+        infusion = phase.first_infusion_minutes
+    elif (
+        phase.short_infusion_option
+        and phase.short_infusion_minutes
+        and options.get(phase.short_infusion_option)
+        and not earlier_reaction
+    ):
+        infusion = phase.short_infusion_minutes
+    else:
+        infusion = phase.infusion_minutes
+    if phase.observation_infusions is None or dose_number <= phase.observation_infusions:
+        observation = phase.observation_minutes
+    elif phase.reaction_keeps_observation and earlier_reaction:
+        observation = phase.observation_minutes
+    else:
+        observation = phase.later_observation_minutes
+    return ChairTime(premed_minutes=premed, infusion_minutes=infusion, observation_minutes=observation)
+
+
+def dose_status(*, target: date, latest: date, today: date, due_soon_days: int = 21) -> DoseStatus:
+    if today > latest:
+        return DoseStatus.OVERDUE
+    if today >= target:
+        return DoseStatus.DUE
+    if today >= target - timedelta(days=due_soon_days):
+        return DoseStatus.DUE_SOON
+    return DoseStatus.NOT_YET_DUE
+
+
+def _reason(dose_number: int, phase: PhaseSpec, target: date, earliest: date, *, when_needed: bool) -> str:
+    label = f"dose {dose_number}, {phase.name} {phase.dose_label}".rstrip()
+    if when_needed:
+        return f"{label}: only when the prescriber asks for it, not before {format_day(earliest)}"
+    if earliest < target:
+        return f"{label}: due {format_day(target)}, not before {format_day(earliest)}"
+    return f"{label}: due {format_day(target)}, not earlier"
+
+
+def _in_order(given: Sequence[GivenDose]) -> list[GivenDose]:
+    return sorted(given, key=lambda dose: dose.date)
+
+
+def _plan_one(
+    spec: RegimenSpec,
+    *,
+    start_date: date,
+    given: list[GivenDose],
+    options: Mapping[str, Any],
+    today: date,
+    due_soon_days: int,
+) -> PlannedDose | None:
+    dose_number = len(given) + 1
+    slot = _slot(spec, dose_number)
+    if slot is None:
+        return None
+    phase = slot.phase
+    if not given:
+        # The course's first dose falls on the course start date.
+        target = earliest = start_date
+    else:
+        previous = given[-1].date
+        if slot.dose_in_block > 1:
+            # Inside a block (Ocrevus day 15, Lemtrada's consecutive days): spacing from the dose given.
+            target = earliest = previous + timedelta(days=phase.spacing_days or 0)
+        else:
+            value, unit = _interval(phase, options)
+            if slot.block == 1 and phase.interval_anchor == "first_dose":
+                # Ocrevus and Briumvi maintenance count from infusion 1 as actually given.
+                target = add_interval(given[0].date, value, unit)
+            else:
+                # A repeating block counts from the dose actually given: a late dose moves the
+                # ones after it (Ocrevus: 6 months after the missed dose was given).
+                target = add_interval(previous, value, unit)
+            if phase.min_gap_value:
+                earliest = add_interval(previous, phase.min_gap_value, phase.min_gap_unit)
+            else:
+                earliest = target
+            target = max(target, earliest)
+    latest = target + timedelta(days=spec.late_window_days)
+    earlier_reaction = any(dose.serious_reaction for dose in given)
+    chair_time = _chair_time(phase, slot, dose_number, options, earlier_reaction)
+    # Inside a when-needed block the course has begun, so days 2 and 3 are due as usual.
+    when_needed = phase.when_needed and slot.dose_in_block == 1
+    if when_needed:
+        status = DoseStatus.NOT_YET_DUE
+    else:
+        status = dose_status(target=target, latest=latest, today=today, due_soon_days=due_soon_days)
+    return PlannedDose(
+        dose_number=dose_number,
+        phase=phase.name,
+        phase_position=phase.position,
+        dose_label=phase.dose_label,
+        dose_in_block=slot.dose_in_block,
+        block_size=max(phase.doses, 1),
+        target_date=target,
+        earliest_date=earliest,
+        latest_date=latest,
+        chair_time=chair_time,
+        status=status,
+        first_infusion=dose_number == 1,
+        observation_required=chair_time.observation_minutes > 0,
+        reason=_reason(dose_number, phase, target, earliest, when_needed=when_needed),
+        when_needed=when_needed,
+    )
 
 
 def next_dose(
@@ -131,7 +337,14 @@ def next_dose(
     due_soon_days: int = 21,
 ) -> PlannedDose | None:
     """The next dose to give, or None when the regimen has no further dose."""
-    raise NotImplementedError
+    return _plan_one(
+        spec,
+        start_date=start_date,
+        given=_in_order(given),
+        options=options or {},
+        today=today,
+        due_soon_days=due_soon_days,
+    )
 
 
 def dose_plan(
@@ -144,8 +357,42 @@ def dose_plan(
     count: int = 4,
     due_soon_days: int = 21,
 ) -> list[PlannedDose]:
-    """The next dose and the `count - 1` after it, each assumed given on its target date."""
-    raise NotImplementedError
+    """The next dose and the `count - 1` after it, each assumed given on its target date.
+
+    The plan stops after a dose given only when the prescriber asks for it: what follows
+    depends on that decision.
+    """
+    history = _in_order(given)
+    plan: list[PlannedDose] = []
+    while len(plan) < count:
+        planned = _plan_one(
+            spec,
+            start_date=start_date,
+            given=history,
+            options=options or {},
+            today=today,
+            due_soon_days=due_soon_days,
+        )
+        if planned is None:
+            break
+        plan.append(planned)
+        if planned.when_needed:
+            break
+        history.append(GivenDose(planned.target_date))
+    return plan
+
+
+def _every_months(first: date, every: int, *, until: date | None, window: tuple[date, date]) -> list[date]:
+    """Dates `every` months apart after `first` (counted from `first`, so no drift), inside the window."""
+    days = []
+    step = 1
+    while True:
+        due = add_months(first, every * step)
+        if due > window[1] or (until is not None and due > until):
+            return days
+        if due >= window[0]:
+            days.append(due)
+        step += 1
 
 
 def monitoring_due(
@@ -156,5 +403,43 @@ def monitoring_due(
     authorization_expires_on: date | None = None,
     horizon_days: int = 31,
 ) -> list[MonitoringItem]:
-    """Checks due by `today + horizon_days`: labs, reauthorization, authorization expiry."""
-    raise NotImplementedError
+    """Checks due by `today + horizon_days`: labs, reauthorization, authorization expiry.
+
+    Periodic checks count from dose 1 and are listed when they fall between `today` and the
+    horizon (the record of checks done lives outside Chairside, so a past date is not
+    called overdue). An authorization that has expired, or expires within the horizon, is
+    listed too, overdue once it has expired.
+    """
+    history = _in_order(given)
+    horizon = today + timedelta(days=horizon_days)
+    items: list[MonitoringItem] = []
+    if history:
+        first, last = history[0].date, history[-1].date
+        reauthorization_rules = set()
+        for rule in spec.monitoring:
+            until = (
+                add_months(last, rule.until_months_after_last_dose)
+                if rule.until_months_after_last_dose is not None
+                else None
+            )
+            if rule.kind == "reauthorization":
+                reauthorization_rules.add(rule.every_months)
+            for due in _every_months(first, rule.every_months, until=until, window=(today, horizon)):
+                items.append(MonitoringItem(kind=rule.kind, name=rule.name, due_date=due, overdue=False))
+        if spec.reauthorization_months and spec.reauthorization_months not in reauthorization_rules:
+            for due in _every_months(first, spec.reauthorization_months, until=None, window=(today, horizon)):
+                items.append(
+                    MonitoringItem(
+                        kind="reauthorization", name="Programme reauthorization", due_date=due, overdue=False
+                    )
+                )
+    if authorization_expires_on is not None and authorization_expires_on <= horizon:
+        items.append(
+            MonitoringItem(
+                kind="authorization_expiry",
+                name="Programme authorization expires",
+                due_date=authorization_expires_on,
+                overdue=authorization_expires_on < today,
+            )
+        )
+    return sorted(items, key=lambda item: (item.due_date, item.kind, item.name))
