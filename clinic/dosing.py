@@ -11,7 +11,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
@@ -177,6 +177,13 @@ def add_interval(day: date, value: int | None, unit: str) -> date:
     if unit == "weeks":
         return day + timedelta(weeks=value)
     return day + timedelta(days=value)
+
+
+def local_date(moment: datetime, tz: tzinfo) -> date:
+    """The clinic's calendar day of an aware moment (a dose at 23:30 local is that day, not UTC's next)."""
+    if moment.tzinfo is None:
+        raise ValueError("local_date needs an aware datetime; times are stored in UTC.")
+    return moment.astimezone(tz).date()
 
 
 def format_day(day: date) -> str:
