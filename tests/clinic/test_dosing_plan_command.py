@@ -125,9 +125,8 @@ def test_it_refuses_bad_input_with_exit_status_2(db, args, message):
 )
 def test_from_the_shell_it_prints_one_line_and_exits_with_status_2(db, args):
     settings = connection.settings_dict
-    url = (
-        f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{settings['NAME']}"
-    )
+    login = settings["USER"] + (f":{quote(settings['PASSWORD'], safe='')}" if settings.get("PASSWORD") else "")
+    url = f"postgres://{login}@{settings['HOST'] or '127.0.0.1'}:{settings['PORT'] or 5432}/{settings['NAME']}"
     env = {**os.environ, "DATABASE_URL": url, "DEBUG": "1"}
     done = subprocess.run(
         [sys.executable, "manage.py", "dosing_plan", *args],
