@@ -6,7 +6,11 @@ broker under `var/`, and emails written to `var/mail/`. Production sets DEBUG of
 must then provide SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, REDIS_URL and EMAIL_URL.
 """
 
-from datetime import timedelta
+import json
+import logging
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import environ
@@ -59,6 +63,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so load balancers and compose health checks get an answer on plain HTTP from any
+    # address (no host check, no HTTPS redirect, no login); it only ever answers /health/.
+    "clinic.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -95,6 +102,10 @@ DATABASES = {
     "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'chairside.sqlite3'}"),
 }
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
+DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Fail a request (and the health check) within seconds when PostgreSQL is unreachable.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", 5))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -159,6 +170,7 @@ else:
         "processed_folder": str(_broker_dir / "processed"),
         "store_processed": False,
     }
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -167,14 +179,18 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_WORKER_CONCURRENCY = env.int("CELERY_WORKER_CONCURRENCY", default=None)  # None: one per CPU
 CELERY_TASK_SOFT_TIME_LIMIT = 60
 CELERY_TASK_TIME_LIMIT = 90
 CELERY_TIMEZONE = "UTC"
+# The worker and beat log through LOGGING below, in the same one-line format as the web.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict = {
     "reminders-dispatch-due": {
         "task": "scheduling.tasks.reminders_dispatch_due",
-        "schedule": timedelta(minutes=1),
+        # How often beat looks for due reminders; a shorter scan only brings sending forward.
+        "schedule": timedelta(seconds=env.int("REMINDERS_DISPATCH_EVERY_SECONDS", default=60)),
     },
     "reminders-plan-daily": {
         "task": "scheduling.tasks.reminders_plan",
@@ -202,16 +218,97 @@ if not DEBUG:
     if env.bool("SECURE_PROXY_SSL_HEADER_ENABLED", default=False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Logs: one line per event, never request bodies or patient data.
+# Logs: one line per event as key=value pairs (logfmt), never request bodies, query strings or
+# task payloads, so no patient data reaches them. gunicorn's own logs (clinic/gunicorn_conf.py)
+# use the same formatter and filter, which is why they are defined here.
+
+
+class LogfmtFormatter(logging.Formatter):
+    """`time=… level=… logger=… msg="…"`: one line per record, tracebacks included (escaped)."""
+
+    _BARE = re.compile(r"^[\w.:/@+\-]+$")
+
+    @classmethod
+    def quote(cls, value) -> str:
+        text = str(value)
+        return text if cls._BARE.match(text) else json.dumps(text, ensure_ascii=False)
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = {
+            "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "pid": record.process,
+            "msg": record.getMessage(),
+        }
+        status_code = getattr(record, "status_code", None)
+        if status_code is not None:
+            fields["status"] = status_code
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            fields["exc"] = record.exc_text
+        return " ".join(f"{key}={self.quote(value)}" for key, value in fields.items())
+
+
+class HidePatientDataFilter(logging.Filter):
+    """Strip what may carry patient data before a record is written.
+
+    URLs lose their query strings (search terms, names typed into a filter), gunicorn's access
+    records lose the query string, status line and referrer atoms, and Celery's task records
+    lose their arguments and return values. Our own code logs ids, never names or MRNs.
+    """
+
+    _QUERY_STRING = re.compile(r"((?:https?://[^\s?#\"']*)|(?:/[\w\-./%~]*))\?[^\s\"']*")
+    _PAYLOAD_KEYS = ("args", "kwargs", "return_value")
+
+    @classmethod
+    def strip_query_strings(cls, text: str) -> str:
+        return cls._QUERY_STRING.sub(r"\1", text)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, Mapping):
+            if record.name == "gunicorn.access":
+                # gunicorn's atoms object answers unknown header keys; change it in place.
+                for key in ("q", "f"):
+                    if key in args:
+                        args[key] = "-"
+                if "r" in args:
+                    args["r"] = self.strip_query_strings(str(args["r"]))
+            else:
+                record.args = {key: ("[hidden]" if key in self._PAYLOAD_KEYS else value) for key, value in args.items()}
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError, KeyError):
+            return True  # let the handler report the broken record as usual
+        record.msg, record.args = self.strip_query_strings(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = self.strip_query_strings(record.exc_text)
+        return True
+
+
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {
-        "line": {"format": "%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"},
+    "filters": {"hide_patient_data": {"()": HidePatientDataFilter}},
+    "formatters": {"logfmt": {"()": LogfmtFormatter}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "logfmt",
+            "filters": ["hide_patient_data"],
+        },
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "line"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Replaces Django's own console and mail_admins handlers: one format, one stream.
+        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
         "django.server": {"level": "WARNING"},
+        # Never SQL with its parameters, even when LOG_LEVEL=DEBUG.
+        "django.db.backends": {"level": "INFO"},
     },
 }

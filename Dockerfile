@@ -1,0 +1,47 @@
+# syntax=docker/dockerfile:1
+# Chairside: one image for every process of the stack (see docker-compose.yml):
+#   web      gunicorn --config python:clinic.gunicorn_conf clinic.wsgi   (the default command)
+#   worker   celery -A clinic worker
+#   beat     celery -A clinic beat                                       (exactly one)
+#   migrate  python manage.py migrate --noinput                          (one-shot, before the rest)
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# A fixed uid/gid so volume permissions are the same on every machine that runs the image.
+RUN groupadd --system --gid 10001 chairside \
+    && useradd --system --uid 10001 --gid chairside --home-dir /app --no-create-home \
+       --shell /usr/sbin/nologin chairside
+
+WORKDIR /app
+
+# Dependencies first, so a code change does not reinstall them. Every runtime dependency
+# ships a manylinux wheel (psycopg2-binary, argon2-cffi), so no compiler is needed.
+COPY requirements.txt ./
+RUN python -m pip install -r requirements.txt
+
+COPY . .
+
+# Static files are collected at build time into the image, hashed and compressed for
+# WhiteNoise. Settings refuse to load without a SECRET_KEY when DEBUG is off; this
+# throwaway one exists only for this build step and is not kept in the image.
+RUN DEBUG=0 SECRET_KEY=collectstatic-at-build-time-only CHAIRSIDE_VAR_DIR=/tmp/chairside-build \
+    python manage.py collectstatic --noinput \
+    && rm -rf /tmp/chairside-build \
+    && mkdir -p /app/var \
+    && chown chairside:chairside /app/var
+
+# The application code stays owned by root and read-only to the process; only var/ (the
+# beat schedule) is writable.
+ENV DJANGO_SETTINGS_MODULE=clinic.settings \
+    CHAIRSIDE_VAR_DIR=/app/var \
+    PORT=8000
+
+USER chairside:chairside
+EXPOSE 8000
+
+# Overridden per service in docker-compose.yml; the web process is the default.
+CMD ["gunicorn", "--config", "python:clinic.gunicorn_conf", "clinic.wsgi"]
