@@ -1,0 +1,193 @@
+"""A course's doses given come from its completed appointments, on the clinic's local dates."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from django.template.loader import render_to_string
+from django.test import RequestFactory
+from django.urls import reverse
+
+from clinic.dosing import DoseStatus, GivenDose
+from clinic.models import Chair, Regimen
+from clinic.roles import sync_roles
+from patients.models import TreatmentCourse
+from patients.selectors import (
+    course_dosing_summaries,
+    course_dosing_summary,
+    dose_history,
+    given_doses,
+    next_doses,
+    with_dosing,
+)
+from scheduling.models import Appointment
+from tests.factories import PatientFactory, TreatmentCourseFactory
+
+pytestmark = pytest.mark.django_db
+Status = Appointment.Status
+
+
+@pytest.fixture(autouse=True)
+def _roles(db):
+    # The role groups get their permissions after migrate; make sure this database has them.
+    sync_roles()
+
+
+def appointment(course, dose_number, starts_at, *, status=Status.COMPLETED, minutes=240, **extra):
+    chair = Chair.objects.filter(clinic=course.patient.clinic).first()
+    return Appointment.objects.create(
+        clinic=course.patient.clinic,
+        chair=chair,
+        patient=course.patient,
+        course=course,
+        dose_number=dose_number,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=minutes),
+        infusion_minutes=minutes,
+        status=status,
+        **extra,
+    )
+
+
+def at(day: date, hour: int = 9, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
+
+
+def ocrevus_course(clinic, start=date(2027, 1, 6), **extra):
+    return TreatmentCourseFactory(
+        patient=PatientFactory(clinic=clinic), regimen=Regimen.objects.get(code="ocrevus"), start_date=start, **extra
+    )
+
+
+def test_only_completed_appointments_count_as_doses_given(clinic_a):
+    course = ocrevus_course(clinic_a)
+    appointment(course, 1, at(date(2027, 1, 6)))
+    appointment(course, 2, at(date(2027, 1, 19)), status=Status.CANCELLED)
+    appointment(course, 2, at(date(2027, 1, 20)), status=Status.NO_SHOW)
+    appointment(course, 2, at(date(2027, 1, 21)), serious_reaction=True)
+    appointment(course, 3, at(date(2027, 7, 6)), status=Status.BOOKED)
+    history = dose_history(course)
+    assert [(dose.dose_number, dose.date, dose.serious_reaction) for dose in history] == [
+        (1, date(2027, 1, 6), False),
+        (2, date(2027, 1, 21), True),
+    ]
+    assert given_doses(course) == [GivenDose(date(2027, 1, 6)), GivenDose(date(2027, 1, 21), serious_reaction=True)]
+
+
+def test_a_dose_given_late_on_the_evening_clocks_went_forward_keeps_the_clinics_date(clinic_b):
+    # Harbour Infusion Suite is in New York: clocks went forward on 14 March 2027, so an
+    # infusion at 21:30 local that evening is already 01:30 on 15 March in UTC.
+    course = TreatmentCourseFactory(
+        patient=PatientFactory(clinic=clinic_b),
+        regimen=Regimen.objects.get(code="tysabri"),
+        start_date=date(2027, 3, 14),
+    )
+    appointment(course, 1, datetime(2027, 3, 15, 1, 30, tzinfo=UTC), minutes=60)
+    assert [dose.date for dose in dose_history(course)] == [date(2027, 3, 14)]
+    summary = course_dosing_summary(course, date(2027, 3, 15))
+    assert summary.next_dose.target_date == date(2027, 4, 11)
+
+
+def test_the_recorded_infusion_start_is_the_day_given(clinic_a):
+    course = ocrevus_course(clinic_a)
+    # Booked for the evening of 6 January, infused after midnight London time.
+    appointment(course, 1, at(date(2027, 1, 6), 22, 0), infusion_started_at=at(date(2027, 1, 7), 0, 15))
+    assert [dose.date for dose in dose_history(course)] == [date(2027, 1, 7)]
+
+
+def test_the_summary_gives_the_next_dose_its_window_reason_and_plan(clinic_a):
+    course = ocrevus_course(clinic_a)
+    appointment(course, 1, at(date(2027, 1, 6)))
+    appointment(course, 2, at(date(2027, 1, 20)))
+    summary = course_dosing_summary(course, date(2027, 6, 20))
+    assert summary.next_dose.reason == "dose 3, maintenance 600 mg IV: due 6 Jul 2027, not before 20 Jun 2027"
+    assert summary.next_dose.status == DoseStatus.DUE_SOON
+    assert summary.next_booking is None
+    assert [dose.target_date for dose in summary.upcoming] == [date(2028, 1, 6), date(2028, 7, 6), date(2029, 1, 6)]
+    assert [dose.dose_number for dose in summary.doses_given] == [1, 2]
+
+
+def test_the_summary_finds_the_booking_for_the_next_dose(clinic_a):
+    course = ocrevus_course(clinic_a)
+    appointment(course, 1, at(date(2027, 1, 6)))
+    booked = appointment(course, 2, at(date(2027, 1, 20)), status=Status.BOOKED)
+    summary = course_dosing_summary(course, date(2027, 1, 10))
+    assert summary.next_dose.dose_number == 2
+    assert summary.next_booking == booked
+
+
+def test_the_summary_lists_the_authorization_expiry(clinic_a):
+    course = TreatmentCourseFactory(
+        patient=PatientFactory(clinic=clinic_a),
+        regimen=Regimen.objects.get(code="tysabri"),
+        start_date=date(2027, 1, 4),
+        authorization_expires_on=date(2027, 2, 1),
+    )
+    appointment(course, 1, at(date(2027, 1, 4)), minutes=60)
+    summary = course_dosing_summary(course, date(2027, 1, 20))
+    assert [(item.kind, item.due_date) for item in summary.monitoring] == [("authorization_expiry", date(2027, 2, 1))]
+
+
+def test_next_doses_for_many_courses_take_the_same_queries_for_3_or_30(clinic_a, django_assert_num_queries):
+    made = []
+
+    def make(count):
+        ids = []
+        for _ in range(count):
+            course = ocrevus_course(clinic_a)
+            # Ten-minute infusions back to back on one chair, so no two rows overlap.
+            appointment(course, 1, at(date(2027, 1, 6)) + timedelta(minutes=10 * len(made)), minutes=10)
+            made.append(course)
+            ids.append(course.pk)
+        return ids
+
+    few, many = make(3), make(30)
+    for ids in (few, many):
+        with django_assert_num_queries(5):
+            result = next_doses(with_dosing(TreatmentCourse.objects.filter(pk__in=ids)), today=date(2027, 1, 10))
+        assert len(result) == len(ids)
+        assert {entry.dose.dose_number for entry in result.values()} == {2}
+        assert {entry.dose.target_date for entry in result.values()} == {date(2027, 1, 20)}
+
+
+def test_summaries_for_a_patients_courses_in_a_fixed_number_of_queries(clinic_a, django_assert_num_queries):
+    patient = PatientFactory(clinic=clinic_a)
+    for code in ("ocrevus", "tysabri", "lemtrada"):
+        TreatmentCourseFactory(patient=patient, regimen=Regimen.objects.get(code=code), start_date=date(2027, 1, 6))
+    with django_assert_num_queries(5):
+        summaries = course_dosing_summaries(patient.courses.all(), today=date(2027, 1, 1))
+    assert sorted(summary.next_dose.phase for summary in summaries.values()) == ["course 1", "initial", "maintenance"]
+
+
+def test_the_partial_shows_the_next_dose_the_plan_and_a_booking_link(clinic_a, front_desk):
+    course = ocrevus_course(clinic_a)
+    appointment(course, 1, at(date(2027, 1, 6)))
+    appointment(course, 2, at(date(2027, 1, 20)), serious_reaction=True)
+    request = RequestFactory().get("/")
+    request.user = front_desk
+    html = render_to_string(
+        "patients/_course_dosing.html",
+        {"summary": course_dosing_summary(course, date(2027, 7, 20))},
+        request=request,
+    )
+    assert "Overdue" in html
+    assert "Dose 3, maintenance 600 mg IV: due 6 Jul 2027, not before 20 Jun 2027." in html
+    assert "Tue 20 Jun 2027 to Tue 13 Jul 2027" not in html  # 20 June 2027 is a Sunday
+    assert "Sun 20 Jun 2027 to Tue 13 Jul 2027" in html
+    assert f'href="{reverse("scheduling:book", args=[course.pk])}"' in html
+    assert "Book dose 3" in html
+    assert "6 Jan 2028" in html  # the plan after the next dose
+    assert "Serious reaction" in html
+
+
+def test_the_partial_shows_no_booking_link_to_a_nurse(clinic_a, nurse):
+    course = ocrevus_course(clinic_a)
+    request = RequestFactory().get("/")
+    request.user = nurse
+    html = render_to_string(
+        "patients/_course_dosing.html", {"summary": course_dosing_summary(course, date(2027, 1, 1))}, request=request
+    )
+    assert "Not booked yet." in html
+    assert reverse("scheduling:book", args=[course.pk]) not in html
+    assert "No dose given yet." in html
