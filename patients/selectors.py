@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from django.apps import apps
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Prefetch, QuerySet, prefetch_related_objects
 from django.utils import timezone
 
 from clinic.dosing import (
@@ -55,15 +55,9 @@ class DoseGiven:
         return GivenDose(self.date, serious_reaction=self.serious_reaction)
 
 
-def with_dosing(queryset: QuerySet[TreatmentCourse]) -> QuerySet[TreatmentCourse]:
-    """Courses with everything the dosing rules need, in a fixed number of queries.
-
-    Adds `completed_appointments` (by dose number) and `open_appointments` (booked and not
-    yet completed) to each course; the regimen's phases and monitoring rules are prefetched,
-    so `regimen.spec()` needs no query.
-    """
+def _dosing_lookups() -> list:
     appointment = _appointment_model()
-    return queryset.select_related("patient__clinic", "regimen__drug").prefetch_related(
+    return [
         "regimen__phases",
         "regimen__monitoring",
         Prefetch(
@@ -79,7 +73,17 @@ def with_dosing(queryset: QuerySet[TreatmentCourse]) -> QuerySet[TreatmentCourse
             .order_by("starts_at"),
             to_attr="open_appointments",
         ),
-    )
+    ]
+
+
+def with_dosing(queryset: QuerySet[TreatmentCourse]) -> QuerySet[TreatmentCourse]:
+    """Courses with everything the dosing rules need, in a fixed number of queries.
+
+    Adds `completed_appointments` (by dose number) and `open_appointments` (booked and not
+    yet completed) to each course; the regimen's phases and monitoring rules are prefetched,
+    so `regimen.spec()` needs no query.
+    """
+    return queryset.select_related("patient__clinic", "regimen__drug").prefetch_related(*_dosing_lookups())
 
 
 def _completed(course: TreatmentCourse) -> list:
@@ -259,3 +263,17 @@ def course_dosing_summaries(
     """Summaries for many courses (a patient's page), keyed by course id, in a fixed number of queries."""
     specs = _Specs()
     return {course.pk: course_dosing_summary(course, today, specs=specs) for course in with_dosing(courses)}
+
+
+def attach_dosing_summaries(courses: list[TreatmentCourse], today: date | None = None) -> list[TreatmentCourse]:
+    """Set `course.dosing` (a CourseDosingSummary) on courses already fetched, in four queries in all.
+
+    For a page that has its list of courses: `{% include "patients/_course_dosing.html"
+    with summary=course.dosing %}`. The courses' patient and clinic should already be loaded
+    (as they are for `patient.courses.all()` when the patient came with its clinic).
+    """
+    prefetch_related_objects(courses, *_dosing_lookups())
+    specs = _Specs()
+    for course in courses:
+        course.dosing = course_dosing_summary(course, today, specs=specs)
+    return courses

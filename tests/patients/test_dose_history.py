@@ -12,8 +12,9 @@ from django.urls import reverse
 from clinic.dosing import DoseStatus, GivenDose
 from clinic.models import Chair, Regimen
 from clinic.roles import sync_roles
-from patients.models import TreatmentCourse
+from patients.models import Patient, TreatmentCourse
 from patients.selectors import (
+    attach_dosing_summaries,
     course_dosing_summaries,
     course_dosing_summary,
     dose_history,
@@ -191,3 +192,20 @@ def test_the_partial_shows_no_booking_link_to_a_nurse(clinic_a, nurse):
     assert "Not booked yet." in html
     assert reverse("scheduling:book", args=[course.pk]) not in html
     assert "No dose given yet." in html
+
+
+def test_summaries_attach_to_a_patients_courses_already_fetched(clinic_a, django_assert_num_queries):
+    patient = PatientFactory(clinic=clinic_a)
+    for code in ("ocrevus", "tysabri"):
+        made = TreatmentCourseFactory(
+            patient=patient, regimen=Regimen.objects.get(code=code), start_date=date(2027, 1, 6)
+        )
+        appointment(made, 1, at(date(2027, 1, 6), 8 if code == "ocrevus" else 14), minutes=60)
+    patient = Patient.objects.select_related("clinic").get(pk=patient.pk)
+    courses = list(patient.courses.select_related("regimen__drug").order_by("pk"))
+    with django_assert_num_queries(4):
+        attach_dosing_summaries(courses, today=date(2027, 1, 10))
+    assert [(course.dosing.next_dose.dose_number, course.dosing.next_dose.target_date) for course in courses] == [
+        (2, date(2027, 1, 20)),
+        (2, date(2027, 2, 3)),
+    ]
