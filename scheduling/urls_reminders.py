@@ -1,3 +1,11 @@
-from django.urls import path  # noqa: F401
+"""Reminder pages: staff see failed reminders and retry them; patients unsubscribe from a link."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from scheduling import views_reminders
+
+urlpatterns = [
+    path("reminders/failed/", views_reminders.failed_list, name="reminders_failed"),
+    path("reminders/<int:reminder_id>/retry/", views_reminders.retry, name="reminder_retry"),
+    path("reminders/unsubscribe/<str:token>/", views_reminders.unsubscribe, name="reminders_unsubscribe"),
+]

@@ -1,0 +1,44 @@
+"""Thin Celery tasks: they take ids, call a service in `scheduling.reminders`, and keep no state.
+
+The outbox rows are the record; a task that is lost, repeated or killed changes nothing
+the next minute scan cannot put right. Late acknowledgement and reject-on-worker-lost
+come from settings (CELERY_TASK_ACKS_LATE, CELERY_TASK_REJECT_ON_WORKER_LOST).
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.utils import timezone
+
+from scheduling import reminders
+
+# Rows claimed per scan round; the scan goes round again while a round is full.
+DISPATCH_CHUNK = 500
+# One scan never claims more than this, so a backlog drains over a few minutes instead of
+# flooding the queue in one go.
+DISPATCH_MAX = 20_000
+
+
+@shared_task(name="scheduling.tasks.reminders_dispatch_due", expires=50, soft_time_limit=50, time_limit=60)
+def reminders_dispatch_due() -> int:
+    """Every minute: claim the due reminder rows and enqueue one send task per row."""
+    now = timezone.now()
+    claimed = 0
+    while claimed < DISPATCH_MAX:
+        count = reminders.reminders_dispatch_due(now=now, limit=DISPATCH_CHUNK)
+        claimed += count
+        if count < DISPATCH_CHUNK:
+            break
+    return claimed
+
+
+@shared_task(name="scheduling.tasks.reminders_plan", soft_time_limit=25 * 60, time_limit=30 * 60)
+def reminders_plan() -> int:
+    """Every hour: create the due-soon, overdue and lab reminders the dosing rules call for."""
+    return reminders.reminders_plan(now=timezone.now())
+
+
+@shared_task(name="scheduling.tasks.reminder_send")
+def reminder_send(*, reminder_id: int) -> str:
+    """Send one reminder row; a second delivery of the same id finds it sent and does nothing."""
+    return reminders.reminder_send(reminder_id=reminder_id)
