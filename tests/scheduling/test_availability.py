@@ -28,14 +28,14 @@ def local(clinic, day: date, hour: int, minute: int = 0) -> datetime:
     return datetime.combine(day, time(hour, minute), tzinfo=clinic.tz)
 
 
-def book_directly(*, chair, course, starts_at, minutes=210, premed=0, status=Appointment.Status.BOOKED):
+def book_directly(*, chair, course, starts_at, minutes=210, premed=0, status=Appointment.Status.BOOKED, dose_number=1):
     """An appointment row written straight to the table, to set up a day's bookings."""
     return Appointment.objects.create(
         clinic=chair.clinic,
         chair=chair,
         patient=course.patient,
         course=course,
-        dose_number=1,
+        dose_number=dose_number,
         starts_at=starts_at,
         ends_at=starts_at + timedelta(minutes=minutes),
         premed_minutes=premed,
