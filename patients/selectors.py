@@ -30,6 +30,7 @@ from patients.models import TreatmentCourse
 
 COMPLETED = "completed"
 PLAN_LENGTH = 4  # the next dose and the three after it
+RECENT_DOSES = 6
 
 
 def _appointment_model():
@@ -215,6 +216,16 @@ class CourseDosingSummary:
     @property
     def is_active(self) -> bool:
         return self.course.status == TreatmentCourse.Status.ACTIVE
+
+    @property
+    def recent_doses(self) -> list[DoseGiven]:
+        """The last few doses given, newest first (the page folds the rest away)."""
+        return list(reversed(self.doses_given[-RECENT_DOSES:]))
+
+    @property
+    def earlier_doses(self) -> list[DoseGiven]:
+        """The doses given before the recent ones, newest first."""
+        return list(reversed(self.doses_given[:-RECENT_DOSES]))
 
     @property
     def complete(self) -> bool:

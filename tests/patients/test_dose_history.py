@@ -209,3 +209,21 @@ def test_summaries_attach_to_a_patients_courses_already_fetched(clinic_a, django
         (2, date(2027, 1, 20)),
         (2, date(2027, 2, 3)),
     ]
+
+
+def test_the_partial_folds_away_all_but_the_last_six_doses(clinic_a, front_desk):
+    made = TreatmentCourseFactory(
+        patient=PatientFactory(clinic=clinic_a),
+        regimen=Regimen.objects.get(code="tysabri"),
+        start_date=date(2026, 1, 5),
+    )
+    for number in range(1, 10):
+        appointment(made, number, at(date(2026, 1, 5) + timedelta(weeks=4 * (number - 1))), minutes=60)
+    summary = course_dosing_summary(made, date(2026, 9, 1))
+    assert [dose.dose_number for dose in summary.recent_doses] == [9, 8, 7, 6, 5, 4]
+    assert [dose.dose_number for dose in summary.earlier_doses] == [3, 2, 1]
+    request = RequestFactory().get("/")
+    request.user = front_desk
+    html = render_to_string("patients/_course_dosing.html", {"summary": summary}, request=request)
+    assert "<summary>3 earlier doses</summary>" in html
+    assert "Mon 5 Jan 2026" in html
