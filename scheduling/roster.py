@@ -15,17 +15,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import OuterRef, Prefetch, Q, Subquery
+from django.db.models import OuterRef, Prefetch, Q, Subquery, prefetch_related_objects
 from django.utils import timezone
 
 from clinic import dosing
-from clinic.models import Chair, Clinic, Closure, MonitoringRule, NurseStaffing, OpeningHours, RegimenPhase
+from clinic.models import Chair, Clinic, Closure, MonitoringRule, NurseStaffing, OpeningHours, Regimen, RegimenPhase
 from clinic.roles import NURSE
 from scheduling.models import Appointment, NurseAssignment
 
 LATE_AFTER = timedelta(minutes=15)
 SLOT = timedelta(minutes=15)
 LABS_HORIZON_DAYS = 7
+
+STATUS_LABELS = dict(Appointment.Status.choices)
 
 # What a roster shows: everything that holds a chair, and the no-shows so the day reads true.
 ROSTER_STATUSES = (*Appointment.ACTIVE_STATUSES, Appointment.Status.NO_SHOW)
@@ -54,6 +56,10 @@ class Segment:
     label: str
     minutes: int
     percent: float
+
+    @property
+    def style(self) -> str:
+        return f"width:{self.percent}%"
 
 
 @dataclass
@@ -88,7 +94,12 @@ class RosterVisit:
 
     @property
     def status_label(self) -> str:
-        return self.appointment.get_status_display()
+        return STATUS_LABELS[self.appointment.status]
+
+    @property
+    def bar_style(self) -> str:
+        # A string, so the template prints it as is rather than localizing two floats.
+        return f"left:{self.left}%;width:{self.width}%"
 
     @property
     def pk(self) -> int:
@@ -111,13 +122,17 @@ class NurseLoad:
     peak: int
     over_patients: bool
     over_starts: bool
-    cells: list[tuple[int, int, bool]] = field(default_factory=list)  # (patients, starts, over a rule)
+    cells: list[tuple[str, bool]] = field(default_factory=list)  # ("2 (1)": patients (infusion starts), over a rule)
 
 
 @dataclass
 class Tick:
     label: str
     left: float
+
+    @property
+    def style(self) -> str:
+        return f"left:{self.left}%"
 
 
 @dataclass
@@ -138,6 +153,10 @@ class Roster:
     warnings: list[str]
     nurse_choices: list = field(default_factory=list)
     now_left: float | None = None  # where "now" falls on the timeline, percent; None outside the hours
+
+    @property
+    def now_style(self) -> str:
+        return f"--now-left:{self.now_left}"
 
     @property
     def is_open(self) -> bool:
@@ -301,7 +320,7 @@ def _nurse_choices(clinic: Clinic) -> list:
 def roster_for_day(
     *, clinic: Clinic, day: date, now: datetime | None = None, with_nurse_choices: bool = False
 ) -> Roster:
-    """The roster of one clinic day, in a fixed number of queries (seven, eight with nurse choices)."""
+    """The roster of one clinic day, in a fixed number of queries (eight, nine with the nurse choices)."""
     now = now or timezone.now()
     tz = clinic.tz
     settings = _day_settings(clinic, day)
@@ -312,7 +331,8 @@ def roster_for_day(
         closes_at = datetime.combine(day, settings["day_closes"], tzinfo=tz).astimezone(UTC)
     nurses_on_duty = settings["day_nurses"] or 0
 
-    chairs = list(Chair.objects.filter(clinic=clinic, active=True).order_by("position", "name"))
+    # All the clinic's chairs: one taken out of service still shows when it holds a visit.
+    all_chairs = {chair.pk: chair for chair in Chair.objects.filter(clinic=clinic).order_by("position", "name")}
     assignments = {
         assignment.chair_id: assignment.nurse
         for assignment in NurseAssignment.objects.filter(clinic=clinic, day=day).select_related("nurse")
@@ -320,13 +340,19 @@ def roster_for_day(
     appointments = list(
         Appointment.objects.for_clinic_day(clinic, day)
         .filter(status__in=ROSTER_STATUSES)
-        .select_related("patient", "chair", "course__regimen__drug")
-        .prefetch_related(
-            Prefetch("course__regimen__phases", queryset=RegimenPhase.objects.order_by("position")),
-            Prefetch("course__regimen__monitoring", queryset=MonitoringRule.objects.all()),
-        )
-        .order_by("starts_at", "chair__position", "pk")
+        .select_related("patient", "course")
+        .order_by("starts_at", "pk")
     )
+    # Regimens, drugs, phases and monitoring rules once each, not once per visit.
+    regimens = Regimen.objects.select_related("drug").in_bulk(
+        {appointment.course.regimen_id for appointment in appointments}
+    )
+    prefetch_related_objects(
+        list(regimens.values()),
+        Prefetch("phases", queryset=RegimenPhase.objects.order_by("position")),
+        Prefetch("monitoring", queryset=MonitoringRule.objects.all()),
+    )
+    specs = {pk: regimen.spec() for pk, regimen in regimens.items()}
 
     # Dose history of the day's patients: doses given (for the dosing rules) and reactions.
     history: dict[int, list[tuple[int, dosing.GivenDose]]] = defaultdict(list)
@@ -351,16 +377,14 @@ def roster_for_day(
             if reaction:
                 reactions[patient_id].append((starts_at, serious))
 
-    specs: dict[int, dosing.RegimenSpec] = {}
     span = (closes_at - opens_at).total_seconds() if opens_at and closes_at else 0
     visits: list[RosterVisit] = []
     for appointment in appointments:
         appointment.clinic = clinic  # the same row: saves a query per visit where the status buttons read it
         course = appointment.course
-        regimen = course.regimen
-        spec = specs.get(regimen.pk)
-        if spec is None:
-            spec = specs[regimen.pk] = regimen.spec()
+        regimen = course.regimen = regimens[course.regimen_id]
+        chair = appointment.chair = all_chairs[appointment.chair_id]
+        spec = specs[regimen.pk]
         before = [entry for entry in history[course.pk] if entry[0] < appointment.dose_number]
         label, phase, observation_required = _dose_facts(spec, course, appointment, before, day)
         infusion_starts_at = appointment.starts_at + timedelta(minutes=appointment.premed_minutes)
@@ -374,7 +398,7 @@ def roster_for_day(
             dose_label=label,
             dose_number=appointment.dose_number,
             phase=phase,
-            chair_name=appointment.chair.name,
+            chair_name=chair.name,
             starts=_local(appointment.starts_at, tz),
             premed_time=_local(appointment.starts_at, tz) if appointment.premed_minutes else "",
             infusion_start=_local(infusion_starts_at, tz),
@@ -412,13 +436,11 @@ def roster_for_day(
                 visit.segments.append(Segment(kind, label, minutes, round(minutes / total * 100, 3)))
         visits.append(visit)
 
+    visits.sort(key=lambda visit: (visit.starts_at, visit.appointment.chair.position, visit.chair_name, visit.pk))
     by_chair: dict[int, list[RosterVisit]] = defaultdict(list)
     for visit in visits:
         by_chair[visit.appointment.chair_id].append(visit)
-    known_chairs = {chair.pk for chair in chairs}
-    # A visit booked on a chair since taken out of service still shows, on its own row.
-    chairs += [visit.appointment.chair for visit in visits if visit.appointment.chair_id not in known_chairs]
-    chairs = list({chair.pk: chair for chair in chairs}.values())
+    chairs = [chair for chair in all_chairs.values() if chair.active or chair.pk in by_chair]
     roster_chairs = [RosterChair(chair, assignments.get(chair.pk), by_chair.get(chair.pk, [])) for chair in chairs]
 
     ticks: list[Tick] = []
@@ -499,7 +521,10 @@ def _nurse_loads(clinic: Clinic, chairs: list[RosterChair], slot_starts: list[da
                 over_patients=any(count > clinic.patients_per_nurse for count in in_chairs),
                 over_starts=any(count > clinic.starts_per_nurse for count in starts),
                 cells=[
-                    (count, started, count > clinic.patients_per_nurse or started > clinic.starts_per_nurse)
+                    (
+                        f"{count or ''}{f' ({started})' if started else ''}",
+                        count > clinic.patients_per_nurse or started > clinic.starts_per_nurse,
+                    )
                     for count, started in zip(in_chairs, starts, strict=True)
                 ],
             )

@@ -65,17 +65,39 @@ def roster_url(clinic, day: date) -> str:
     return f"{reverse('scheduling:roster')}?{urlencode({'clinic': clinic.pk, 'day': day.isoformat()})}"
 
 
+def _url_pattern(name: str) -> str:
+    """A visit URL with `{}` where the id goes: one reverse() for the whole roster, not one per visit."""
+    return reverse(name, args=[987654321]).replace("987654321", "{}")
+
+
 def _roster_context(request, clinic, day, *, reaction_forms=None, notice=None, notice_level="danger"):
     user = request.user
     can_assign = all(user.has_perm(permission) for permission in ASSIGN_PERMISSIONS)
     data = roster_for_day(clinic=clinic, day=day, with_nurse_choices=can_assign)
     can_react = user.has_perm(STATUS_PERMISSION)
     reaction_forms = reaction_forms or {}
+    status_url, reaction_url = (
+        _url_pattern("scheduling:roster_visit_status"),
+        _url_pattern("scheduling:roster_visit_reaction"),
+    )
     for visit in data.visits:
-        visit.moves = visit_moves_for(appointment=visit.appointment, user=user, now=data.now)
+        appointment = visit.appointment
+        visit.moves = visit_moves_for(appointment=appointment, user=user, now=data.now)
+        visit.status_url = status_url.format(visit.pk)
+        visit.reaction_today = ""
+        if appointment.infusion_reaction:
+            visit.reaction_today = "Serious reaction" if appointment.serious_reaction else "Reaction"
         visit.can_react = can_react and visit.status in REACTION_STATUSES
         if visit.can_react:
-            visit.reaction_form = reaction_forms.get(visit.pk) or ReactionForm(auto_id=f"reaction-{visit.pk}-%s")
+            visit.reaction_url = reaction_url.format(visit.pk)
+            form = reaction_forms.get(visit.pk)
+            # What the nurse typed comes back with the sentence that says what is missing.
+            visit.reaction_open = form is not None
+            visit.reaction_note = form.data.get("note", "") if form is not None else ""
+            visit.reaction_serious = bool(form.data.get("serious")) if form is not None else False
+            visit.reaction_error = " ".join(form.errors.get("note", [])) if form is not None else ""
+    for row in data.chairs:
+        row.nurse_pk = row.nurse.pk if row.nurse else None
     return {
         "roster": data,
         "clinic": clinic,
@@ -86,6 +108,7 @@ def _roster_context(request, clinic, day, *, reaction_forms=None, notice=None, n
         "today": clinic_today(clinic, data.now),
         "can_assign": can_assign,
         "can_view_load": user.has_perm("scheduling.view_nurseassignment"),
+        "nurse_choices": [(nurse.pk, nurse.get_full_name() or nurse.get_username()) for nurse in data.nurse_choices],
         "refresh_url": roster_url(clinic, day),
         "notice": notice,
         "notice_level": notice_level,
@@ -151,7 +174,7 @@ def visit_status(request, pk: int):
 @permission_required(STATUS_PERMISSION, raise_exception=True)
 def visit_reaction(request, pk: int):
     appointment = _get_appointment_for_user(request.user, pk)
-    form = ReactionForm(request.POST, auto_id=f"reaction-{pk}-%s")
+    form = ReactionForm(request.POST)
     if not form.is_valid():
         return _after_change(
             request,
