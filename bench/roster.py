@@ -150,12 +150,13 @@ def _measure(clinic, nurse) -> tuple[int, list[float]]:
         response = client.get(url, params)
     if response.status_code != 200 or response.content.count(b'class="roster-visit ') != VISITS:
         sys.exit(f"The roster page did not show the {VISITS} visits (status {response.status_code}).")
-    timings = []
+    timings, cpu = [], []
     for _ in range(ROUNDS):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         client.get(url, params)
         timings.append((time.perf_counter() - started) * 1000)
-    return len(queries), timings
+        cpu.append((time.process_time() - started_cpu) * 1000)
+    return len(queries), timings, cpu
 
 
 def main() -> int:
@@ -181,13 +182,15 @@ def main() -> int:
 
         settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
         clinic, nurse = _fill("Bench Infusion Centre")
-        queries, timings = _measure(clinic, nurse)
+        queries, timings, cpu = _measure(clinic, nurse)
         median = statistics.median(timings)
         print(f"roster page: {CHAIRS} chairs, {VISITS} visits, {ROUNDS} renders")
         print(f"queries per page: {queries}")
         print(
             f"median render: {median:.1f} ms (min {min(timings):.1f}, max {max(timings):.1f}; target < {TARGET_MS} ms)"
         )
+        # On a busy machine the wall clock includes waiting for a CPU; the process's own time does not.
+        print(f"median CPU time of this process per render: {statistics.median(cpu):.1f} ms")
         return 0 if median < TARGET_MS else 1
     finally:
         from django.db import connections
