@@ -70,6 +70,11 @@ class Slot:
     late: bool = False  # after the end of the dose's recommended window
 
     @property
+    def start_param(self) -> str:
+        """The start as a compact ISO date-time in UTC, for links (2027-03-01T09:00Z)."""
+        return self.starts_at.strftime("%Y-%m-%dT%H:%MZ")
+
+    @property
     def local_end(self) -> datetime:
         return self.ends_at.astimezone(self.local_start.tzinfo)
 
@@ -689,6 +694,7 @@ def find_slots_for_course(
     end: date | None = None,
     chair_ids: Sequence[int] | None = None,
     exclude_appointment_ids: Iterable[int] = (),
+    chair_time: ChairTime | None = None,
     today: date | None = None,
     now: datetime | None = None,
 ) -> SearchResult | None:
@@ -710,7 +716,7 @@ def find_slots_for_course(
     end = end or max(default_end, start)
     result = find_slots(
         clinic=clinic,
-        chair_time=dose.chair_time,
+        chair_time=chair_time or dose.chair_time,
         start=start,
         end=end,
         patient_id=course.patient_id,
