@@ -17,6 +17,7 @@ from django.utils import timezone
 
 from clinic.models import Chair, Clinic
 from clinic.roles import NURSE
+from scheduling.booking import BookingError, booking_mark_no_show
 from scheduling.models import Appointment, AppointmentEvent, NurseAssignment
 from scheduling.reminders import appointment_reminders_sync
 
@@ -133,7 +134,7 @@ def visit_move(
 
     Records the actual time on the appointment (`arrived_at`, `in_chair_at`, …), an
     AppointmentEvent with who and when, and brings the reminders in line. A no-show goes
-    through `booking_mark_no_show` when the booking services provide it.
+    through the booking services' `booking_mark_no_show`.
     """
     move = MOVES.get(to_status)
     if move is None:
@@ -171,18 +172,13 @@ def visit_move(
     return appointment
 
 
-def _booking_mark_no_show():
-    """The booking services' no-show, when they provide one."""
-    try:
-        from scheduling.booking import booking_mark_no_show
-    except ImportError:
-        return None
-    return booking_mark_no_show
-
-
 @transaction.atomic
 def visit_mark_no_show(*, appointment: Appointment, by: AbstractBaseUser, now: datetime | None = None) -> Appointment:
-    """Mark a booked visit a no-show once its start time has passed."""
+    """Mark a booked visit a no-show once its start time has passed.
+
+    The booking service records it (status, history, the missed-appointment reminder); this
+    checks the role and answers in the roster's words first.
+    """
     now = now or timezone.now()
     move = MOVES[Status.NO_SHOW]
     appointment = _locked(appointment)
@@ -191,21 +187,10 @@ def visit_mark_no_show(*, appointment: Appointment, by: AbstractBaseUser, now: d
     refusal = _refusal(appointment, move, now)
     if refusal:
         raise VisitError(refusal)
-    booking_mark_no_show = _booking_mark_no_show()
-    if booking_mark_no_show is not None:
+    try:
         return booking_mark_no_show(appointment=appointment, by=by)
-    from_status = appointment.status
-    appointment.status = Status.NO_SHOW
-    appointment.save(update_fields=["status"])
-    _record(
-        appointment,
-        by=by,
-        action=AppointmentEvent.Action.STATUS,
-        from_status=from_status,
-        details={"at": now.isoformat()},
-    )
-    appointment_reminders_sync(appointment=appointment)
-    return appointment
+    except BookingError as error:
+        raise VisitError(error.message) from error
 
 
 @transaction.atomic
