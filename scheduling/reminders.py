@@ -211,6 +211,7 @@ def _cancel(queryset, *, reason: str) -> int:
     )
 
 
+@transaction.atomic
 def appointment_reminders_sync(*, appointment) -> None:
     """Bring the appointment's reminder rows in line with its current status and time.
 
@@ -466,13 +467,26 @@ def reminders_plan(*, now: datetime, chunk: int = PLAN_CHUNK) -> int:
                     course__in=[course.pk for course in courses], kind__in=PLANNED_KINDS
                 ).only("id", "key", "status", "due_at", "sent_at", "kind")
             }
+            # A patient just asked to rebook a missed visit is not also told to book that dose.
+            just_missed = set(
+                Reminder.objects.filter(
+                    course__in=[course.pk for course in courses],
+                    kind=Kind.MISSED_APPOINTMENT,
+                    due_at__gte=now - OVERDUE_EVERY,
+                )
+                .exclude(status=Status.CANCELLED)
+                .values_list("course_id", flat=True)
+            )
             wanted: list[_Wanted] = []
             for course in courses:
                 clinic = clinics.get(course.clinic_id)
                 spec = specs.get(course.regimen_id)
                 if clinic is None or spec is None:
                     continue
-                wanted.extend(_plan_course(course, clinic=clinic, spec=spec, now=now, existing=existing))
+                planned = _plan_course(course, clinic=clinic, spec=spec, now=now, existing=existing)
+                if course.pk in just_missed:
+                    planned = [item for item in planned if item.kind == Kind.MONITORING_LABS]
+                wanted.extend(planned)
             made += _put(wanted, existing, now=now)
     logger.info("reminders planned made=%s", made)
     return made
