@@ -32,6 +32,7 @@ from clinic.models import Chair, Clinic, Closure, NurseStaffing, OpeningHours, R
 from clinic.roles import FRONT_DESK, MANAGER, NURSE
 from patients.models import Patient, TreatmentCourse
 from scheduling.models import Appointment, AppointmentEvent
+from scheduling.reminders import appointment_reminders_sync
 
 DEMO_PASSWORD = "chairside-demo"  # noqa: S105 - demo users only, written in the README
 SEED = 2026
@@ -845,13 +846,19 @@ def _appointments_create(
             booked_by=front_desk,
             created_at=booked_at,
         )
+        slot = {
+            "chair_id": placement.chair.pk,
+            "chair": placement.chair.name,
+            "starts_at": starts_at.isoformat(),
+            "ends_at": ends_at.isoformat(),
+        }
         events = [
             AppointmentEvent(
                 by=front_desk,
                 at=booked_at,
                 action=AppointmentEvent.Action.BOOKED,
                 to_status=Appointment.Status.BOOKED,
-                details={"dose_number": visit.dose.dose_number},
+                details={**slot, "dose_number": visit.dose.dose_number, "dose": visit.dose.reason},
             )
         ]
         if visit.status == Appointment.Status.CANCELLED:
@@ -864,6 +871,7 @@ def _appointments_create(
                     from_status=Appointment.Status.BOOKED,
                     to_status=Appointment.Status.CANCELLED,
                     reason=visit.cancel_reason,
+                    details=slot,
                 )
             )
         elif visit.status == Appointment.Status.NO_SHOW:
@@ -876,6 +884,7 @@ def _appointments_create(
                     from_status=Appointment.Status.BOOKED,
                     to_status=Appointment.Status.NO_SHOW,
                     reason="Did not attend; no answer on the phone.",
+                    details={"at": (starts_at + timedelta(minutes=45)).isoformat()},
                 )
             )
         else:
@@ -894,6 +903,7 @@ def _appointments_create(
                         action=AppointmentEvent.Action.STATUS,
                         from_status=previous,
                         to_status=step,
+                        details={"at": moment.isoformat()},
                     )
                 )
                 previous = step
@@ -901,17 +911,24 @@ def _appointments_create(
                 appointment.infusion_reaction = True
                 appointment.serious_reaction = visit.serious_reaction
                 appointment.reaction_note = SERIOUS_REACTION_NOTE if visit.serious_reaction else REACTION_NOTE
+                noticed = appointment.infusion_started_at + timedelta(minutes=40)
                 events.append(
                     AppointmentEvent(
                         by=nurse,
-                        at=appointment.infusion_started_at + timedelta(minutes=40),
+                        at=noticed,
                         action=AppointmentEvent.Action.REACTION,
+                        from_status=Appointment.Status.INFUSING,
+                        to_status=Appointment.Status.INFUSING,
                         reason=appointment.reaction_note,
-                        details={"serious": visit.serious_reaction},
+                        details={"serious": visit.serious_reaction, "at": noticed.isoformat()},
                     )
                 )
         rows.append((appointment, events))
     _write(rows)
+    # The reminder outbox follows the bookings, as it does after every booking change.
+    for appointment, _events in rows:
+        if appointment.status in (Appointment.Status.BOOKED, Appointment.Status.NO_SHOW):
+            appointment_reminders_sync(appointment=appointment)
     return len(rows)
 
 

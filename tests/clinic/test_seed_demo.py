@@ -17,7 +17,7 @@ from clinic.dosing import DoseStatus, GivenDose, local_date, next_dose
 from clinic.models import Chair, Clinic, Closure, NurseStaffing, OpeningHours, Regimen, StaffProfile
 from clinic.roles import FRONT_DESK, MANAGER, NURSE
 from patients.models import Patient, TreatmentCourse
-from scheduling.models import Appointment, AppointmentEvent
+from scheduling.models import Appointment, AppointmentEvent, Reminder
 
 SEVEN_REGIMENS = {"ocrevus", "tysabri", "lemtrada", "briumvi", "rituximab", "ocrevus-zunovo", "tyruko"}
 MODELS = (
@@ -32,6 +32,7 @@ MODELS = (
     TreatmentCourse,
     Appointment,
     AppointmentEvent,
+    Reminder,
 )
 
 
@@ -228,6 +229,21 @@ def test_every_appointment_has_its_history(seeded):
     for appointment in Appointment.objects.filter(status=Appointment.Status.COMPLETED)[:50]:
         assert appointment.created_at <= appointment.starts_at
         assert list(appointment.events.values_list("to_status", flat=True))[-1] == Appointment.Status.COMPLETED
+
+
+def test_the_booked_visits_have_their_reminders_in_the_outbox(seeded):
+    upcoming = Reminder.objects.filter(kind=Reminder.Kind.APPOINTMENT_UPCOMING, status=Reminder.Status.PENDING)
+    week_ahead = Appointment.objects.filter(
+        status=Appointment.Status.BOOKED,
+        starts_at__gt=timezone.now() + timedelta(days=8),
+        patient__reminder_consent=True,
+    )
+    assert week_ahead.exists()
+    for appointment in week_ahead:
+        assert upcoming.filter(appointment=appointment).exists(), appointment
+    assert not upcoming.filter(patient__reminder_consent=False).exists()
+    missed = Reminder.objects.filter(kind=Reminder.Kind.MISSED_APPOINTMENT)
+    assert list(missed.values_list("appointment__status", flat=True)) == [Appointment.Status.NO_SHOW]
 
 
 def test_the_worklist_has_patients_due_and_overdue_and_not_booked(seeded):
