@@ -61,7 +61,7 @@ def test_the_booking_page_suggests_the_earliest_and_a_balanced_slot(client, fron
     assert 'data-suggestion="earliest"' in html
     assert 'data-suggestion="balanced"' in html
     assert "Mon 1 Mar 2027, 08:00–12:00 · Chair 1" in html
-    assert "Dose 1: dose 1, initial 300 mg IV: due 1 Mar 2027" in html
+    assert "Dose 1, initial 300 mg IV: due 1 Mar 2027" in html
     # Ocrevus initiation: picking a slot books both doses.
     assert "Book all 2 doses from here" in html
     # Weekends say why they have nothing.
