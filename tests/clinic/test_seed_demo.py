@@ -177,6 +177,26 @@ def test_the_nurse_rules_hold_at_every_moment_of_every_day(seeded):
             assert in_chairs <= nurses * clinic.patients_per_nurse, (clinic, day)
 
 
+def test_the_booking_rules_accept_every_booked_visit_where_it_is(seeded):
+    from clinic.dosing import ChairTime
+    from scheduling.availability import slot_problem
+
+    booked = Appointment.objects.filter(status=Appointment.Status.BOOKED, starts_at__gt=timezone.now())
+    assert booked.count() >= 15
+    for appointment in booked.select_related("clinic", "chair"):
+        problem = slot_problem(
+            clinic=appointment.clinic,
+            chair=appointment.chair,
+            starts_at=appointment.starts_at,
+            chair_time=ChairTime(
+                appointment.premed_minutes, appointment.infusion_minutes, appointment.observation_minutes
+            ),
+            patient_id=appointment.patient_id,
+            exclude_appointment_ids=[appointment.pk],
+        )
+        assert problem is None, problem
+
+
 def test_each_dose_follows_the_regimen_and_takes_its_chair_time(seeded):
     courses = TreatmentCourse.objects.select_related("regimen", "patient__clinic")
     for course in courses:
@@ -286,6 +306,14 @@ def test_once_does_nothing_when_the_demo_is_there(seeded, django_assert_max_num_
     with django_assert_max_num_queries(3):
         output = seed("--once")
     assert "already there" in output
+
+
+def test_it_refuses_a_database_that_holds_other_clinics(db):
+    Clinic.objects.create(name="St Swithin's Day Unit", time_zone="Europe/London")
+    before = counts()
+    with pytest.raises(CommandError, match="--force"):
+        seed()
+    assert counts() == before
 
 
 def test_it_asks_for_migrate_when_a_regimen_is_missing(db):

@@ -2,8 +2,8 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from clinic.demo import DEMO_PASSWORD, USERS, demo_build, demo_present
-from clinic.models import Regimen
+from clinic.demo import CLINIC_PLANS, DEMO_PASSWORD, USERS, demo_build, demo_present
+from clinic.models import Clinic, Regimen
 
 REGIMEN_CODES = ("ocrevus", "tysabri", "lemtrada", "briumvi", "rituximab", "ocrevus-zunovo", "tyruko")
 
@@ -21,11 +21,24 @@ class Command(BaseCommand):
             action="store_true",
             help="Do nothing when the demo is already there (what `make run` uses).",
         )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="Add the demo even though the database holds other clinics (never on real data).",
+        )
 
-    def handle(self, *args, once: bool = False, **options):
+    def handle(self, *args, once: bool = False, force: bool = False, **options):
         if once and demo_present():
             self.stdout.write("The demo is already there; nothing to do.")
             return
+        others = Clinic.objects.exclude(name__in=[plan.name for plan in CLINIC_PLANS])
+        if others.exists() and not force:
+            # The demo users have a published password and one of them can use the admin.
+            raise CommandError(
+                f"This database already holds {others.count()} clinic(s) that are not the demo's. The demo adds "
+                "users whose password is published in the README, so it belongs on a demo database only. "
+                "Point DATABASE_URL at an empty database, or pass --force if this one is a demo too."
+            )
         missing = sorted(set(REGIMEN_CODES) - set(Regimen.objects.values_list("code", flat=True)))
         if missing:
             raise CommandError(
