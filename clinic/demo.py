@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from clinic.dosing import GivenDose, PlannedDose, RegimenSpec, add_months, next_dose
 from clinic.models import Chair, Clinic, Closure, NurseStaffing, OpeningHours, Regimen, StaffProfile
-from clinic.roles import FRONT_DESK, MANAGER, NURSE
+from clinic.roles import FRONT_DESK, MANAGER, NURSE, sync_roles
 from patients.models import Patient, TreatmentCourse
 from scheduling.models import Appointment, AppointmentEvent
 from scheduling.reminders import appointment_reminders_sync
@@ -461,6 +461,8 @@ def demo_build() -> DemoSummary:
     """Create what is missing of the demo: clinics, users, and (once) patients and appointments."""
     summary = DemoSummary()
     rng = random.Random(SEED)  # noqa: S311 - demo data, not security
+    # The demo users get their permissions through the role groups: bring those in step first.
+    sync_roles()
     clinics = {plan.key: _clinic_setup(plan) for plan in CLINIC_PLANS}
     summary.clinics = len(clinics)
     summary.chairs = Chair.objects.filter(clinic__in=clinics.values()).count()

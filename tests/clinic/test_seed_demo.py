@@ -15,7 +15,7 @@ from django.utils import timezone
 from clinic.demo import DEMO_PASSWORD
 from clinic.dosing import DoseStatus, GivenDose, local_date, next_dose
 from clinic.models import Chair, Clinic, Closure, NurseStaffing, OpeningHours, Regimen, StaffProfile
-from clinic.roles import FRONT_DESK, MANAGER, NURSE
+from clinic.roles import FRONT_DESK, MANAGER, NURSE, ROLE_PERMISSIONS
 from patients.models import Patient, TreatmentCourse
 from scheduling.models import Appointment, AppointmentEvent, Reminder
 
@@ -130,6 +130,7 @@ def test_it_creates_one_user_per_role_who_logs_in_with_the_demo_password(seeded,
         assert list(user.groups.values_list("name", flat=True)) == [role]
         assert set(user.staff_profile.clinics.all()) == clinics
         assert user.check_password(DEMO_PASSWORD)
+        assert user.get_all_permissions() == set(ROLE_PERMISSIONS[role])
         assert not user.is_superuser
         assert user.is_staff == (role == MANAGER)
         assert client.login(username=username, password=DEMO_PASSWORD)
