@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 
 from django.db import transaction
-from django.db.models import F, Prefetch, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from clinic import dosing
@@ -341,11 +341,21 @@ def reminder_retry(*, reminder: Reminder, by) -> Reminder:
 # --- The daily planner -----------------------------------------------------------------------
 
 
-def _courses_in_chunks(chunk: int) -> Iterator[list[TreatmentCourse]]:
+@dataclass(frozen=True)
+class _CourseToPlan:
+    """What the planner reads of a course: plain values, not model instances (100,000 of them)."""
+
+    pk: int
+    patient_id: int
+    regimen_id: int
+    clinic_id: int
+    start_date: date
+    options: dict
+    visits: tuple[tuple[str, datetime, bool], ...]  # (status, starts_at, serious_reaction), open or given
+
+
+def _courses_in_chunks(chunk: int) -> Iterator[list[_CourseToPlan]]:
     """Active courses of patients who want email reminders, `chunk` at a time (keyset paging)."""
-    open_or_given = Appointment.objects.filter(status__in=(*UPCOMING_STATUSES, Appointment.Status.COMPLETED)).only(
-        "id", "course_id", "status", "starts_at", "serious_reaction"
-    )
     base = (
         TreatmentCourse.objects.filter(
             status=TreatmentCourse.Status.ACTIVE,
@@ -355,33 +365,30 @@ def _courses_in_chunks(chunk: int) -> Iterator[list[TreatmentCourse]]:
             patient__unsubscribed_at__isnull=True,
         )
         .exclude(patient__email="")
-        .only("id", "patient_id", "regimen_id", "start_date", "options")
-        .annotate(clinic_id=F("patient__clinic_id"))
         .order_by("pk")
+        .values_list("pk", "patient_id", "regimen_id", "patient__clinic_id", "start_date", "options")
     )
     last = 0
     while True:
-        courses = list(
-            base.filter(pk__gt=last).prefetch_related(Prefetch("appointments", queryset=open_or_given))[:chunk]
-        )
-        if not courses:
+        rows = list(base.filter(pk__gt=last)[:chunk])
+        if not rows:
             return
-        yield courses
-        last = courses[-1].pk
+        visits: dict[int, list] = {}
+        for course_id, status, starts_at, serious in Appointment.objects.filter(
+            course_id__in=[row[0] for row in rows], status__in=(*UPCOMING_STATUSES, Appointment.Status.COMPLETED)
+        ).values_list("course_id", "status", "starts_at", "serious_reaction"):
+            visits.setdefault(course_id, []).append((status, starts_at, serious))
+        yield [_CourseToPlan(*row, visits=tuple(visits.get(row[0], ()))) for row in rows]
+        last = rows[-1][0]
 
 
-def _plan_course(course: TreatmentCourse, *, clinic: Clinic, spec, now: datetime, existing: dict[str, Reminder]):
+def _plan_course(course: _CourseToPlan, *, clinic: Clinic, spec, now: datetime, existing: dict[str, Reminder]):
     """The planned reminders this course needs now."""
     today = now.astimezone(clinic.tz).date()
     given, booked = [], False
-    for appointment in course.appointments.all():
-        if appointment.status == Appointment.Status.COMPLETED:
-            given.append(
-                dosing.GivenDose(
-                    date=appointment.starts_at.astimezone(clinic.tz).date(),
-                    serious_reaction=appointment.serious_reaction,
-                )
-            )
+    for status, starts_at, serious in course.visits:
+        if status == Appointment.Status.COMPLETED:
+            given.append(dosing.GivenDose(date=starts_at.astimezone(clinic.tz).date(), serious_reaction=serious))
         else:
             booked = True
     common = {"clinic_id": clinic.pk, "patient_id": course.patient_id, "course_id": course.pk}

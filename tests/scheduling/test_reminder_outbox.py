@@ -517,3 +517,17 @@ def test_the_planner_reads_courses_in_chunks_with_the_same_result(clinic_a, marc
     assert reminders.reminders_plan(now=moment, chunk=2) == 7
     assert reminders.reminders_plan(now=moment) == 0
     assert Reminder.objects.filter(kind=Kind.DOSE_DUE_SOON).count() == 7
+
+
+@pytest.mark.django_db
+def test_a_patient_just_asked_to_rebook_a_missed_visit_is_not_also_told_to_book(clinic_a, march_2027):
+    course = make_course(clinic_a, "tysabri", start=date(2027, 3, 2))
+    appointment = book(course, local(clinic_a, 2027, 3, 2, 10, 0))
+    march_2027.move_to(datetime(2027, 3, 2, 12, 0, tzinfo=UTC))
+    change(appointment, status=Appointment.Status.NO_SHOW)
+
+    assert plan_on(march_2027, date(2027, 3, 3)) == 0
+    assert list(Reminder.objects.values_list("kind", flat=True)) == [Kind.MISSED_APPOINTMENT]
+    # A week on, still unbooked: the usual reminders take over.
+    assert plan_on(march_2027, date(2027, 3, 10)) == 1
+    assert Reminder.objects.filter(kind=Kind.DOSE_OVERDUE).count() == 1

@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 import time_machine
+from django.db import connection
 from django.template.loader import render_to_string
 from django.test import RequestFactory
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from clinic.roles import MANAGER
@@ -119,11 +121,17 @@ def test_the_patient_partial_lists_sent_pending_failed_and_cancelled_reminders(c
     request.user = manager
     rows = patient_reminders(course.patient)
     assert [row.status for row in rows] == [Status.PENDING] * 2 + [Status.FAILED, Status.SENT] + [Status.CANCELLED] * 2
-    html = render_to_string(
-        "scheduling/_patient_reminders.html",
-        {"reminders": rows, "perms": _perms(manager)},
-        request=request,
-    )
+    manager.has_perm("scheduling.change_reminder")  # the user's permissions, read once per request
+    with CaptureQueriesContext(connection) as queries:
+        html = render_to_string(
+            "scheduling/_patient_reminders.html",
+            {"reminders": patient_reminders(course.patient), "time_zone": clinic_a.time_zone, "perms": _perms(manager)},
+            request=request,
+        )
+    # The reminders themselves, nothing per row (the other query is the base page's role lookup).
+    assert [query["sql"] for query in queries if "scheduling_" in query["sql"] or "clinic_" in query["sql"]] == [
+        next(query["sql"] for query in queries if "scheduling_reminder" in query["sql"])
+    ]
     for label in ("Sent", "Pending", "Failed", "Cancelled"):
         assert label in html
     assert "The appointment was moved." in html and "SMTPDataError: rejected" in html
