@@ -80,17 +80,29 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
 }
 
 
-def sync_roles(**kwargs) -> None:
+def sync_roles(using: str = "default", **kwargs) -> None:
     """Create the role groups and give each exactly the permissions in ROLE_PERMISSIONS."""
+    from django.apps import apps
+    from django.contrib.auth.management import create_permissions
     from django.contrib.auth.models import Group, Permission
 
+    # post_migrate reaches the clinic app before patients and scheduling, whose permissions
+    # a fresh database does not hold yet: create every app's permissions first.
+    for app_config in apps.get_app_configs():
+        create_permissions(app_config, verbosity=0, using=using)
+    missing = []
     for role, perms in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
+        group, _ = Group.objects.using(using).get_or_create(name=role)
         wanted = []
         for perm in perms:
             app_label, codename = perm.split(".")
-            wanted.extend(Permission.objects.filter(content_type__app_label=app_label, codename=codename))
+            found = list(Permission.objects.using(using).filter(content_type__app_label=app_label, codename=codename))
+            if not found:
+                missing.append(perm)
+            wanted.extend(found)
         group.permissions.set(wanted)
+    if missing:
+        raise LookupError(f"ROLE_PERMISSIONS names permissions that do not exist: {', '.join(sorted(set(missing)))}")
 
 
 def role_of(user) -> str | None:

@@ -1,13 +1,47 @@
-from django.shortcuts import render
+"""The home page: each role starts where its work is."""
+
+from django.db.models import Count, Q
+from django.shortcuts import redirect, render
+from django.utils import timezone
 
 from clinic.access import clinics_for_user
-from clinic.roles import role_of
+from clinic.roles import FRONT_DESK, MANAGER, NURSE, role_of
+
+# Where each role's day starts; the manager (and a superuser) get the overview below.
+ROLE_HOMES = {FRONT_DESK: "scheduling:worklist", NURSE: "scheduling:roster"}
 
 
 def home(request):
     """Each role's home page: the front desk's worklist, the nurses' roster, the manager's overview."""
-    return render(
-        request,
-        "clinic/home.html",
-        {"role": role_of(request.user), "clinics": clinics_for_user(request.user)},
+    role = role_of(request.user)
+    if role in ROLE_HOMES:
+        return redirect(ROLE_HOMES[role])
+    if role != MANAGER and not request.user.is_superuser:
+        return render(request, "clinic/home.html", {"role": None, "overview": []})
+    return render(request, "clinic/home.html", {"role": role, "overview": _overview(request.user)})
+
+
+def _overview(user) -> list[dict]:
+    """Today's figures for each of the user's clinics, today being the clinic's own local date."""
+    clinics = clinics_for_user(user).annotate(
+        active_chairs=Count("chairs", filter=Q(chairs__active=True), distinct=True),
+        registered_patients=Count("patients", distinct=True),
     )
+    rows = []
+    for clinic in clinics:
+        today = timezone.localdate(timezone=clinic.tz)
+        # The reverse manager carries the Appointment queryset's methods, so the clinic app
+        # needs no import from scheduling.
+        appointments = clinic.appointments.active().for_clinic_day(clinic, today)
+        figures = appointments.aggregate(total=Count("pk"), patients=Count("patient", distinct=True))
+        rows.append(
+            {
+                "clinic": clinic,
+                "today": today,
+                "appointments": figures["total"],
+                "patients_today": figures["patients"],
+                "chairs": clinic.active_chairs,
+                "patients": clinic.registered_patients,
+            }
+        )
+    return rows

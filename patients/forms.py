@@ -1,0 +1,154 @@
+"""Forms for the patient pages. They check the shape of what was typed; the services check the rules."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from clinic.models import Regimen
+from patients.models import Patient, TreatmentCourse
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self, attrs=None):
+        super().__init__(attrs=attrs, format="%Y-%m-%d")
+
+
+def apply_errors(form: forms.BaseForm, error: ValidationError) -> None:
+    """Show a service's ValidationError on the form: on its field when the form has it, else above the form."""
+    if hasattr(error, "error_dict"):
+        for field, messages in error.message_dict.items():
+            form.add_error(field if field in form.fields else None, messages)
+    else:
+        form.add_error(None, error.messages)
+
+
+class PatientSearchForm(forms.Form):
+    """Search by name or MRN. Sent by POST so names and MRNs never appear in URLs or access logs."""
+
+    q = forms.CharField(
+        label="Name or MRN",
+        max_length=120,
+        required=False,
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off", "placeholder": "e.g. Smith or MRN001"}),
+    )
+    page = forms.IntegerField(min_value=1, required=False, widget=forms.HiddenInput)
+
+
+class PatientForm(forms.ModelForm):
+    clinic = forms.ModelChoiceField(queryset=None, empty_label=None)
+
+    class Meta:
+        model = Patient
+        fields = [
+            "clinic",
+            "mrn",
+            "first_name",
+            "last_name",
+            "date_of_birth",
+            "email",
+            "phone",
+            "reminder_consent",
+            "reminder_channel",
+            "notes",
+        ]
+        widgets = {
+            "date_of_birth": DateInput(),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+            "email": forms.EmailInput(attrs={"autocomplete": "off"}),
+        }
+        error_messages = {
+            "email": {"invalid": "Enter an email address such as name@example.org, or leave the box empty."},
+        }
+
+    def __init__(self, *args, clinics, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            # A patient stays at the clinic that registered them.
+            del self.fields["clinic"]
+        else:
+            self.fields["clinic"].queryset = clinics
+            if clinics.count() == 1:
+                self.fields["clinic"].initial = clinics.first()
+
+    def clean_date_of_birth(self):
+        born = self.cleaned_data["date_of_birth"]
+        if born and born > timezone.localdate():
+            raise ValidationError("The date of birth is in the future. Check the year.")
+        return born
+
+    def validate_unique(self):
+        # The MRN check lives in patient_create/patient_update, which say it in a sentence
+        # the front desk can act on; the database constraint stays as the backstop.
+        pass
+
+
+class RegimenChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Regimen) -> str:
+        return f"{obj.name} ({obj.drug.generic_name})" if obj.drug.generic_name else obj.name
+
+
+class CourseForm(forms.ModelForm):
+    regimen = RegimenChoiceField(
+        queryset=Regimen.objects.none(),
+        error_messages={
+            "invalid_choice": "That regimen is not active, so no new course can start on it. Choose one from the list."
+        },
+    )
+    options = forms.MultipleChoiceField(
+        label="Course options", required=False, widget=forms.CheckboxSelectMultiple, choices=()
+    )
+
+    class Meta:
+        model = TreatmentCourse
+        fields = [
+            "regimen",
+            "start_date",
+            "authorization_number",
+            "authorization_expires_on",
+            "status",
+            "notes",
+        ]
+        labels = {
+            "start_date": "Start date (target date of dose 1)",
+            "authorization_number": "Programme authorization number",
+            "authorization_expires_on": "Authorization expires on",
+        }
+        widgets = {
+            "start_date": DateInput(),
+            "authorization_expires_on": DateInput(),
+            "notes": forms.Textarea(attrs={"rows": 3}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        regimens = Regimen.objects.filter(active=True)
+        if self.instance.pk:
+            # A course already on a regimen that has since been retired can keep it.
+            regimens = Regimen.objects.filter(active=True) | Regimen.objects.filter(pk=self.instance.regimen_id)
+        self.fields["regimen"].queryset = regimens.select_related("drug").distinct()
+        self.regimen = self._chosen_regimen()
+        self.fields["options"].choices = self.regimen.option_choices() if self.regimen else []
+        if self.instance.pk and not self.is_bound:
+            self.initial["options"] = [key for key, on in (self.instance.options or {}).items() if on]
+
+    def _chosen_regimen(self) -> Regimen | None:
+        if self.is_bound:
+            value = self.data.get(self.add_prefix("regimen"))
+            try:
+                return self.fields["regimen"].queryset.prefetch_related("phases").get(pk=value)
+            except (Regimen.DoesNotExist, ValueError, TypeError):
+                return None
+        if self.instance.pk:
+            return Regimen.objects.prefetch_related("phases").get(pk=self.instance.regimen_id)
+        return None
+
+    def clean(self):
+        cleaned = super().clean()
+        starts, expires = cleaned.get("start_date"), cleaned.get("authorization_expires_on")
+        if expires and starts and expires < starts:
+            self.add_error("authorization_expires_on", "The authorization expires before the course starts.")
+        return cleaned
