@@ -531,3 +531,30 @@ def test_a_patient_just_asked_to_rebook_a_missed_visit_is_not_also_told_to_book(
     # A week on, still unbooked: the usual reminders take over.
     assert plan_on(march_2027, date(2027, 3, 10)) == 1
     assert Reminder.objects.filter(kind=Kind.DOSE_OVERDUE).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_booking_services_keep_the_outbox_in_step(clinic_a, front_desk, march_2027):
+    from scheduling.booking import booking_cancel, booking_create, booking_reschedule
+
+    course = make_course(clinic_a, "ocrevus", start=date(2027, 3, 17))
+    chair = clinic_a.chairs.order_by("position").first()
+    appointment = booking_create(
+        course=course, chair=chair, starts_at=local(clinic_a, 2027, 3, 17, 9, 0), booked_by=front_desk
+    )
+    assert [row.due_at.astimezone(clinic_a.tz) for row in open_rows().order_by("due_at")] == [
+        local(clinic_a, 2027, 3, 10, 9, 0),
+        local(clinic_a, 2027, 3, 16, 9, 0),
+    ]
+
+    appointment = booking_reschedule(
+        appointment=appointment, chair=chair, starts_at=local(clinic_a, 2027, 3, 18, 9, 0), by=front_desk
+    )
+    assert [row.due_at.astimezone(clinic_a.tz) for row in open_rows().order_by("due_at")] == [
+        local(clinic_a, 2027, 3, 11, 9, 0),
+        local(clinic_a, 2027, 3, 17, 9, 0),
+    ]
+
+    booking_cancel(appointment=appointment, by=front_desk, reason="The patient is unwell.")
+    assert not open_rows().exists()
+    assert Reminder.objects.filter(status=Status.CANCELLED).count() == 4
