@@ -31,7 +31,7 @@ from clinic.dosing import GivenDose, PlannedDose, RegimenSpec, add_months, next_
 from clinic.models import Chair, Clinic, Closure, NurseStaffing, OpeningHours, Regimen, StaffProfile
 from clinic.roles import FRONT_DESK, MANAGER, NURSE, sync_roles
 from patients.models import Patient, TreatmentCourse
-from scheduling.models import Appointment, AppointmentEvent
+from scheduling.models import Appointment, AppointmentEvent, NurseAssignment
 from scheduling.reminders import appointment_reminders_sync
 
 DEMO_PASSWORD = "chairside-demo"  # noqa: S105 - demo users only, written in the README
@@ -126,6 +126,7 @@ class UserPlan:
     first_name: str
     last_name: str
     is_staff: bool = False
+    can_log_in: bool = True
 
 
 USERS = (
@@ -134,7 +135,16 @@ USERS = (
     UserPlan("manager", MANAGER, ("london", "new-york"), "Martin", "Reyes", is_staff=True),
     UserPlan("frontdesk-ny", FRONT_DESK, ("new-york",), "Dana", "Brooks"),
     UserPlan("nurse-ny", NURSE, ("new-york",), "Grace", "Liu"),
+    # Colleagues on the roster, so each day has as many nurses assigned as the staffing plan
+    # has on duty. They have no password: nobody logs in as them.
+    UserPlan("priya.shah", NURSE, ("london",), "Priya", "Shah", can_log_in=False),
+    UserPlan("tom.evans", NURSE, ("london",), "Tom", "Evans", can_log_in=False),
+    UserPlan("maria.lopez", NURSE, ("new-york",), "Maria", "Lopez", can_log_in=False),
 )
+# The nurses of each clinic in the order they fill the day's teams (the demo's nurse first).
+NURSE_TEAMS = {"london": ("nurse", "priya.shah", "tom.evans"), "new-york": ("nurse-ny", "maria.lopez")}
+# Nurse assignments are written for the days from a week ago to this many days ahead.
+ASSIGNMENT_DAYS_AHEAD = 21
 
 # One line per patient: regimen, course options, the story of the course, and what happens
 # to it. Stories: "established" (on treatment for a while), "new" (dose 1 given in the last
@@ -306,8 +316,32 @@ class ClinicBook:
             ):
                 continue
             busy = {other.chair.pk for other in overlapping}
-            found.extend((start, chair) for chair in chairs if chair.pk not in busy)
+            for chair in chairs:
+                if chair.pk in busy:
+                    continue
+                # The nurse who looks after this chair that day keeps the per-nurse rules too.
+                team = self.team(chair, day)
+                mine = [other for other in taken if self.team(other.chair, day) == team]
+                if sum(other.start // STARTS_SLOT_MINUTES == slot for other in mine) >= self.clinic.starts_per_nurse:
+                    continue
+                if sum((other.start + other.premed) // STARTS_SLOT_MINUTES == infusion_slot for other in mine) >= (
+                    self.clinic.starts_per_nurse
+                ):
+                    continue
+                mine_overlapping = [other for other in overlapping if other in mine]
+                if any(
+                    1 + sum(other.start <= moment < other.end for other in mine_overlapping)
+                    > self.clinic.patients_per_nurse
+                    for moment in moments
+                ):
+                    continue
+                found.append((start, chair))
         return found
+
+    def team(self, chair: Chair, day: date) -> int:
+        """Which of the day's nurses looks after `chair`: the chairs in order, split into even blocks."""
+        nurses = self.plan.staffing.get(day.weekday(), 0) or 1
+        return self.chairs.index(chair) * nurses // len(self.chairs)
 
     def choose(self, rng: random.Random, day: date, minutes: int, premed: int, patient_key: int) -> Placement | None:
         options = self.options(day, minutes, premed, patient_key)
@@ -479,6 +513,7 @@ def demo_build() -> DemoSummary:
             "front_desk": users["frontdesk" if plan.key == "london" else "frontdesk-ny"],
             "nurse": users["nurse" if plan.key == "london" else "nurse-ny"],
             "manager": users["manager"],
+            "team": [users[username] for username in NURSE_TEAMS[plan.key]],
         }
         created = _patients_for_clinic(plan, clinic, regimens, staff, names, rng)
         summary.patients_created += created[0]
@@ -542,7 +577,10 @@ def _user_setup(plan: UserPlan, clinics: dict[str, Clinic]):
         },
     )
     # The documented password always works, and the role is always the demo's.
-    user.set_password(DEMO_PASSWORD)
+    if plan.can_log_in:
+        user.set_password(DEMO_PASSWORD)
+    else:
+        user.set_unusable_password()
     user.is_active = True
     user.is_staff = plan.is_staff
     user.is_superuser = False
@@ -624,7 +662,29 @@ def _patients_for_clinic(
         patient = _patient_create(plan, clinic, story, first, last, rng, now)
         course = _course_create(story, patient, staff, rng, now)
         appointments += _appointments_create(story, clinic, patient, course, staff, rng, now)
+    _nurse_assignments(book, today, staff)
     return len(stories), appointments
+
+
+def _nurse_assignments(book: ClinicBook, today: date, staff: dict) -> None:
+    """Each open day's chairs split between the nurses on duty, as the placements assumed."""
+    assignments = []
+    day = today - timedelta(days=7)
+    while day <= today + timedelta(days=ASSIGNMENT_DAYS_AHEAD):
+        if book.is_open(day):
+            for chair in book.chairs:
+                team = min(book.team(chair, day), len(staff["team"]) - 1)
+                assignments.append(
+                    NurseAssignment(
+                        clinic=book.clinic,
+                        day=day,
+                        chair=chair,
+                        nurse=staff["team"][team],
+                        assigned_by=staff["manager"],
+                    )
+                )
+        day += timedelta(days=1)
+    NurseAssignment.objects.bulk_create(assignments)
 
 
 def _story_window(story: CourseStory) -> tuple[date, date] | None:

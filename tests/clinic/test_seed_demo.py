@@ -17,7 +17,7 @@ from clinic.dosing import DoseStatus, GivenDose, local_date, next_dose
 from clinic.models import Chair, Clinic, Closure, NurseStaffing, OpeningHours, Regimen, StaffProfile
 from clinic.roles import FRONT_DESK, MANAGER, NURSE, ROLE_PERMISSIONS
 from patients.models import Patient, TreatmentCourse
-from scheduling.models import Appointment, AppointmentEvent, Reminder
+from scheduling.models import Appointment, AppointmentEvent, NurseAssignment, Reminder
 
 SEVEN_REGIMENS = {"ocrevus", "tysabri", "lemtrada", "briumvi", "rituximab", "ocrevus-zunovo", "tyruko"}
 MODELS = (
@@ -32,6 +32,7 @@ MODELS = (
     TreatmentCourse,
     Appointment,
     AppointmentEvent,
+    NurseAssignment,
     Reminder,
 )
 
@@ -134,6 +135,45 @@ def test_it_creates_one_user_per_role_who_logs_in_with_the_demo_password(seeded,
         assert not user.is_superuser
         assert user.is_staff == (role == MANAGER)
         assert client.login(username=username, password=DEMO_PASSWORD)
+
+
+def test_the_nurse_colleagues_on_the_roster_cannot_log_in(seeded):
+    colleagues = get_user_model().objects.filter(groups__name=NURSE).exclude(username__in=["nurse", "nurse-ny"])
+    assert colleagues.count() >= 2
+    assert not any(user.has_usable_password() for user in colleagues)
+
+
+def test_each_open_day_has_its_chairs_shared_between_the_nurses_on_duty(seeded):
+    for clinic in Clinic.objects.all():
+        today = timezone.localdate(timezone=clinic.tz)
+        chairs = clinic.chairs.count()
+        days = set(NurseAssignment.objects.filter(clinic=clinic).values_list("day", flat=True))
+        for offset in range(15):
+            day = today + timedelta(days=offset)
+            closed = clinic.closures.filter(starts_on__lte=day, ends_on__gte=day).exists()
+            if clinic.opening_hours.filter(weekday=day.weekday()).exists() and not closed:
+                assert day in days, (clinic, day)
+        for day in days:
+            assignments = NurseAssignment.objects.filter(clinic=clinic, day=day)
+            nurses = NurseStaffing.objects.get(clinic=clinic, weekday=day.weekday()).nurses
+            assert assignments.count() == chairs
+            assert assignments.values("nurse").distinct().count() == min(nurses, chairs)
+            start = datetime.combine(day, datetime.min.time(), tzinfo=clinic.tz)
+            visits = list(
+                Appointment.objects.active().filter(
+                    clinic=clinic, starts_at__gte=start, starts_at__lt=start + timedelta(days=1)
+                )
+            )
+            for nurse_id in assignments.values_list("nurse", flat=True).distinct():
+                chair_ids = set(assignments.filter(nurse_id=nurse_id).values_list("chair", flat=True))
+                mine = [visit for visit in visits if visit.chair_id in chair_ids]
+                infusion_starts = Counter(
+                    (minutes_of_day(local(visit.starts_at, clinic)) + visit.premed_minutes) // 15 for visit in mine
+                )
+                assert max(infusion_starts.values(), default=0) <= clinic.starts_per_nurse, (clinic, day)
+                for visit in mine:
+                    in_chairs = sum(other.starts_at <= visit.starts_at < other.ends_at for other in mine)
+                    assert in_chairs <= clinic.patients_per_nurse, (clinic, day)
 
 
 def test_no_chair_and_no_patient_ever_holds_two_overlapping_active_appointments(seeded):

@@ -57,5 +57,5 @@ class Command(BaseCommand):
                     f"{summary.patients_created} patients, {summary.appointments_created} appointments."
                 )
             )
-        usernames = ", ".join(user.username for user in USERS)
+        usernames = ", ".join(user.username for user in USERS if user.can_log_in)
         self.stdout.write(f"Log in as {usernames} with the password {DEMO_PASSWORD!r} (demo only).")
