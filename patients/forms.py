@@ -8,6 +8,7 @@ from django.utils import timezone
 
 from clinic.models import Regimen
 from patients.models import Patient, TreatmentCourse
+from patients.services import check_mrn_free
 
 
 class DateInput(forms.DateInput):
@@ -80,10 +81,18 @@ class PatientForm(forms.ModelForm):
             raise ValidationError("The date of birth is in the future. Check the year.")
         return born
 
-    def validate_unique(self):
-        # The MRN check lives in patient_create/patient_update, which say it in a sentence
-        # the front desk can act on; the database constraint stays as the backstop.
-        pass
+    def clean(self):
+        cleaned = super().clean()
+        clinic = cleaned.get("clinic") if "clinic" in self.fields else self.instance.clinic
+        mrn = cleaned.get("mrn")
+        if clinic and mrn:
+            # Checked here as well as in the services so the form says it in the same sentence
+            # (and Django's generic "already exists" never shows); the services stay the rule.
+            try:
+                check_mrn_free(clinic=clinic, mrn=mrn, exclude_pk=self.instance.pk)
+            except ValidationError as error:
+                apply_errors(self, error)
+        return cleaned
 
 
 class RegimenChoiceField(forms.ModelChoiceField):

@@ -41,7 +41,8 @@ def _mrn_taken_error(mrn: str) -> ValidationError:
     )
 
 
-def _check_mrn_free(*, clinic: Clinic, mrn: str, exclude_pk: int | None = None) -> None:
+def check_mrn_free(*, clinic: Clinic, mrn: str, exclude_pk: int | None = None) -> None:
+    """Raise the front desk's sentence when another patient of the clinic already has this MRN."""
     others = Patient.objects.filter(clinic=clinic, mrn__iexact=mrn.strip())
     if exclude_pk is not None:
         others = others.exclude(pk=exclude_pk)
@@ -50,7 +51,7 @@ def _check_mrn_free(*, clinic: Clinic, mrn: str, exclude_pk: int | None = None) 
 
 
 def _save_patient(patient: Patient) -> Patient:
-    _check_mrn_free(clinic=patient.clinic, mrn=patient.mrn, exclude_pk=patient.pk)
+    check_mrn_free(clinic=patient.clinic, mrn=patient.mrn, exclude_pk=patient.pk)
     patient.full_clean()
     try:
         # A savepoint, so a concurrent duplicate caught by the database constraint leaves the
@@ -58,7 +59,7 @@ def _save_patient(patient: Patient) -> Patient:
         with transaction.atomic():
             patient.save()
     except IntegrityError as error:
-        if "patient_mrn_unique_in_clinic" in str(error):
+        if "patient_mrn_unique_in_clinic" in str(error) or "mrn" in str(error).lower():
             raise _mrn_taken_error(patient.mrn) from None
         raise
     return patient

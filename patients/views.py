@@ -20,6 +20,7 @@ from clinic.access import clinics_for_user
 from patients import services
 from patients.forms import CourseForm, PatientForm, PatientSearchForm, apply_errors
 from patients.models import Patient, TreatmentCourse
+from patients.selectors import course_dosing_summaries
 
 PATIENTS_PER_PAGE = 25
 
@@ -114,21 +115,28 @@ def patient_edit(request, patient_id: int):
 @permission_required("patients.view_patient", raise_exception=True)
 def patient_detail(request, patient_id: int):
     patient = _get_patient_for_user(request.user, patient_id)
-    courses = list(patient.courses.select_related("regimen__drug", "created_by").order_by("-start_date", "-pk"))
+    today = timezone.localdate(timezone=patient.clinic.tz)
+    courses = list(patient.courses.select_related("regimen__drug").order_by("-start_date", "-pk"))
+    summaries = course_dosing_summaries(patient.courses.all(), today)
     appointments = patient.appointments.select_related("chair", "course__regimen").order_by("starts_at")
     now = timezone.now()
     upcoming = [a for a in appointments if a.ends_at >= now]
     past = [a for a in appointments if a.ends_at < now]
     past.reverse()
+    reminders = None
+    if request.user.has_perm("scheduling.view_reminder"):
+        reminders = patient.reminders.order_by("-due_at", "-pk")
     return render(
         request,
         "patients/patient_detail.html",
         {
             "patient": patient,
-            "courses": courses,
+            "courses": [(course, summaries[course.pk]) for course in courses],
             "upcoming": upcoming,
             "past": past,
-            "today": timezone.localdate(timezone=patient.clinic.tz),
+            "today": today,
+            "reminders": reminders,
+            "time_zone": patient.clinic.time_zone,
         },
     )
 
