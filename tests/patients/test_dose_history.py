@@ -227,3 +227,16 @@ def test_the_partial_folds_away_all_but_the_last_six_doses(clinic_a, front_desk)
     html = render_to_string("patients/_course_dosing.html", {"summary": summary}, request=request)
     assert "<summary>3 earlier doses</summary>" in html
     assert "Mon 5 Jan 2026" in html
+
+
+def test_a_stopped_course_is_never_shown_as_overdue(clinic_a, front_desk):
+    made = ocrevus_course(clinic_a, status=TreatmentCourse.Status.STOPPED)
+    request = RequestFactory().get("/")
+    request.user = front_desk
+    html = render_to_string(
+        "patients/_course_dosing.html", {"summary": course_dosing_summary(made, date(2027, 6, 1))}, request=request
+    )
+    assert "Course stopped" in html
+    assert "Overdue" not in html
+    assert "Not booked: the course is stopped." in html
+    assert reverse("scheduling:book", args=[made.pk]) not in html
