@@ -9,4 +9,6 @@ class ClinicConfig(AppConfig):
     def ready(self) -> None:
         from clinic.roles import sync_roles
 
-        post_migrate.connect(sync_roles, sender=self, dispatch_uid="chairside_sync_roles")
+        # Not limited to this app: the roles need the patients and scheduling permissions,
+        # which exist only once those apps have migrated too.
+        post_migrate.connect(sync_roles, dispatch_uid="chairside_sync_roles")
