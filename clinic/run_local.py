@@ -66,6 +66,8 @@ def _signal_group(process: subprocess.Popen, signum: int) -> None:
 def main() -> int:
     host = os.environ.get("HOST", "127.0.0.1")
     port = os.environ.get("PORT", "8000")
+    # Links in the emails the worker writes point at this server unless SITE_URL says otherwise.
+    os.environ.setdefault("SITE_URL", f"http://{host}:{port}")
     _prepare_broker()
     worker = _start(
         ["-m", "celery", "-A", "clinic", "worker", "--beat", "--loglevel", "INFO", "--concurrency", "2"],

@@ -196,6 +196,19 @@ def test_the_worker_runs_with_beat_on_the_file_system_broker(app):
     assert (Path(app["log"]).parent / "celery-broker").is_dir()
 
 
+def test_beat_and_the_worker_write_the_demo_reminder_due_now_as_an_email_file(app):
+    """The no-show's missed-appointment reminder is due at once: beat claims it, the worker sends it."""
+    mail_dir = Path(app["log"]).parent / "mail"
+    deadline = time.monotonic() + 120
+    while not (mail_dir.is_dir() and any(mail_dir.iterdir())) and time.monotonic() < deadline:
+        time.sleep(1)
+    files = sorted(mail_dir.iterdir()) if mail_dir.is_dir() else []
+    assert files, app["log"].read_text()[-3000:]
+    message = files[0].read_text()
+    assert "Riverside Infusion Centre" in message  # the no-show is a London patient
+    assert f"{app['url']}/" in message  # links point at this server
+
+
 def test_stopping_it_by_its_process_id_stops_every_process_under_it(app):
     """Runs last in this module: it stops the app the tests above used."""
     process = app["process"]
