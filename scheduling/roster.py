@@ -155,6 +155,10 @@ class Roster:
     now_left: float | None = None  # where "now" falls on the timeline, percent; None outside the hours
 
     @property
+    def updated(self) -> str:
+        return _local(self.now, self.clinic.tz)
+
+    @property
     def now_style(self) -> str:
         return f"--now-left:{self.now_left}"
 

@@ -1,0 +1,181 @@
+"""A nurse runs a visit from the roster in real Chromium, and the roster prints on one landscape page."""
+
+from __future__ import annotations
+
+import importlib
+import re
+from datetime import datetime, time, timedelta
+
+import pytest
+import time_machine
+from django.apps import apps
+from django.urls import reverse
+from django.utils import timezone
+
+from clinic.models import OpeningHours, Regimen
+from clinic.roles import NURSE, sync_roles
+from scheduling.models import Appointment
+from tests.browser.conftest import ARTIFACTS, log_in
+from tests.conftest import DEMO_PASSWORD, make_clinic, make_staff
+from tests.factories import PatientFactory, TreatmentCourseFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def _seeded(transactional_db):
+    """The regimens and roles a fresh database has after `migrate`.
+
+    Each browser test runs in committed transactions that are flushed afterwards, and the
+    flush takes the seeded regimens with it; a serialized rollback does not help once the
+    Playwright greenlet holds its own database connection. So seed them as the migration does.
+    """
+    if not Regimen.objects.exists():
+        importlib.import_module("clinic.migrations.0003_seed_regimens").seed(apps, None)
+    sync_roles()  # the roles' scheduling permissions, after every app has migrated
+
+
+Status = Appointment.Status
+
+
+def _visit(
+    clinic,
+    chair,
+    regimen_code,
+    starts_at,
+    *,
+    status=Status.BOOKED,
+    dose=2,
+    premed=30,
+    infusion=150,
+    observation=60,
+    **course,
+):
+    patient = PatientFactory(clinic=clinic)
+    course = TreatmentCourseFactory(patient=patient, regimen=Regimen.objects.get(code=regimen_code), **course)
+    return Appointment.objects.create(
+        clinic=clinic,
+        chair=chair,
+        patient=patient,
+        course=course,
+        dose_number=dose,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=premed + infusion + observation),
+        premed_minutes=premed,
+        infusion_minutes=infusion,
+        observation_minutes=observation,
+        status=status,
+    )
+
+
+@pytest.fixture
+def ten_oclock_today():
+    """The clinic's today at 10:00, with the clock running, in this process and the live server's thread."""
+    clinic = make_clinic("Northside Infusion Centre")
+    for weekday in (5, 6):  # open every day, so the test reads the same on a weekend
+        OpeningHours.objects.create(clinic=clinic, weekday=weekday, opens=time(8, 0), closes=time(18, 0))
+    today = timezone.now().astimezone(clinic.tz).date()
+    ten = datetime.combine(today, time(10, 0), tzinfo=clinic.tz)
+    with time_machine.travel(ten, tick=True):
+        yield clinic, ten
+
+
+@pytest.fixture
+def a_day_of_visits(ten_oclock_today):
+    clinic, ten = ten_oclock_today
+    chairs = list(clinic.chairs.all())
+    make_staff("nina", NURSE, clinic, first_name="Nina", last_name="Nurse")
+    ours = _visit(clinic, chairs[0], "ocrevus", ten - timedelta(minutes=5), status=Status.ARRIVED)
+    _visit(
+        clinic,
+        chairs[1],
+        "tysabri",
+        ten - timedelta(minutes=45),
+        premed=0,
+        infusion=60,
+        observation=60,
+        authorization_expires_on=ten.date() + timedelta(days=40),
+    )
+    _visit(clinic, chairs[2], "ocrevus", ten - timedelta(hours=2), status=Status.INFUSING, dose=1)
+    _visit(clinic, chairs[3], "briumvi", ten + timedelta(hours=2), dose=3, premed=30, infusion=60, observation=0)
+    _visit(
+        clinic,
+        chairs[4],
+        "tysabri",
+        ten - timedelta(hours=1, minutes=55),
+        status=Status.OBSERVATION,
+        premed=0,
+        infusion=60,
+        observation=60,
+        authorization_expires_on=ten.date() - timedelta(days=1),
+    )
+    return clinic, ours
+
+
+def _pages_in(pdf: bytes) -> int:
+    return len(re.findall(rb"/Type\s*/Page(?!s)", pdf))
+
+
+def test_a_nurse_takes_a_patient_from_arrived_to_completed_and_prints_the_day(
+    page, live_server, screenshot, a_day_of_visits
+):
+    clinic, ours = a_day_of_visits
+    log_in(page, live_server, "nina", DEMO_PASSWORD)
+
+    # The nurse's home page is today's roster.
+    page.wait_for_url(re.compile(r".*/scheduling/roster/.*"))
+    row = page.locator(f"#visit-{ours.pk}")
+    assert ours.patient.full_name in row.inner_text()
+    assert "Arrived" in row.locator(".roster-status").inner_text()
+    assert page.locator(".roster-bar").count() == 5
+    assert page.locator(".roster-list tr.is-late").count() == 1  # the Tysabri patient due at 09:15
+    screenshot("roster")
+
+    for button, status in [
+        ("In chair", "In chair"),
+        ("Start infusion", "Infusing"),
+        ("End infusion, observe", "Observation"),
+        ("Completed", "Completed"),
+    ]:
+        row.get_by_role("button", name=button).click()
+        page.locator(f"#visit-{ours.pk} .roster-status").filter(has_text=status).wait_for()
+        row = page.locator(f"#visit-{ours.pk}")
+
+    assert "is now completed" in page.locator("#roster-body .alert-success").inner_text()
+    ours.refresh_from_db()
+    assert ours.status == Status.COMPLETED
+    assert None not in (ours.in_chair_at, ours.infusion_started_at, ours.infusion_ended_at, ours.completed_at)
+    assert list(ours.events.values_list("to_status", flat=True)) == [
+        Status.IN_CHAIR,
+        Status.INFUSING,
+        Status.OBSERVATION,
+        Status.COMPLETED,
+    ]
+    screenshot("roster-after-completing")
+
+    page.emulate_media(media="print")
+    assert not page.locator("nav.navbar").is_visible()
+    assert not page.locator(".roster-actions").first.is_visible()
+    assert page.locator(".roster-timeline").is_visible()
+    screenshot("roster-print")
+    pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+    (ARTIFACTS / "roster-print.pdf").write_bytes(pdf)
+    assert _pages_in(pdf) == 1
+
+
+def test_the_roster_refreshes_itself_and_keeps_the_nurses_focus(page, live_server, a_day_of_visits):
+    clinic, ours = a_day_of_visits
+    log_in(page, live_server, "nina", DEMO_PASSWORD)
+    page.goto(f"{live_server.url}{reverse('scheduling:roster')}?clinic={clinic.pk}")
+    page.locator(f"#visit-{ours.pk}-next").focus()
+    Appointment.objects.filter(pk=ours.pk).update(status=Status.IN_CHAIR)
+
+    # What the minute's refresh does, without waiting a minute.
+    page.evaluate(
+        "htmx.ajax('GET', document.querySelector('#roster-body').getAttribute('hx-get'),"
+        " {target: '#roster-body', swap: 'outerHTML'})"
+    )
+    page.locator(f"#visit-{ours.pk} .roster-status").filter(has_text="In chair").wait_for()
+
+    assert page.evaluate("document.activeElement.id") == f"visit-{ours.pk}-next"
+    assert "Start infusion" in page.locator(f"#visit-{ours.pk}-next").inner_text()
