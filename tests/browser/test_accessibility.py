@@ -133,6 +133,7 @@ def test_the_roster_has_no_serious_accessibility_problem(page, live_server, busy
     log_in(page, live_server, "max", DEMO_PASSWORD)  # the manager sees every part: buttons, load, assignment
     page.goto(f"{live_server.url}{reverse('scheduling:roster')}?clinic={clinic.pk}")
     page.locator(".roster-reaction summary").first.click()  # an open reaction form is checked too
+    page.locator(".roster-reaction-form").first.wait_for()
     page.locator(".roster-assign").evaluate("details => details.open = true")
 
     violations = serious_violations(page)

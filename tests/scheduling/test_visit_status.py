@@ -421,3 +421,25 @@ def test_a_nurse_is_forbidden_to_post_assignments(client, clinic_a, nurse):
 
     assert response.status_code == 403
     assert not NurseAssignment.objects.exists()
+
+
+def test_the_reaction_form_opens_on_its_own_page_without_javascript(client, clinic_a, nurse):
+    appointment = visit(clinic_a, status=Status.INFUSING)
+    client.force_login(nurse)
+
+    page = client.get(reverse("scheduling:roster_visit_reaction", args=[appointment.pk]))
+    fragment = client.get(reverse("scheduling:roster_visit_reaction", args=[appointment.pk]), HTTP_HX_REQUEST="true")
+
+    assert page.status_code == 200
+    assert "Record an infusion reaction" in page.content.decode()
+    assert "hx-post" not in page.content.decode()
+    assert fragment.content.decode().startswith("<form")
+    assert f'id="reaction-{appointment.pk}-note"' in fragment.content.decode()
+
+
+def test_a_booked_visit_has_no_reaction_form(client, clinic_a, nurse):
+    client.force_login(nurse)
+
+    response = client.get(reverse("scheduling:roster_visit_reaction", args=[visit(clinic_a).pk]))
+
+    assert response.status_code == 404
