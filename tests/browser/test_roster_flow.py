@@ -179,3 +179,34 @@ def test_the_roster_refreshes_itself_and_keeps_the_nurses_focus(page, live_serve
 
     assert page.evaluate("document.activeElement.id") == f"visit-{ours.pk}-next"
     assert "Start infusion" in page.locator(f"#visit-{ours.pk}-next").inner_text()
+
+
+def test_a_full_day_of_forty_chairs_prints_on_one_landscape_page(page, live_server, screenshot, ten_oclock_today):
+    clinic, ten = ten_oclock_today
+    for number in range(7, 41):
+        clinic.chairs.create(name=f"Chair {number}", position=number)
+    chairs = list(clinic.chairs.order_by("position"))
+    make_staff("nina", NURSE, clinic, first_name="Nina", last_name="Nurse")
+    opening = ten.replace(hour=8, minute=0)
+    codes = ("ocrevus", "tysabri", "lemtrada", "briumvi", "rituximab")
+    for number in range(150):
+        starts_at = opening + timedelta(minutes=135 * (number // len(chairs)))
+        _visit(
+            clinic,
+            chairs[number % len(chairs)],
+            codes[number % len(codes)],
+            starts_at,
+            premed=15,
+            infusion=90,
+            observation=30,
+        )
+    log_in(page, live_server, "nina", DEMO_PASSWORD)
+    page.goto(f"{live_server.url}{reverse('scheduling:roster')}?clinic={clinic.pk}")
+    assert page.locator(".roster-bar").count() == 150
+
+    page.emulate_media(media="print")
+    screenshot("roster-print-40-chairs")
+    pdf = page.pdf(prefer_css_page_size=True, print_background=True)
+    (ARTIFACTS / "roster-print-40-chairs.pdf").write_bytes(pdf)
+
+    assert _pages_in(pdf) == 1
