@@ -175,9 +175,6 @@ def main() -> int:
 
         django.setup()
         call_command("migrate", verbosity=0, interactive=False)
-        from clinic.roles import sync_roles
-
-        sync_roles()  # after every app's permissions exist, whatever order migrate synced them in
         from django.conf import settings
 
         settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]

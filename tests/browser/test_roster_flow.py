@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.models import OpeningHours, Regimen
-from clinic.roles import NURSE, sync_roles
+from clinic.roles import NURSE
 from scheduling.models import Appointment
 from tests.browser.conftest import ARTIFACTS, log_in
 from tests.conftest import DEMO_PASSWORD, make_clinic, make_staff
@@ -24,7 +24,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 @pytest.fixture(autouse=True)
 def _seeded(transactional_db):
-    """The regimens and roles a fresh database has after `migrate`.
+    """The regimens a fresh database has after `migrate`.
 
     Each browser test runs in committed transactions that are flushed afterwards, and the
     flush takes the seeded regimens with it; a serialized rollback does not help once the
@@ -32,7 +32,6 @@ def _seeded(transactional_db):
     """
     if not Regimen.objects.exists():
         importlib.import_module("clinic.migrations.0003_seed_regimens").seed(apps, None)
-    sync_roles()  # the roles' scheduling permissions, after every app has migrated
 
 
 Status = Appointment.Status

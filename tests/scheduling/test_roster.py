@@ -10,20 +10,13 @@ from django.db import connection
 from django.urls import reverse
 
 from clinic.models import OpeningHours, Regimen
-from clinic.roles import NURSE, sync_roles
+from clinic.roles import NURSE
 from scheduling.models import Appointment, NurseAssignment
 from scheduling.roster import roster_for_day
 from tests.conftest import DEMO_PASSWORD, make_clinic, make_staff
 from tests.factories import PatientFactory, TreatmentCourseFactory
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
-
-
-@pytest.fixture(autouse=True)
-def _roles_with_scheduling_permissions(db):
-    # On a fresh database the roles are synced when the clinic app has migrated, before the
-    # scheduling app's permissions exist; sync again so each role holds all of its own.
-    sync_roles()
 
 
 MONDAY = date(2027, 3, 1)  # GMT in London

@@ -9,7 +9,6 @@ import time_machine
 from django.urls import reverse
 
 from clinic.models import Regimen
-from clinic.roles import sync_roles
 from scheduling.models import Appointment, AppointmentEvent, NurseAssignment
 from scheduling.visits import (
     VisitError,
@@ -27,13 +26,6 @@ pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
 
 Status = Appointment.Status
 MONDAY = date(2027, 3, 1)
-
-
-@pytest.fixture(autouse=True)
-def _roles_with_scheduling_permissions(db):
-    # On a fresh database the roles are synced when the clinic app has migrated, before the
-    # scheduling app's permissions exist; sync again so each role holds all of its own.
-    sync_roles()
 
 
 def at(clinic, hour: int, minute: int = 0, day: date = MONDAY) -> datetime:
