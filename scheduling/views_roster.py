@@ -20,6 +20,7 @@ from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.access import clinics_for_user, default_clinic_for_user, get_clinic_for_user
@@ -99,6 +100,52 @@ def _flags_short_html(flags) -> str:
     )
 
 
+def _bar_html(visit) -> str:
+    """One visit on the timeline: its chair time in parts, and what the nurse reads at a glance."""
+    classes = (
+        f"roster-bar status-{visit.status}{' is-late' if visit.late else ''}{' is-overrun' if visit.overrun else ''}"
+    )
+    segments = format_html_join(
+        "", '<span class="seg seg-{}" style="{}"></span>', ((segment.kind, segment.style) for segment in visit.segments)
+    )
+    tags = format_html(
+        "{}{}",
+        mark_safe(' · <span class="roster-tag-late">Late</span>') if visit.late else "",  # noqa: S308 - constant
+        mark_safe(' · <span class="roster-tag-overrun">Overrun</span>') if visit.overrun else "",  # noqa: S308 - constant
+    )
+    return format_html(
+        '<a class="{}" href="#visit-{}" style="{}"><span class="roster-segments" aria-hidden="true">{}</span>'
+        '<span class="roster-bar-text"><strong>{}</strong> {} #{} · {}–{} · {}{}{}</span></a>',
+        classes,
+        visit.pk,
+        visit.bar_style,
+        segments,
+        visit.patient_name,
+        visit.drug,
+        visit.dose_number,
+        visit.starts,
+        visit.ends,
+        visit.status_label,
+        tags,
+        visit.flags_short_html,
+    )
+
+
+def _load_cells_html(load) -> str:
+    return format_html_join(
+        "",
+        '<td class="roster-slot{}">{}{}</td>',
+        (
+            (
+                " roster-slot-over" if over else "",
+                text,
+                mark_safe('<span class="visually-hidden"> over the rule</span>') if over else "",  # noqa: S308 - constant
+            )
+            for text, over in load.cells
+        ),
+    )
+
+
 def _moves_html(visit, moves, csrf_input) -> str:
     return format_html_join(
         "\n",
@@ -143,6 +190,7 @@ def _roster_context(request, clinic, day, *, reaction_forms=None, notice=None, n
         )
         visit.flags_html = _flags_html(visit.flags)
         visit.flags_short_html = _flags_short_html(visit.flags)
+        visit.bar_html = _bar_html(visit)
         visit.reaction_today = ""
         if appointment.infusion_reaction:
             visit.reaction_today = "Serious reaction" if appointment.serious_reaction else "Reaction"
@@ -155,6 +203,8 @@ def _roster_context(request, clinic, day, *, reaction_forms=None, notice=None, n
             visit.reaction_note = form.data.get("note", "") if form is not None else ""
             visit.reaction_serious = bool(form.data.get("serious")) if form is not None else False
             visit.reaction_error = " ".join(form.errors.get("note", [])) if form is not None else ""
+    for load in data.nurse_loads:
+        load.cells_html = _load_cells_html(load)
     for row in data.chairs:
         row.nurse_pk = row.nurse.pk if row.nurse else None
     return {
