@@ -66,6 +66,30 @@ def _service_gates(request):
             _missing("Playwright is not installed.")
 
 
+@pytest.fixture(autouse=True)
+def _seeded_regimens(request):
+    """Keep the formulary that migration 0003 seeds, even after a live-server test emptied the tables.
+
+    Tests that need a real commit (transactional_db, live_server) end by flushing every table,
+    which takes the seeded regimens with it; the role groups come back on their own (post_migrate).
+    """
+    names = set(request.fixturenames)
+    if "transactional_db" in names or "live_server" in names:
+        request.getfixturevalue("transactional_db")
+    elif "db" in names or request.node.get_closest_marker("django_db"):
+        request.getfixturevalue("db")
+    else:
+        return
+    from clinic.models import Regimen
+
+    if not Regimen.objects.exists():
+        import importlib
+
+        from django.apps import apps
+
+        importlib.import_module("clinic.migrations.0003_seed_regimens").seed(apps, None)
+
+
 def make_clinic(name: str, time_zone: str = "Europe/London", chairs: int = 6, nurses: int = 2, **kwargs) -> Clinic:
     clinic = Clinic.objects.create(
         name=name,
