@@ -74,9 +74,10 @@ def _seeded_regimens(request):
     which takes the seeded regimens with it; the role groups come back on their own (post_migrate).
     """
     names = set(request.fixturenames)
-    if "transactional_db" in names or "live_server" in names:
+    marker = request.node.get_closest_marker("django_db")
+    if "transactional_db" in names or "live_server" in names or (marker and marker.kwargs.get("transaction")):
         request.getfixturevalue("transactional_db")
-    elif "db" in names or request.node.get_closest_marker("django_db"):
+    elif "db" in names or marker:
         request.getfixturevalue("db")
     else:
         return
