@@ -15,6 +15,7 @@ from scheduling.models import Appointment
 from tests.browser.conftest import log_in
 from tests.conftest import DEMO_PASSWORD, make_clinic, make_staff
 from tests.factories import PatientFactory, TreatmentCourseFactory
+from tests.scheduling.test_availability import ensure_formulary
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -23,6 +24,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 def front_desk_morning():
     """A clinic open every day, Alice at its front desk, a Tysabri patient due tomorrow and a Lemtrada patient."""
     sync_roles()  # the roles' scheduling permissions, after every app has migrated
+    ensure_formulary()
     clinic = make_clinic("Northside Infusion Centre", chairs=4, nurses=2)
     for weekday in (5, 6):  # open at weekends too, so the test reads the same any day
         OpeningHours.objects.create(clinic=clinic, weekday=weekday, opens=time(8), closes=time(18))

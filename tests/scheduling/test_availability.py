@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from importlib import import_module
 
 import pytest
 import time_machine
+from django.apps import apps as django_apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from clinic.dosing import ChairTime
-from clinic.models import Chair, Closure, NurseStaffing, OpeningHours
+from clinic.models import Chair, Closure, NurseStaffing, OpeningHours, Regimen
 from scheduling.availability import find_slots, find_slots_for_course, slot_problem
 from scheduling.models import Appointment
 from tests.conftest import make_clinic
@@ -22,6 +24,17 @@ MONDAY = date(2027, 3, 1)  # a Monday in winter (GMT in London, EST in New York)
 BEFORE = datetime(2027, 2, 1, 12, 0, tzinfo=UTC)  # "now" for the tests: well before MONDAY
 OCREVUS_VISIT = ChairTime(premed_minutes=0, infusion_minutes=210, observation_minutes=0)  # 3.5 hours
 HOUR = ChairTime(premed_minutes=0, infusion_minutes=60, observation_minutes=0)
+
+
+def ensure_formulary() -> None:
+    """Seed the regimens again if a transactional test elsewhere flushed them (the seed is idempotent)."""
+    if not Regimen.objects.filter(code="ocrevus").exists():
+        import_module("clinic.migrations.0003_seed_regimens").seed(django_apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _formulary(db):
+    ensure_formulary()
 
 
 def local(clinic, day: date, hour: int, minute: int = 0) -> datetime:

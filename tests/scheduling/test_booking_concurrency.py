@@ -25,6 +25,7 @@ from scheduling.booking import BookingError, booking_create
 from scheduling.models import Appointment
 from tests.conftest import make_clinic
 from tests.factories import PatientFactory, TreatmentCourseFactory
+from tests.scheduling.test_availability import ensure_formulary
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -33,6 +34,7 @@ THREADS = 24
 
 @pytest.fixture(autouse=True)
 def _roles(transactional_db):
+    ensure_formulary()
     sync_roles()
 
 

@@ -13,7 +13,7 @@ from clinic.roles import sync_roles
 from scheduling.booking import booking_create
 from scheduling.models import Appointment, AppointmentEvent
 from tests.factories import PatientFactory, TreatmentCourseFactory
-from tests.scheduling.test_availability import book_directly, local
+from tests.scheduling.test_availability import book_directly, ensure_formulary, local
 
 pytestmark = pytest.mark.django_db
 
@@ -22,6 +22,7 @@ MONDAY = date(2027, 3, 1)
 
 @pytest.fixture(autouse=True)
 def _roles(db):
+    ensure_formulary()
     sync_roles()
 
 

@@ -19,13 +19,14 @@ from scheduling.booking import (
 )
 from scheduling.models import Appointment, AppointmentEvent
 from tests.factories import PatientFactory, TreatmentCourseFactory
-from tests.scheduling.test_availability import book_directly, local
+from tests.scheduling.test_availability import book_directly, ensure_formulary, local
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
 def _roles(db):
+    ensure_formulary()
     """Give the role groups every permission (the post-migrate sync runs before scheduling's exist)."""
     sync_roles()
 
