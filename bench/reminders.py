@@ -30,7 +30,8 @@ import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
-from urllib.parse import urlparse, urlunparse
+
+from bench import admin_connection, server_url, with_database
 
 PATIENTS = int(os.environ.get("BENCH_PATIENTS", "100000"))
 CLINICS = 10
@@ -43,29 +44,11 @@ PLANNER_TARGET_S = 60
 
 
 def _server_url() -> str:
-    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/chairside")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("bench/reminders needs PostgreSQL: set DATABASE_URL=postgres://user@host:5432/anything")
-    return url
+    return server_url("bench/reminders")
 
 
-def _with_database(url: str, name: str) -> str:
-    return urlunparse(urlparse(url)._replace(path=f"/{name}"))
-
-
-def _admin_connection(url: str):
-    import psycopg2
-
-    parsed = urlparse(url)
-    connection = psycopg2.connect(
-        dbname="postgres",
-        user=parsed.username or "postgres",
-        password=parsed.password or None,
-        host=parsed.hostname or "127.0.0.1",
-        port=parsed.port or 5432,
-    )
-    connection.autocommit = True
-    return connection
+_with_database = with_database
+_admin_connection = admin_connection
 
 
 def _setup_django() -> None:

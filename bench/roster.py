@@ -16,7 +16,8 @@ import statistics
 import sys
 import time
 from datetime import date, datetime, timedelta
-from urllib.parse import urlparse, urlunparse
+
+from bench import admin_connection, server_url, with_database
 
 CHAIRS = 40
 VISITS = 150
@@ -26,29 +27,11 @@ TARGET_MS = 100
 
 
 def _server_url() -> str:
-    url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/chairside")
-    if not url.startswith(("postgres://", "postgresql://")):
-        sys.exit("bench/roster needs PostgreSQL: set DATABASE_URL=postgres://user@host:5432/anything")
-    return url
+    return server_url("bench/roster")
 
 
-def _with_database(url: str, name: str) -> str:
-    return urlunparse(urlparse(url)._replace(path=f"/{name}"))
-
-
-def _admin_connection(url: str):
-    import psycopg2
-
-    parsed = urlparse(url)
-    connection = psycopg2.connect(
-        dbname="postgres",
-        user=parsed.username or "postgres",
-        password=parsed.password or None,
-        host=parsed.hostname or "127.0.0.1",
-        port=parsed.port or 5432,
-    )
-    connection.autocommit = True
-    return connection
+_with_database = with_database
+_admin_connection = admin_connection
 
 
 def _fill(clinic_name: str):
