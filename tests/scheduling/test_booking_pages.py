@@ -271,3 +271,13 @@ def test_the_json_search_refuses_bad_parameters(client, front_desk, course):
     url = reverse("scheduling:availability_json")
     assert client.get(url).status_code == 400
     assert client.get(url, {"course": course.pk, "from": "2027-03-09", "to": "2027-03-01"}).status_code == 400
+
+
+def test_an_appointment_with_no_recorded_booker_shows_a_dash_instead_of_failing(client, front_desk, clinic_a, course):
+    chair = Chair.objects.filter(clinic=clinic_a).first()
+    appointment = book_directly(chair=chair, course=course, starts_at=local(clinic_a, MONDAY, 9))
+    assert appointment.booked_by is None
+    client.force_login(front_desk)
+    response = client.get(reverse("scheduling:appointment", args=[appointment.pk]))
+    assert response.status_code == 200
+    assert 'Booked by</dt><dd class="col-sm-9">—' in response.content.decode()
