@@ -2,6 +2,7 @@
 
 import os
 import sys
+from contextlib import contextmanager
 from urllib.parse import urlparse, urlunparse
 
 
@@ -31,3 +32,36 @@ def admin_connection(url: str):
     )
     connection.autocommit = True
     return connection
+
+
+@contextmanager
+def throwaway_database(bench: str):
+    """Create a database of its own on DATABASE_URL's server, point DATABASE_URL at it, drop it after."""
+    server = server_url(bench)
+    name = f"chairside_bench_{bench.rsplit('/', 1)[-1]}_{os.getpid()}"
+    admin = admin_connection(server)
+    with admin.cursor() as cursor:
+        cursor.execute(f'CREATE DATABASE "{name}"')
+    try:
+        os.environ["DATABASE_URL"] = with_database(server, name)
+        yield name
+    finally:
+        if "django.db" in sys.modules:
+            from django.db import connections
+
+            connections.close_all()
+        with admin.cursor() as cursor:
+            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def migrated_django() -> None:
+    """Set Django up on the throwaway database and build its tables (regimens seeded by migration)."""
+    os.environ.setdefault("DEBUG", "1")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+    os.environ["CONN_MAX_AGE"] = "0"
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0, interactive=False)

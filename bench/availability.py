@@ -22,7 +22,7 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from functools import partial
 
-from bench import admin_connection, server_url, with_database
+from bench import migrated_django, throwaway_database
 
 CHAIRS = 40
 NURSES = 10
@@ -35,14 +35,6 @@ DAY_TARGET_MS = 10
 MAX_QUERIES = 6
 VISIT_MINUTES = (90, 120, 180, 240, 300, 420)  # from a Tysabri infusion to a Lemtrada day
 FILL_SHARES = (0.5, 0.9, 1.0, 1.0, 1.0)  # chair-days from half to fully booked: about 80% overall
-
-
-def _server_url() -> str:
-    return server_url("bench/availability")
-
-
-_with_database = with_database
-_admin_connection = admin_connection
 
 
 def _clinic():
@@ -142,21 +134,8 @@ def _median_ms(function, rounds: int = ROUNDS) -> tuple[float, float, float]:
 
 
 def main() -> int:
-    server = _server_url()
-    name = f"chairside_bench_availability_{os.getpid()}"
-    admin = _admin_connection(server)
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    try:
-        os.environ["DATABASE_URL"] = _with_database(server, name)
-        os.environ.setdefault("DEBUG", "1")
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
-        os.environ["CONN_MAX_AGE"] = "0"
-        import django
-        from django.core.management import call_command
-
-        django.setup()
-        call_command("migrate", verbosity=0, interactive=False)
+    with throwaway_database("bench/availability"):
+        migrated_django()
 
         from clinic.dosing import ChairTime
         from patients.models import Patient, TreatmentCourse
@@ -230,13 +209,6 @@ def main() -> int:
         print(f"query count fixed: {'yes' if fixed else 'NO'}; at most {MAX_QUERIES}: {'yes' if within else 'NO'}")
         ok = fixed and within and search_ms[0] < SEARCH_TARGET_MS and day_ms[0] < DAY_TARGET_MS
         return 0 if ok else 1
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 def _ocrevus_id() -> int:

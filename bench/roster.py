@@ -17,21 +17,13 @@ import sys
 import time
 from datetime import date, datetime, timedelta
 
-from bench import admin_connection, server_url, with_database
+from bench import migrated_django, throwaway_database
 
 CHAIRS = 40
 VISITS = 150
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "30"))
 DAY = date(2027, 3, 2)  # a Tuesday
 TARGET_MS = 100
-
-
-def _server_url() -> str:
-    return server_url("bench/roster")
-
-
-_with_database = with_database
-_admin_connection = admin_connection
 
 
 def _fill(clinic_name: str):
@@ -143,21 +135,8 @@ def _measure(clinic, nurse) -> tuple[int, list[float]]:
 
 
 def main() -> int:
-    server = _server_url()
-    name = f"chairside_bench_roster_{os.getpid()}"
-    admin = _admin_connection(server)
-    with admin.cursor() as cursor:
-        cursor.execute(f'CREATE DATABASE "{name}"')
-    try:
-        os.environ["DATABASE_URL"] = _with_database(server, name)
-        os.environ.setdefault("DEBUG", "1")
-        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
-        os.environ["CONN_MAX_AGE"] = "0"
-        import django
-        from django.core.management import call_command
-
-        django.setup()
-        call_command("migrate", verbosity=0, interactive=False)
+    with throwaway_database("bench/roster"):
+        migrated_django()
         from django.conf import settings
 
         settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
@@ -172,13 +151,6 @@ def main() -> int:
         # On a busy machine the wall clock includes waiting for a CPU; the process's own time does not.
         print(f"median CPU time of this process per render: {statistics.median(cpu):.1f} ms")
         return 0 if median < TARGET_MS else 1
-    finally:
-        from django.db import connections
-
-        connections.close_all()
-        with admin.cursor() as cursor:
-            cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
 
 
 if __name__ == "__main__":
