@@ -1,8 +1,8 @@
 # syntax=docker/dockerfile:1
 # Chairside: one image for every process of the stack (see docker-compose.yml):
-#   web      gunicorn --config python:clinic.gunicorn_conf clinic.wsgi   (the default command)
-#   worker   celery -A clinic worker
-#   beat     celery -A clinic beat                                       (exactly one)
+#   web      gunicorn --config python:config.gunicorn_conf config.wsgi   (the default command)
+#   worker   celery -A config worker
+#   beat     celery -A config beat                                       (exactly one)
 #   migrate  python manage.py migrate --noinput                          (one-shot, before the rest)
 FROM python:3.11-slim
 
@@ -36,7 +36,7 @@ RUN DEBUG=0 SECRET_KEY=collectstatic-at-build-time-only CHAIRSIDE_VAR_DIR=/tmp/c
 
 # The application code stays owned by root and read-only to the process; only var/ (the
 # beat schedule) is writable.
-ENV DJANGO_SETTINGS_MODULE=clinic.settings \
+ENV DJANGO_SETTINGS_MODULE=config.settings \
     CHAIRSIDE_VAR_DIR=/app/var \
     PORT=8000
 
@@ -44,4 +44,4 @@ USER chairside:chairside
 EXPOSE 8000
 
 # Overridden per service in docker-compose.yml; the web process is the default.
-CMD ["gunicorn", "--config", "python:clinic.gunicorn_conf", "clinic.wsgi"]
+CMD ["gunicorn", "--config", "python:config.gunicorn_conf", "config.wsgi"]

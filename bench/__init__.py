@@ -58,7 +58,7 @@ def throwaway_database(bench: str):
 def migrated_django() -> None:
     """Set Django up on the throwaway database and build its tables (regimens seeded by migration)."""
     os.environ.setdefault("DEBUG", "1")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["CONN_MAX_AGE"] = "0"
     import django
     from django.core.management import call_command

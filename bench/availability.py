@@ -139,7 +139,7 @@ def main() -> int:
 
         from clinic.dosing import ChairTime
         from patients.models import Patient, TreatmentCourse
-        from scheduling.availability import find_slots, find_slots_for_course
+        from scheduling.availability.search import find_slots, find_slots_for_course
         from scheduling.models import Appointment
 
         clinic = _clinic()

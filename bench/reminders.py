@@ -53,7 +53,7 @@ _admin_connection = admin_connection
 
 def _setup_django() -> None:
     os.environ.setdefault("DEBUG", "1")
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "clinic.settings")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     os.environ["CONN_MAX_AGE"] = "0"
     os.environ.pop("REDIS_URL", None)
     import django
@@ -102,7 +102,7 @@ def _fill(now: datetime) -> dict:
     from clinic.models import Chair, Clinic, Regimen
     from patients.models import Patient, TreatmentCourse
     from scheduling.models import Appointment, Reminder
-    from scheduling.reminders import local_moment, upcoming_key
+    from scheduling.reminders.outbox import local_moment, upcoming_key
 
     rng = random.Random(20261121)
     clinics = []
@@ -208,8 +208,8 @@ def _phase(name: str, now: datetime) -> dict:
     from django.db import connection
     from django.db.models import Count
 
-    from scheduling import reminders
     from scheduling.models import Reminder
+    from scheduling.reminders import outbox as reminders
 
     connection.ensure_connection()
     before = _peak_rss_mb()
@@ -233,7 +233,7 @@ def _phase(name: str, now: datetime) -> dict:
 
     from kombu.transport.memory import Channel
 
-    from clinic.celery import app
+    from config.celery import app
 
     app.conf.broker_url = "memory://"
     app.conf.broker_transport_options = {}

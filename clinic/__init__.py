@@ -1,5 +1,1 @@
-"""Chairside project package: settings, URLs, the Celery app, and the clinic as configured."""
-
-from .celery import app as celery_app
-
-__all__ = ("celery_app",)
+"""The clinic as configured and its formulary: clinics, chairs, hours, staffing, drugs, regimens."""

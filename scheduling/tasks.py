@@ -10,7 +10,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from scheduling import reminders
+from scheduling.reminders import outbox as reminders
 
 # Rows claimed per scan round; the scan goes round again while a round is full.
 DISPATCH_CHUNK = 500

@@ -1,9 +1,9 @@
 """Scheduling URLs, namespaced `scheduling:`. Each area keeps its routes in its own module."""
 
-from scheduling.urls_booking import urlpatterns as booking_urls
-from scheduling.urls_reminders import urlpatterns as reminder_urls
-from scheduling.urls_roster import urlpatterns as roster_urls
-from scheduling.urls_worklist import urlpatterns as worklist_urls
+from scheduling.booking.urls import urlpatterns as booking_urls
+from scheduling.reminders.urls import urlpatterns as reminder_urls
+from scheduling.roster.urls import urlpatterns as roster_urls
+from scheduling.worklist.urls import urlpatterns as worklist_urls
 
 app_name = "scheduling"
 

@@ -15,7 +15,7 @@ from scheduling.models import Appointment
 from tests.browser.conftest import log_in
 from tests.conftest import DEMO_PASSWORD, make_clinic, make_staff
 from tests.factories import PatientFactory, TreatmentCourseFactory
-from tests.scheduling.test_availability import ensure_formulary
+from tests.scheduling.availability.test_availability import ensure_formulary
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

@@ -1,0 +1,1 @@
+"""Availability: which chair slots fit a dose, and why a chosen slot does not."""

@@ -1,0 +1,1 @@
+"""The demo clinic builder: `python manage.py seed_demo`."""

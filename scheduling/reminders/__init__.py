@@ -1,0 +1,1 @@
+"""Reminders: the outbox, the planner, the minute scan, the sender and the message content."""

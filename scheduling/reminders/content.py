@@ -1,0 +1,151 @@
+"""Reminder emails: plain text and HTML from `templates/emails/`, a calendar file for visits.
+
+What a patient reads says when and where, in their clinic's time, and how to reach the
+clinic. It never names a drug, a dose or a diagnosis: an email can be read over a
+shoulder or on a shared screen. Each one carries a signed link that turns reminder emails
+off without logging in.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from urllib.parse import urlparse
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+from icalendar import Calendar, Event
+
+from scheduling.models import AppointmentEvent, Reminder
+
+UNSUBSCRIBE_SALT = "chairside.reminders.unsubscribe"
+
+TEMPLATE_NAMES = {
+    Reminder.Kind.APPOINTMENT_UPCOMING: "appointment-upcoming",
+    Reminder.Kind.DOSE_DUE_SOON: "dose-due-soon",
+    Reminder.Kind.DOSE_OVERDUE: "dose-overdue",
+    Reminder.Kind.MISSED_APPOINTMENT: "missed-appointment",
+    Reminder.Kind.MONITORING_LABS: "monitoring-labs",
+}
+
+
+def unsubscribe_token(patient) -> str:
+    """A signed token naming only the patient's id; it does not expire, as old emails keep working."""
+    return signing.dumps(patient.pk, salt=UNSUBSCRIBE_SALT, compress=True)
+
+
+def patient_id_from_unsubscribe_token(token: str) -> int | None:
+    try:
+        value = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        return None
+    return value if isinstance(value, int) else None
+
+
+def unsubscribe_url(patient) -> str:
+    return settings.SITE_URL + reverse("scheduling:reminders_unsubscribe", args=[unsubscribe_token(patient)])
+
+
+def format_day(day: date) -> str:
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def format_moment(moment: datetime, tz) -> str:
+    local = moment.astimezone(tz)
+    return f"{format_day(local.date())} at {local:%H:%M}"
+
+
+def _context(reminder: Reminder) -> dict:
+    clinic = reminder.clinic
+    context = {
+        "reminder": reminder,
+        "first_name": reminder.patient.first_name,
+        "clinic": clinic,
+        "clinic_address_line": ", ".join(line.strip() for line in clinic.address.splitlines() if line.strip()),
+        "unsubscribe_url": unsubscribe_url(reminder.patient),
+    }
+    appointment = reminder.appointment
+    if appointment is not None:
+        minutes = int((appointment.ends_at - appointment.starts_at).total_seconds() // 60)
+        context.update(
+            when=format_moment(appointment.starts_at, clinic.tz),
+            time_zone=clinic.time_zone,
+            duration=_duration(minutes),
+        )
+    if reminder.kind in (Reminder.Kind.DOSE_DUE_SOON, Reminder.Kind.DOSE_OVERDUE):
+        from scheduling.reminders.outbox import course_next_dose
+
+        planned = course_next_dose(reminder.course, clinic=clinic, now=timezone.now())
+        if planned is not None:
+            context["due_day"] = format_day(planned.target_date)
+    if reminder.kind == Reminder.Kind.MONITORING_LABS:
+        from scheduling.reminders.outbox import key_lab_date
+
+        context["due_day"] = format_day(key_lab_date(reminder))
+    return context
+
+
+def _duration(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    if hours and rest:
+        return f"{hours} h {rest} min"
+    if hours:
+        return f"{hours} hour{'s' if hours > 1 else ''}"
+    return f"{rest} minutes"
+
+
+def appointment_calendar(appointment) -> bytes:
+    """An iCalendar file for the visit: its start and end, where, and no word of treatment."""
+    clinic = appointment.clinic
+    calendar = Calendar()
+    calendar.add("prodid", "-//Chairside//Reminders//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    event = Event()
+    host = urlparse(settings.SITE_URL).hostname or "chairside.invalid"
+    # One UID per appointment, a higher SEQUENCE after each move: calendars update the event.
+    event.add("uid", f"appointment-{appointment.pk}@{host}")
+    event.add(
+        "sequence",
+        AppointmentEvent.objects.filter(appointment=appointment, action=AppointmentEvent.Action.RESCHEDULED).count(),
+    )
+    event.add("dtstamp", timezone.now())
+    event.add("dtstart", appointment.starts_at)
+    event.add("dtend", appointment.ends_at)
+    event.add("summary", f"Appointment at {clinic.name}")
+    event.add("location", ", ".join(line.strip() for line in clinic.address.splitlines() if line.strip()))
+    if clinic.phone:
+        event.add("description", f"To change or cancel, call {clinic.name} on {clinic.phone}.")
+    calendar.add_component(event)
+    return calendar.to_ical()
+
+
+def reminder_message(reminder: Reminder) -> EmailMultiAlternatives:
+    """The email for one reminder row, ready to send."""
+    name = TEMPLATE_NAMES[reminder.kind]
+    context = _context(reminder)
+    subject = " ".join(render_to_string(f"emails/{name}-subject.txt", context).split())
+    text = render_to_string(f"emails/{name}-body.txt", context)
+    html = render_to_string(f"emails/{name}-body.html", context)
+    headers = {
+        "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "Auto-Submitted": "auto-generated",
+        "X-Chairside-Reminder": str(reminder.pk),
+    }
+    if reminder.clinic.email:
+        headers["Reply-To"] = reminder.clinic.email
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[reminder.patient.email],
+        headers=headers,
+    )
+    message.attach_alternative(html, "text/html")
+    if reminder.kind == Reminder.Kind.APPOINTMENT_UPCOMING:
+        message.attach("appointment.ics", appointment_calendar(reminder.appointment), "text/calendar")
+    return message

@@ -1,0 +1,1 @@
+"""The nurses' roster: the day's plan, its flags, visit statuses and nurse assignments."""

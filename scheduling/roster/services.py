@@ -1,0 +1,252 @@
+"""The day's visits: moving an appointment through its statuses, reactions, nurse assignments.
+
+Services: every write is keyword-only, atomic, records who and when (the actual time on the
+appointment and an AppointmentEvent), keeps the reminder outbox in step, and refuses a wrong
+move with a sentence the nurse or front desk can act on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from clinic.models import Chair, Clinic
+from clinic.roles import NURSE
+from scheduling.booking.services import BookingError, booking_mark_no_show
+from scheduling.models import Appointment, AppointmentEvent, NurseAssignment
+from scheduling.reminders.outbox import appointment_reminders_sync
+
+Status = Appointment.Status
+
+STATUS_PERMISSION = "scheduling.change_appointment_status"
+ARRIVAL_PERMISSION = "scheduling.mark_arrival"
+ASSIGN_PERMISSIONS = ("scheduling.add_nurseassignment", "scheduling.change_nurseassignment")
+
+
+class VisitError(Exception):
+    """A visit change that cannot be made; the message says why and what to do."""
+
+
+class VisitPermissionError(VisitError):
+    """The person's role does not allow this change."""
+
+
+@dataclass(frozen=True)
+class Move:
+    """One status button: where it comes from, where it goes, the actual time it records."""
+
+    to_status: str
+    from_statuses: tuple[str, ...]
+    label: str
+    time_field: str | None
+    permission: str
+
+
+MOVES: dict[str, Move] = {
+    Status.ARRIVED: Move(Status.ARRIVED, (Status.BOOKED,), "Arrived", "arrived_at", ARRIVAL_PERMISSION),
+    Status.IN_CHAIR: Move(Status.IN_CHAIR, (Status.ARRIVED,), "In chair", "in_chair_at", STATUS_PERMISSION),
+    Status.INFUSING: Move(
+        Status.INFUSING, (Status.IN_CHAIR,), "Start infusion", "infusion_started_at", STATUS_PERMISSION
+    ),
+    Status.OBSERVATION: Move(
+        Status.OBSERVATION, (Status.INFUSING,), "End infusion, observe", "infusion_ended_at", STATUS_PERMISSION
+    ),
+    # From infusing straight to completed only when no observation is required (checked below).
+    Status.COMPLETED: Move(
+        Status.COMPLETED, (Status.OBSERVATION, Status.INFUSING), "Completed", "completed_at", STATUS_PERMISSION
+    ),
+    Status.NO_SHOW: Move(Status.NO_SHOW, (Status.BOOKED,), "No-show", None, ARRIVAL_PERMISSION),
+}
+
+# Reactions are recorded while the patient is with the nurses, and on completed visits the same
+# day (a reaction can show after the observation period).
+REACTION_STATUSES = (Status.IN_CHAIR, Status.INFUSING, Status.OBSERVATION, Status.COMPLETED)
+
+
+def _can(user, permission: str) -> bool:
+    return user is not None and user.has_perm(permission)
+
+
+def visit_moves_for(*, appointment: Appointment, user, now: datetime | None = None) -> list[Move]:
+    """The status buttons this person may press on this visit now."""
+    now = now or timezone.now()
+    moves = []
+    for move in MOVES.values():
+        if appointment.status not in move.from_statuses or not _can(user, move.permission):
+            continue
+        if _refusal(appointment, move, now) is None:
+            moves.append(move)
+    return moves
+
+
+def _refusal(appointment: Appointment, move: Move, now: datetime) -> str | None:
+    """Why this move cannot be made now, as a sentence; None when it can."""
+    current = appointment.get_status_display().lower()
+    target = Status(move.to_status).label.lower()
+    if appointment.status not in move.from_statuses:
+        if appointment.status == move.to_status:
+            return f"This visit is already {current}."
+        allowed = " or ".join(Status(status).label.lower() for status in move.from_statuses)
+        return f"A visit that is {current} cannot be marked {target}; it must be {allowed} first."
+    tz = appointment.clinic.tz
+    visit_day = appointment.starts_at.astimezone(tz).date()
+    today = now.astimezone(tz).date()
+    if move.to_status == Status.ARRIVED and visit_day != today:
+        return f"This visit is on {visit_day:%d %b %Y}; mark the arrival on that day."
+    if move.to_status == Status.NO_SHOW and now < appointment.starts_at:
+        local = appointment.starts_at.astimezone(tz)
+        return f"This visit starts at {local:%H:%M}; mark a no-show only after its start time."
+    if move.to_status == Status.COMPLETED and appointment.status == Status.INFUSING and appointment.observation_minutes:
+        return (
+            f"This patient needs {appointment.observation_minutes} minutes of observation; "
+            "end the infusion and observe before completing the visit."
+        )
+    return None
+
+
+def _record(appointment: Appointment, *, by, action: str, from_status: str = "", reason: str = "", details=None):
+    AppointmentEvent.objects.create(
+        appointment=appointment,
+        by=by,
+        action=action,
+        from_status=from_status,
+        to_status=appointment.status,
+        reason=reason,
+        details=details or {},
+    )
+
+
+def _locked(appointment: Appointment) -> Appointment:
+    """The appointment row, locked for this transaction, so two nurses' clicks cannot cross."""
+    return Appointment.objects.select_for_update(of=("self",)).select_related("clinic").get(pk=appointment.pk)
+
+
+@transaction.atomic
+def visit_move(
+    *, appointment: Appointment, to_status: str, by: AbstractBaseUser, now: datetime | None = None
+) -> Appointment:
+    """Move a visit one step along the day (arrived, in chair, infusing, observation, completed).
+
+    Records the actual time on the appointment (`arrived_at`, `in_chair_at`, …), an
+    AppointmentEvent with who and when, and brings the reminders in line. A no-show goes
+    through the booking services' `booking_mark_no_show`.
+    """
+    move = MOVES.get(to_status)
+    if move is None:
+        raise VisitError("That is not a status a visit can be moved to. Choose one of the buttons on the roster.")
+    if to_status == Status.NO_SHOW:
+        return visit_mark_no_show(appointment=appointment, by=by, now=now)
+    now = now or timezone.now()
+    appointment = _locked(appointment)
+    if not _can(by, move.permission):
+        raise VisitPermissionError(
+            f"Only nurses and clinic managers can mark a visit {Status(to_status).label.lower()}. Ask a nurse to do it."
+        )
+    refusal = _refusal(appointment, move, now)
+    if refusal:
+        raise VisitError(refusal)
+    from_status = appointment.status
+    appointment.status = move.to_status
+    fields = ["status"]
+    if move.time_field:
+        setattr(appointment, move.time_field, now)
+        fields.append(move.time_field)
+    if to_status == Status.COMPLETED and appointment.infusion_ended_at is None:
+        # Completed straight from infusing (no observation): the infusion ended now.
+        appointment.infusion_ended_at = now
+        fields.append("infusion_ended_at")
+    appointment.save(update_fields=fields)
+    _record(
+        appointment,
+        by=by,
+        action=AppointmentEvent.Action.STATUS,
+        from_status=from_status,
+        details={"at": now.isoformat()},
+    )
+    appointment_reminders_sync(appointment=appointment)
+    return appointment
+
+
+@transaction.atomic
+def visit_mark_no_show(*, appointment: Appointment, by: AbstractBaseUser, now: datetime | None = None) -> Appointment:
+    """Mark a booked visit a no-show once its start time has passed.
+
+    The booking service records it (status, history, the missed-appointment reminder); this
+    checks the role and answers in the roster's words first.
+    """
+    now = now or timezone.now()
+    move = MOVES[Status.NO_SHOW]
+    appointment = _locked(appointment)
+    if not _can(by, move.permission):
+        raise VisitPermissionError("Only the front desk, nurses and clinic managers can mark a no-show.")
+    refusal = _refusal(appointment, move, now)
+    if refusal:
+        raise VisitError(refusal)
+    try:
+        return booking_mark_no_show(appointment=appointment, by=by)
+    except BookingError as error:
+        raise VisitError(error.message) from error
+
+
+@transaction.atomic
+def visit_record_reaction(
+    *, appointment: Appointment, serious: bool, note: str, by: AbstractBaseUser, now: datetime | None = None
+) -> Appointment:
+    """Record an infusion reaction on the visit; the dosing rules read serious reactions."""
+    now = now or timezone.now()
+    appointment = _locked(appointment)
+    if not _can(by, STATUS_PERMISSION):
+        raise VisitPermissionError("Only nurses and clinic managers can record an infusion reaction.")
+    note = note.strip()
+    if not note:
+        raise VisitError("Describe the reaction in the note: what happened and what was done.")
+    if appointment.status not in REACTION_STATUSES:
+        raise VisitError(
+            f"This visit is {appointment.get_status_display().lower()}; record a reaction once the patient "
+            "is in the chair."
+        )
+    appointment.infusion_reaction = True
+    appointment.serious_reaction = appointment.serious_reaction or serious
+    appointment.reaction_note = f"{appointment.reaction_note}\n\n{note}".strip() if appointment.reaction_note else note
+    appointment.save(update_fields=["infusion_reaction", "serious_reaction", "reaction_note"])
+    _record(
+        appointment,
+        by=by,
+        action=AppointmentEvent.Action.REACTION,
+        from_status=appointment.status,
+        reason=note,
+        details={"serious": serious, "at": now.isoformat()},
+    )
+    appointment_reminders_sync(appointment=appointment)
+    return appointment
+
+
+@transaction.atomic
+def nurse_assign(*, clinic: Clinic, day: date, chair: Chair, nurse, by: AbstractBaseUser) -> NurseAssignment:
+    """Give a chair to a nurse of the clinic for one day (replacing the nurse already there)."""
+    if not any(_can(by, permission) for permission in ASSIGN_PERMISSIONS):
+        raise VisitPermissionError("Only clinic managers can assign nurses to chairs.")
+    if chair.clinic_id != clinic.pk:
+        raise VisitError("That chair belongs to another clinic. Choose one of this clinic's chairs.")
+    works_here = (
+        get_user_model()
+        .objects.filter(pk=nurse.pk, is_active=True, groups__name=NURSE, staff_profile__clinics=clinic)
+        .exists()
+    )
+    if not works_here:
+        raise VisitError(
+            f"{nurse.get_full_name() or nurse.get_username()} is not a nurse at {clinic}. Choose one who is."
+        )
+    assignment = NurseAssignment.objects.select_for_update().filter(day=day, chair=chair).first()
+    if assignment is None:
+        return NurseAssignment.objects.create(clinic=clinic, day=day, chair=chair, nurse=nurse, assigned_by=by)
+    if assignment.nurse_id != nurse.pk:
+        assignment.nurse = nurse
+        assignment.assigned_by = by
+        assignment.save(update_fields=["nurse", "assigned_by"])
+    return assignment

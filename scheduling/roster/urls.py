@@ -1,0 +1,12 @@
+"""The nurses' roster (`scheduling:roster`); the clinic and day are GET parameters (ids and dates only)."""
+
+from django.urls import path
+
+from scheduling.roster import views as views_roster
+
+urlpatterns = [
+    path("roster/", views_roster.roster, name="roster"),
+    path("roster/visits/<int:pk>/status/", views_roster.visit_status, name="roster_visit_status"),
+    path("roster/visits/<int:pk>/reaction/", views_roster.visit_reaction, name="roster_visit_reaction"),
+    path("roster/nurses/", views_roster.nurse_assignments, name="roster_nurse_assignments"),
+]

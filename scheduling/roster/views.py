@@ -1,0 +1,362 @@
+"""The nurses' daily roster (`scheduling:roster`): chairs by hours, visits and their status.
+
+The clinic and the day are GET parameters (`?clinic=<id>&day=YYYY-MM-DD`); every change is
+a POST that answers htmx with the refreshed roster body and a plain browser with a redirect.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from types import SimpleNamespace
+from urllib.parse import urlencode
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import get_user_model
+from django.contrib.auth.decorators import permission_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.middleware.csrf import get_token
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_http_methods, require_POST
+
+from clinic.access import clinics_for_user, default_clinic_for_user, get_clinic_for_user
+from clinic.models import Chair
+from scheduling.models import Appointment
+from scheduling.roster.selectors import clinic_today, roster_for_day
+from scheduling.roster.services import (
+    ARRIVAL_PERMISSION,
+    ASSIGN_PERMISSIONS,
+    REACTION_STATUSES,
+    STATUS_PERMISSION,
+    VisitError,
+    VisitPermissionError,
+    nurse_assign,
+    visit_move,
+    visit_moves_for,
+    visit_record_reaction,
+)
+
+
+class ReactionForm(forms.Form):
+    note = forms.CharField(
+        label="What happened and what was done",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        error_messages={"required": "Describe the reaction: what happened and what was done."},
+    )
+    serious = forms.BooleanField(label="Serious reaction", required=False)
+
+
+def _get_appointment_for_user(user, pk: int) -> Appointment:
+    """An appointment of one of the user's clinics (404 for any other)."""
+    return get_object_or_404(
+        Appointment.objects.select_related("clinic").filter(clinic__in=clinics_for_user(user)), pk=pk
+    )
+
+
+def _parse_day(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat(value) if value else None
+    except ValueError:
+        return None
+
+
+def roster_url(clinic, day: date) -> str:
+    return f"{reverse('scheduling:roster')}?{urlencode({'clinic': clinic.pk, 'day': day.isoformat()})}"
+
+
+def _url_pattern(name: str) -> str:
+    """A visit URL with `{}` where the id goes: one reverse() for the whole roster, not one per visit."""
+    return reverse(name, args=[987654321]).replace("987654321", "{}")
+
+
+# The roster repeats these for every visit, up to 150 times a page: built here with
+# format_html (escaped like the template would) they cost a tenth of the template tags.
+def _flags_html(flags) -> str:
+    return format_html_join(
+        "",
+        '<span class="badge roster-flag flag-{}"{}>{}</span>{} ',
+        (
+            (
+                flag.level,
+                format_html(' title="{}"', flag.detail) if flag.detail else "",
+                flag.label,
+                format_html('<span class="visually-hidden"> ({})</span>', flag.detail) if flag.detail else "",
+            )
+            for flag in flags
+        ),
+    )
+
+
+def _flags_short_html(flags) -> str:
+    return format_html_join(
+        "",
+        ' <span class="roster-flag-short flag-{}" title="{}">{}</span>',
+        ((flag.level, flag.label, flag.short) for flag in flags),
+    )
+
+
+def _bar_html(visit) -> str:
+    """One visit on the timeline: its chair time in parts, and what the nurse reads at a glance."""
+    classes = (
+        f"roster-bar status-{visit.status}{' is-late' if visit.late else ''}{' is-overrun' if visit.overrun else ''}"
+    )
+    segments = format_html_join(
+        "", '<span class="seg seg-{}" style="{}"></span>', ((segment.kind, segment.style) for segment in visit.segments)
+    )
+    tags = format_html(
+        "{}{}",
+        mark_safe(' · <span class="roster-tag-late">Late</span>') if visit.late else "",  # noqa: S308 - constant
+        mark_safe(' · <span class="roster-tag-overrun">Overrun</span>') if visit.overrun else "",  # noqa: S308 - constant
+    )
+    return format_html(
+        '<a class="{}" href="#visit-{}" style="{}"><span class="roster-segments" aria-hidden="true">{}</span>'
+        '<span class="roster-bar-text"><strong>{}</strong> {} #{} · {}–{} · {}{}{}</span></a>',
+        classes,
+        visit.pk,
+        visit.bar_style,
+        segments,
+        visit.patient_name,
+        visit.drug,
+        visit.dose_number,
+        visit.starts,
+        visit.ends,
+        visit.status_label,
+        tags,
+        visit.flags_short_html,
+    )
+
+
+def _load_cells_html(load) -> str:
+    return format_html_join(
+        "",
+        '<td class="roster-slot{}">{}{}</td>',
+        (
+            (
+                " roster-slot-over" if over else "",
+                text,
+                mark_safe('<span class="visually-hidden"> over the rule</span>') if over else "",  # noqa: S308 - constant
+            )
+            for text, over in load.cells
+        ),
+    )
+
+
+def _moves_html(visit, moves, csrf_input) -> str:
+    return format_html_join(
+        "\n",
+        '<form method="post" action="{url}" hx-post="{url}" hx-target="#roster-body" hx-swap="outerHTML" '
+        'class="d-inline">{csrf}<input type="hidden" name="status" value="{status}">'
+        '<button type="submit" class="btn btn-sm {style}"{id}>{label}'
+        '<span class="visually-hidden">: {name}</span></button></form>',
+        (
+            {
+                "url": visit.status_url,
+                "csrf": csrf_input,
+                "status": move.to_status,
+                "style": "btn-outline-danger"
+                if move.to_status == "no_show"
+                else ("btn-primary" if index == 0 else "btn-outline-primary"),
+                # The next step keeps one id, so focus stays on it when the roster refreshes.
+                "id": format_html(' id="visit-{}-next"', visit.pk) if index == 0 else "",
+                "label": move.label,
+                "name": visit.patient_name,
+            }
+            for index, move in enumerate(moves)
+        ),
+    )
+
+
+def _roster_context(request, clinic, day, *, reaction_forms=None, notice=None, notice_level="danger"):
+    user = request.user
+    can_assign = all(user.has_perm(permission) for permission in ASSIGN_PERMISSIONS)
+    data = roster_for_day(clinic=clinic, day=day, with_nurse_choices=can_assign)
+    can_react = user.has_perm(STATUS_PERMISSION)
+    reaction_forms = reaction_forms or {}
+    status_url, reaction_url = (
+        _url_pattern("scheduling:roster_visit_status"),
+        _url_pattern("scheduling:roster_visit_reaction"),
+    )
+    csrf_input = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request))
+    for visit in data.visits:
+        appointment = visit.appointment
+        visit.status_url = status_url.format(visit.pk)
+        visit.moves_html = _moves_html(
+            visit, visit_moves_for(appointment=appointment, user=user, now=data.now), csrf_input
+        )
+        visit.flags_html = _flags_html(visit.flags)
+        visit.flags_short_html = _flags_short_html(visit.flags)
+        visit.bar_html = _bar_html(visit)
+        visit.reaction_today = ""
+        if appointment.infusion_reaction:
+            visit.reaction_today = "Serious reaction" if appointment.serious_reaction else "Reaction"
+        visit.can_react = can_react and visit.status in REACTION_STATUSES
+        if visit.can_react:
+            visit.reaction_url = reaction_url.format(visit.pk)
+            form = reaction_forms.get(visit.pk)
+            # What the nurse typed comes back with the sentence that says what is missing.
+            visit.reaction_open = form is not None
+            visit.reaction_note = form.data.get("note", "") if form is not None else ""
+            visit.reaction_serious = bool(form.data.get("serious")) if form is not None else False
+            visit.reaction_error = " ".join(form.errors.get("note", [])) if form is not None else ""
+    for load in data.nurse_loads:
+        load.cells_html = _load_cells_html(load)
+    for row in data.chairs:
+        row.nurse_pk = row.nurse.pk if row.nurse else None
+    return {
+        "roster": data,
+        "clinic": clinic,
+        "day": day,
+        "clinics": list(clinics_for_user(user)),
+        "previous_day": day - timedelta(days=1),
+        "next_day": day + timedelta(days=1),
+        "today": clinic_today(clinic, data.now),
+        "can_assign": can_assign,
+        "can_view_load": user.has_perm("scheduling.view_nurseassignment"),
+        "nurse_choices": [(nurse.pk, nurse.get_full_name() or nurse.get_username()) for nurse in data.nurse_choices],
+        "refresh_url": roster_url(clinic, day),
+        "notice": notice,
+        "notice_level": notice_level,
+    }
+
+
+def _render_roster(request, clinic, day, *, status=200, **extra):
+    context = _roster_context(request, clinic, day, **extra)
+    template = "scheduling/roster/_body.html" if request.htmx else "scheduling/roster.html"
+    return render(request, template, context, status=status)
+
+
+@permission_required("scheduling.view_appointment", raise_exception=True)
+def roster(request):
+    clinic_id = request.GET.get("clinic")
+    clinic = get_clinic_for_user(request.user, clinic_id) if clinic_id else default_clinic_for_user(request.user)
+    if clinic is None:
+        return render(request, "scheduling/roster_no_clinic.html")
+    day = _parse_day(request.GET.get("day"))
+    if request.GET.get("day") and day is None:
+        messages.error(request, "That date could not be read. Pick a day from the calendar.")
+    return _render_roster(request, clinic, day or clinic_today(clinic))
+
+
+def _after_change(request, appointment, *, notice=None, status=200, reaction_forms=None):
+    clinic = appointment.clinic
+    day = appointment.starts_at.astimezone(clinic.tz).date()
+    if request.htmx:
+        return _render_roster(
+            request,
+            clinic,
+            day,
+            notice=notice,
+            notice_level="danger" if status >= 400 else "success",
+            status=200,  # htmx swaps only successful answers; the notice says what went wrong
+            reaction_forms=reaction_forms,
+        )
+    if notice:
+        (messages.error if status >= 400 else messages.success)(request, notice)
+    return redirect(f"{roster_url(clinic, day)}#visit-{appointment.pk}")
+
+
+@require_POST
+def visit_status(request, pk: int):
+    user = request.user
+    if not (user.has_perm(STATUS_PERMISSION) or user.has_perm(ARRIVAL_PERMISSION)):
+        raise PermissionDenied("Your role cannot change a visit's status.")
+    appointment = _get_appointment_for_user(user, pk)
+    to_status = request.POST.get("status", "")
+    try:
+        appointment = visit_move(appointment=appointment, to_status=to_status, by=user)
+    except VisitPermissionError as error:
+        if request.htmx:
+            return _after_change(request, appointment, notice=str(error), status=403)
+        raise PermissionDenied(str(error)) from error
+    except VisitError as error:
+        return _after_change(request, appointment, notice=str(error), status=409)
+    name = appointment.patient.full_name if request.htmx else "The patient"
+    return _after_change(request, appointment, notice=f"{name} is now {appointment.get_status_display().lower()}.")
+
+
+@require_http_methods(["GET", "POST"])
+@permission_required(STATUS_PERMISSION, raise_exception=True)
+def visit_reaction(request, pk: int):
+    """The reaction form (fetched when a nurse opens it, so the roster stays light) and its answer."""
+    appointment = _get_appointment_for_user(request.user, pk)
+    if request.method == "GET":
+        return _reaction_form(request, appointment)
+    form = ReactionForm(request.POST)
+    if not form.is_valid():
+        return _after_change(
+            request,
+            appointment,
+            notice="The reaction was not recorded: describe what happened in the note.",
+            status=400,
+            reaction_forms={appointment.pk: form},
+        )
+    try:
+        appointment = visit_record_reaction(
+            appointment=appointment,
+            serious=form.cleaned_data["serious"],
+            note=form.cleaned_data["note"],
+            by=request.user,
+        )
+    except VisitError as error:
+        return _after_change(request, appointment, notice=str(error), status=409, reaction_forms={appointment.pk: form})
+    kind = "A serious infusion reaction" if form.cleaned_data["serious"] else "An infusion reaction"
+    return _after_change(request, appointment, notice=f"{kind} was recorded.")
+
+
+def _reaction_form(request, appointment):
+    if appointment.status not in REACTION_STATUSES:
+        raise Http404("This visit has no reaction to record now.")
+    clinic = appointment.clinic
+    day = appointment.starts_at.astimezone(clinic.tz).date()
+    visit = SimpleNamespace(
+        pk=appointment.pk,
+        patient_name=appointment.patient.full_name,
+        mrn=appointment.patient.mrn,
+        starts=f"{appointment.starts_at.astimezone(clinic.tz):%H:%M}",
+        chair_name=appointment.chair.name,
+        reaction_url=request.path,
+        reaction_note="",
+        reaction_serious=False,
+        reaction_error="",
+    )
+    if request.htmx:
+        return render(request, "scheduling/roster/_reaction_form.html", {"visit": visit})
+    context = {"visit": visit, "back_url": f"{roster_url(clinic, day)}#visit-{visit.pk}"}
+    return render(request, "scheduling/roster_reaction.html", context)
+
+
+@require_POST
+@permission_required(ASSIGN_PERMISSIONS, raise_exception=True)
+def nurse_assignments(request):
+    clinic = get_clinic_for_user(request.user, request.POST.get("clinic"))
+    day = _parse_day(request.POST.get("day"))
+    if day is None:
+        raise Http404("No such day.")
+    chairs = {chair.pk: chair for chair in Chair.objects.filter(clinic=clinic, active=True)}
+    # One select per chair, named chair-<id>, its value a nurse's id (blank: leave as it is).
+    wanted = {}
+    for key, value in request.POST.items():
+        chair_id = key.removeprefix("chair-")
+        if key.startswith("chair-") and chair_id.isdigit() and value.isdigit():
+            wanted[int(chair_id)] = int(value)
+    nurses = get_user_model().objects.in_bulk(set(wanted.values()))
+    errors = []
+    for chair_id, nurse_id in wanted.items():
+        chair, nurse = chairs.get(chair_id), nurses.get(nurse_id)
+        if chair is None or nurse is None:
+            errors.append("A chair or nurse in the form no longer exists. Reload the roster and try again.")
+            continue
+        try:
+            nurse_assign(clinic=clinic, day=day, chair=chair, nurse=nurse, by=request.user)
+        except VisitError as error:
+            errors.append(str(error))
+    notice = " ".join(dict.fromkeys(errors)) if errors else "Nurse assignments saved."
+    if request.htmx:
+        return _render_roster(request, clinic, day, notice=notice, notice_level="danger" if errors else "success")
+    (messages.error if errors else messages.success)(request, notice)
+    return redirect(roster_url(clinic, day))

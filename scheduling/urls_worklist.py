@@ -1,9 +1,0 @@
-"""The front desk's worklist of doses due and not yet booked (`scheduling:worklist`)."""
-
-from django.urls import path
-
-from scheduling import views_worklist
-
-urlpatterns = [
-    path("worklist/", views_worklist.worklist, name="worklist"),
-]

@@ -1,0 +1,1 @@
+"""The front desk's worklist: doses due and not yet booked."""

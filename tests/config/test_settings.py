@@ -1,0 +1,196 @@
+"""Production settings: switched by environment, secure by default, logs without patient data.
+
+Settings are read once when a process starts, so the production values are read in a child
+process started with the production environment of tests/test_deploy_check.py.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import subprocess
+import sys
+
+from django.conf import settings
+from django.contrib.auth.hashers import make_password
+
+from config.settings import HidePatientDataFilter, LogfmtFormatter
+from tests.config.test_deploy_check import ROOT, production_environment
+
+_DUMP = """
+import json
+from django.conf import settings
+names = {names!r}
+print(json.dumps({{name: getattr(settings, name, None) for name in names}}, default=str))
+"""
+
+
+def production_settings(tmp_path, *names: str, **env) -> dict:
+    result = subprocess.run(
+        [sys.executable, "-c", _DUMP.format(names=names)],
+        cwd=ROOT,
+        env=production_environment(tmp_path, **env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def test_it_refuses_to_start_in_production_without_a_secret_key(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=production_environment(tmp_path, SECRET_KEY=""),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode != 0
+    assert "SECRET_KEY is not set. Set the SECRET_KEY environment variable" in result.stderr
+
+
+def test_production_turns_debug_off_and_secures_cookies_https_and_hosts(tmp_path):
+    values = production_settings(
+        tmp_path,
+        "DEBUG",
+        "ALLOWED_HOSTS",
+        "SESSION_COOKIE_SECURE",
+        "CSRF_COOKIE_SECURE",
+        "SESSION_COOKIE_HTTPONLY",
+        "SECURE_SSL_REDIRECT",
+        "SECURE_HSTS_SECONDS",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS",
+        "SECURE_PROXY_SSL_HEADER",
+        "SECURE_REDIRECT_EXEMPT",
+    )
+
+    assert values["DEBUG"] is False
+    assert values["ALLOWED_HOSTS"] == ["chairside.example.org"]
+    assert values["SESSION_COOKIE_SECURE"] is True
+    assert values["CSRF_COOKIE_SECURE"] is True
+    assert values["SESSION_COOKIE_HTTPONLY"] is True
+    assert values["SECURE_SSL_REDIRECT"] is True
+    assert values["SECURE_HSTS_SECONDS"] >= 60 * 60 * 24 * 365
+    assert values["SECURE_HSTS_INCLUDE_SUBDOMAINS"] is True
+    assert values["SECURE_PROXY_SSL_HEADER"] == ["HTTP_X_FORWARDED_PROTO", "https"]
+    assert values["SECURE_REDIRECT_EXEMPT"] == ["^health/$"]
+
+
+def test_production_allows_no_host_unless_allowed_hosts_names_it(tmp_path):
+    assert production_settings(tmp_path, "ALLOWED_HOSTS", ALLOWED_HOSTS=None)["ALLOWED_HOSTS"] == []
+
+
+def test_production_serves_hashed_compressed_static_files_through_whitenoise(tmp_path):
+    values = production_settings(tmp_path, "STORAGES", "MIDDLEWARE")
+
+    assert values["STORAGES"]["staticfiles"]["BACKEND"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    middleware = values["MIDDLEWARE"]
+    assert middleware.index("whitenoise.middleware.WhiteNoiseMiddleware") == (
+        middleware.index("django.middleware.security.SecurityMiddleware") + 1
+    )
+
+
+def test_staff_sessions_expire_after_a_clinic_day_or_when_the_browser_closes(tmp_path):
+    values = production_settings(tmp_path, "SESSION_COOKIE_AGE", "SESSION_EXPIRE_AT_BROWSER_CLOSE")
+
+    assert values["SESSION_COOKIE_AGE"] <= 12 * 60 * 60
+    assert values["SESSION_EXPIRE_AT_BROWSER_CLOSE"] is True
+
+
+def test_passwords_are_hashed_with_argon2():
+    assert settings.PASSWORD_HASHERS[0] == "django.contrib.auth.hashers.Argon2PasswordHasher"
+    assert make_password("a nurse's password").startswith("argon2$argon2id$")
+
+
+def test_the_worker_and_beat_log_through_the_same_configuration_as_the_web():
+    assert settings.CELERY_WORKER_HIJACK_ROOT_LOGGER is False
+    console = settings.LOGGING["handlers"]["console"]
+    assert settings.LOGGING["formatters"][console["formatter"]]["()"] is LogfmtFormatter
+    assert [settings.LOGGING["filters"][name]["()"] for name in console["filters"]] == [HidePatientDataFilter]
+    assert settings.LOGGING["loggers"]["django"]["handlers"] == ["console"]
+
+
+def _log(logger_name: str, message: str, *args, exc_info=None) -> str:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(LogfmtFormatter())
+    handler.addFilter(HidePatientDataFilter())
+    logger = logging.getLogger(logger_name)
+    logger.addHandler(handler)
+    logger.propagate, old_propagate = False, logger.propagate
+    try:
+        logger.error(message, *args, exc_info=exc_info)
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = old_propagate
+    return stream.getvalue()
+
+
+def test_a_log_record_is_one_line_of_key_value_pairs_even_with_a_traceback():
+    try:
+        raise ValueError("first line\nsecond line")
+    except ValueError as error:
+        line = _log("chairside.test", 'booking %s failed: "%s"', 42, "chair taken", exc_info=error)
+
+    assert line.count("\n") == 1 and line.endswith("\n")
+    assert line.startswith("time=")
+    assert " level=ERROR logger=chairside.test pid=" in line
+    assert 'msg="booking 42 failed: \\"chair taken\\""' in line
+    assert 'exc="Traceback (most recent call last):\\n' in line
+    assert "ValueError: first line\\nsecond line" in line
+
+
+def test_query_strings_never_reach_the_log():
+    line = _log(
+        "django.request",
+        "Not Found: %s from %s",
+        "/patients/?q=Smith&mrn=MRN000123",
+        "https://chairside.example.org/scheduling/worklist/?name=Jane%20Doe",
+    )
+
+    assert "Smith" not in line and "MRN000123" not in line and "Jane" not in line
+    assert 'Not Found: /patients/ from https://chairside.example.org/scheduling/worklist/"' in line
+
+
+def test_task_arguments_and_return_values_never_reach_the_log():
+    line = _log(
+        "celery.app.trace",
+        "Task %(name)s[%(id)s] succeeded in %(runtime)ss: %(return_value)s",
+        {"name": "scheduling.tasks.reminder_send", "id": "abc", "runtime": 0.1, "return_value": "jane@example.org"},
+    )
+
+    assert "jane@example.org" not in line
+    assert "Task scheduling.tasks.reminder_send[abc] succeeded in 0.1s: [hidden]" in line
+
+
+def test_gunicorn_access_records_keep_the_path_and_drop_the_query_string_and_referrer():
+    from gunicorn.glogging import SafeAtoms
+
+    from config import gunicorn_conf
+
+    atoms = SafeAtoms(
+        {
+            "h": "10.0.0.2",
+            "m": "GET",
+            "U": "/patients/",
+            "q": "q=Smith",
+            "r": "GET /patients/?q=Smith HTTP/1.1",
+            "f": "https://chairside.example.org/patients/?q=Smith",
+            "s": "200",
+            "B": "512",
+            "M": "12",
+            "a": "Firefox",
+        }
+    )
+    default_format = '%(h)s "%(r)s" %(s)s "%(f)s" %(q)s'
+    ours = _log("gunicorn.access", gunicorn_conf.access_log_format, atoms)
+    default = _log("gunicorn.access", default_format, SafeAtoms(dict(atoms)))
+
+    assert 'path=\\"/patients/\\" status=200' in ours
+    assert "Smith" not in ours
+    assert "Smith" not in default
+    assert '\\"GET /patients/ HTTP/1.1\\"' in default
