@@ -21,10 +21,11 @@ from datetime import date, datetime, timedelta
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from clinic.dosing import ChairTime, PlannedDose, dose_plan, format_day
+from clinic.dosing import ChairTime, PlannedDose, format_day
 from clinic.models import Chair, Clinic
 from patients.models import TreatmentCourse
-from scheduling.availability.search import course_dose, course_history, find_slots, regimen_spec, slot_problem
+from scheduling.availability.search import find_slots, slot_problem
+from scheduling.doses import course_doses, planned_dose
 from scheduling.models import Appointment, AppointmentEvent
 from scheduling.reminders.outbox import appointment_reminders_sync
 
@@ -228,16 +229,17 @@ def _record_booking(appointment: Appointment, *, by, dose: PlannedDose, override
 
 
 def _dose_to_book(course: TreatmentCourse, *, dose_number: int | None, today: date):
-    history = course_history(course)
-    dose = course_dose(course, dose_number=dose_number, today=today, history=history)
+    """The course's next dose (neither given nor booked), or dose `dose_number` along its plan."""
+    doses = course_doses(course, today=today)
+    if dose_number is not None and dose_number in doses.given_dose_numbers():
+        raise BookingError(f"Dose {dose_number} has already been given.", code="already_given")
+    if dose_number is not None and dose_number in doses.booked_dose_numbers():
+        raise BookingError(
+            f"Dose {dose_number} is already booked. Reschedule that appointment instead.", code="already_booked"
+        )
+    dose = doses.next if dose_number is None else planned_dose(course, dose_number, today=today)
     if dose is None:
         raise BookingError("This course has no further dose to book.", code="no_dose")
-    if dose.dose_number in history.completed:
-        raise BookingError(f"Dose {dose.dose_number} has already been given.", code="already_given")
-    if dose.dose_number in history.booked:
-        raise BookingError(
-            f"Dose {dose.dose_number} is already booked. Reschedule that appointment instead.", code="already_booked"
-        )
     return dose
 
 
@@ -295,19 +297,10 @@ def series_doses(course: TreatmentCourse, *, today: date | None = None) -> list[
     """The doses of the block that starts with the course's next dose (empty when it starts no series)."""
     clinic = course.patient.clinic
     today = today or _today(clinic)
-    history = course_history(course)
-    first = course_dose(course, today=today, history=history)
+    first = course_doses(course, today=today).next
     if first is None or first.block_size < 2 or first.dose_in_block != 1:
         return []
-    return dose_plan(
-        regimen_spec(course.regimen),
-        start_date=course.start_date,
-        given=history.given,
-        options=course.options,
-        today=today,
-        count=first.block_size,
-        due_soon_days=clinic.due_soon_days,
-    )
+    return list(course_doses(course, today=today, plan_length=first.block_size).plan)
 
 
 def series_plan(
@@ -436,8 +429,7 @@ def booking_reschedule(
     _check_chair(chair, clinic)
     day = _local_day(clinic, starts_at)
     lock_clinic_days(clinic, [day])
-    history = course_history(course, exclude_appointment_id=appointment.pk)
-    dose = course_dose(course, dose_number=appointment.dose_number, today=_today(clinic), history=history)
+    dose = planned_dose(course, appointment.dose_number, today=_today(clinic), exclude_appointment_id=appointment.pk)
     override_reason = override_reason.strip()
     overridden = bool(dose) and _check_earliest(dose=dose, day=day, user=by, override_reason=override_reason)
     chair_time = ChairTime(appointment.premed_minutes, appointment.infusion_minutes, appointment.observation_minutes)

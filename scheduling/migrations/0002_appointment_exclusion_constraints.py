@@ -9,7 +9,11 @@ check overlaps there too.
 from django.contrib.postgres.operations import BtreeGistExtension
 from django.db import migrations
 
-ACTIVE = "('booked', 'arrived', 'in_chair', 'infusing', 'observation', 'completed')"
+from scheduling.models.statuses import ACTIVE as ACTIVE_STATUSES
+from scheduling.models.statuses import sql_list
+
+# The statuses that hold a chair, named once on the model (scheduling/models/statuses.py).
+ACTIVE = sql_list(ACTIVE_STATUSES)
 
 CONSTRAINTS = {
     "appointment_chair_no_overlap": "chair_id",

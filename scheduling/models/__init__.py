@@ -1,7 +1,8 @@
 """Scheduling's models: appointments and their history, nurse assignments, the reminder outbox."""
 
 from scheduling.models.appointments import Appointment, AppointmentEvent, AppointmentQuerySet
+from scheduling.models.doses import DoseState
 from scheduling.models.nurses import NurseAssignment
 from scheduling.models.reminders import Reminder
 
-__all__ = ["Appointment", "AppointmentEvent", "AppointmentQuerySet", "NurseAssignment", "Reminder"]
+__all__ = ["Appointment", "AppointmentEvent", "AppointmentQuerySet", "DoseState", "NurseAssignment", "Reminder"]

@@ -8,11 +8,24 @@ from django.db.models import F, Q
 
 from clinic.models import Chair, Clinic
 from patients.models import Patient, TreatmentCourse
+from scheduling.models import statuses
 
 
 class AppointmentQuerySet(models.QuerySet):
     def active(self):
-        return self.filter(status__in=Appointment.ACTIVE_STATUSES)
+        """Holding the chair and the patient: upcoming or completed."""
+        return self.filter(status__in=statuses.ACTIVE)
+
+    def upcoming(self):
+        """Booked or in progress: holding a chair, the dose not given yet."""
+        return self.filter(status__in=statuses.UPCOMING)
+
+    def finished(self):
+        """Completed, cancelled or no-show."""
+        return self.filter(status__in=statuses.FINISHED)
+
+    def completed(self):
+        return self.filter(status=statuses.AppointmentStatus.COMPLETED)
 
     def overlapping(self, starts_at, ends_at):
         return self.filter(starts_at__lt=ends_at, ends_at__gt=starts_at)
@@ -29,26 +42,13 @@ class AppointmentQuerySet(models.QuerySet):
 class Appointment(models.Model):
     """A chair booked for one dose; starts_at..ends_at is the whole chair time, in UTC."""
 
-    class Status(models.TextChoices):
-        BOOKED = "booked", "Booked"
-        ARRIVED = "arrived", "Arrived"
-        IN_CHAIR = "in_chair", "In chair"
-        INFUSING = "infusing", "Infusing"
-        OBSERVATION = "observation", "Observation"
-        COMPLETED = "completed", "Completed"
-        CANCELLED = "cancelled", "Cancelled"
-        NO_SHOW = "no_show", "No-show"
+    Status = statuses.AppointmentStatus
 
-    # Statuses that hold the chair and the patient. Kept in step with the exclusion
-    # constraints in migration 0002.
-    ACTIVE_STATUSES = (
-        Status.BOOKED,
-        Status.ARRIVED,
-        Status.IN_CHAIR,
-        Status.INFUSING,
-        Status.OBSERVATION,
-        Status.COMPLETED,
-    )
+    # The status groups (see scheduling/models/statuses.py), here for `Appointment.ACTIVE_STATUSES`.
+    IN_PROGRESS_STATUSES = statuses.IN_PROGRESS
+    UPCOMING_STATUSES = statuses.UPCOMING
+    ACTIVE_STATUSES = statuses.ACTIVE
+    FINISHED_STATUSES = statuses.FINISHED
 
     clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="appointments")
     chair = models.ForeignKey(Chair, on_delete=models.PROTECT, related_name="appointments")
@@ -103,7 +103,11 @@ class Appointment(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.status in self.ACTIVE_STATUSES
+        return self.status in statuses.ACTIVE
+
+    @property
+    def is_upcoming(self) -> bool:
+        return self.status in statuses.UPCOMING
 
 
 class AppointmentEvent(models.Model):

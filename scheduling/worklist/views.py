@@ -7,9 +7,8 @@ from django.contrib.auth.decorators import permission_required
 from django.shortcuts import render
 
 from clinic.access import clinics_for_user
-from clinic.dosing import DoseStatus
 from clinic.models import Drug
-from scheduling.worklist.selectors import DEFAULT_WEEKS, STATUS_LABELS, worklist_rows
+from scheduling.worklist.selectors import DEFAULT_WEEKS, STATUS_LABELS, overdue_count, worklist_page
 
 
 class WorklistFilterForm(forms.Form):
@@ -47,20 +46,26 @@ def worklist(request):
     if form.is_bound and form.is_valid():
         filters.update(form.cleaned_data)
     weeks = filters["weeks"] or DEFAULT_WEEKS
-    rows = worklist_rows(
-        clinics=[filters["clinic"]] if filters["clinic"] else clinics,
+    shown = [filters["clinic"]] if filters["clinic"] else list(clinics)
+    page = worklist_page(
+        clinics=shown,
         weeks=weeks,
         drug=filters["drug"],
         status=filters["status"] or None,
+        page=request.GET.get("page") or 1,
     )
     clinic_list = list(clinics)
+    query = request.GET.copy()
+    query.pop("page", None)
     context = {
         "form": form if form.is_bound else WorklistFilterForm(clinics=clinics),
-        "rows": rows,
+        "rows": page.object_list,
+        "page": page,
+        "page_query": query.urlencode(),
         "weeks": weeks,
         "filtered": any(filters[key] for key in ("clinic", "drug", "status")),
         "several_clinics": len(clinic_list) > 1,
         "clinics": clinic_list,
-        "overdue_count": sum(1 for row in rows if row.dose.status == DoseStatus.OVERDUE),
+        "overdue_count": overdue_count(clinics=shown, weeks=weeks, drug=filters["drug"]),
     }
     return render(request, "scheduling/worklist.html", context)

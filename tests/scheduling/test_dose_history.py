@@ -1,4 +1,5 @@
-"""A course's doses given come from its completed appointments, on the clinic's local dates."""
+"""The dose module: doses given are completed appointments on the clinic's local dates; booked
+visits come before the next dose; the patient page's summary reads both."""
 
 from __future__ import annotations
 
@@ -12,16 +13,9 @@ from django.urls import reverse
 from clinic.dosing import DoseStatus, GivenDose
 from clinic.models import Chair, Regimen
 from clinic.roles import sync_roles
-from patients.models import Patient, TreatmentCourse
-from patients.selectors import (
-    attach_dosing_summaries,
-    course_dosing_summaries,
-    course_dosing_summary,
-    dose_history,
-    given_doses,
-    next_doses,
-    with_dosing,
-)
+from patients.models import TreatmentCourse
+from scheduling.dose_summaries import course_dosing_summaries
+from scheduling.doses import course_doses, courses_doses
 from scheduling.models import Appointment
 from tests.factories import PatientFactory, TreatmentCourseFactory
 
@@ -55,6 +49,10 @@ def at(day: date, hour: int = 9, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
 
 
+def summary_of(course, day):
+    return course_dosing_summaries(TreatmentCourse.objects.filter(pk=course.pk), day)[course.pk]
+
+
 def ocrevus_course(clinic, start=date(2027, 1, 6), **extra):
     return TreatmentCourseFactory(
         patient=PatientFactory(clinic=clinic), regimen=Regimen.objects.get(code="ocrevus"), start_date=start, **extra
@@ -68,12 +66,15 @@ def test_only_completed_appointments_count_as_doses_given(clinic_a):
     appointment(course, 2, at(date(2027, 1, 20)), status=Status.NO_SHOW)
     appointment(course, 2, at(date(2027, 1, 21)), serious_reaction=True)
     appointment(course, 3, at(date(2027, 7, 6)), status=Status.BOOKED)
-    history = dose_history(course)
+    history = course_doses(course).given
     assert [(dose.dose_number, dose.date, dose.serious_reaction) for dose in history] == [
         (1, date(2027, 1, 6), False),
         (2, date(2027, 1, 21), True),
     ]
-    assert given_doses(course) == [GivenDose(date(2027, 1, 6)), GivenDose(date(2027, 1, 21), serious_reaction=True)]
+    assert [visit.as_given() for visit in history] == [
+        GivenDose(date(2027, 1, 6)),
+        GivenDose(date(2027, 1, 21), serious_reaction=True),
+    ]
 
 
 def test_a_dose_given_late_on_the_evening_clocks_went_forward_keeps_the_clinics_date(clinic_b):
@@ -85,8 +86,8 @@ def test_a_dose_given_late_on_the_evening_clocks_went_forward_keeps_the_clinics_
         start_date=date(2027, 3, 14),
     )
     appointment(course, 1, datetime(2027, 3, 15, 1, 30, tzinfo=UTC), minutes=60)
-    assert [dose.date for dose in dose_history(course)] == [date(2027, 3, 14)]
-    summary = course_dosing_summary(course, date(2027, 3, 15))
+    assert [dose.date for dose in course_doses(course).given] == [date(2027, 3, 14)]
+    summary = summary_of(course, date(2027, 3, 15))
     assert summary.next_dose.target_date == date(2027, 4, 11)
 
 
@@ -94,28 +95,29 @@ def test_the_recorded_infusion_start_is_the_day_given(clinic_a):
     course = ocrevus_course(clinic_a)
     # Booked for the evening of 6 January, infused after midnight London time.
     appointment(course, 1, at(date(2027, 1, 6), 22, 0), infusion_started_at=at(date(2027, 1, 7), 0, 15))
-    assert [dose.date for dose in dose_history(course)] == [date(2027, 1, 7)]
+    assert [dose.date for dose in course_doses(course).given] == [date(2027, 1, 7)]
 
 
 def test_the_summary_gives_the_next_dose_its_window_reason_and_plan(clinic_a):
     course = ocrevus_course(clinic_a)
     appointment(course, 1, at(date(2027, 1, 6)))
     appointment(course, 2, at(date(2027, 1, 20)))
-    summary = course_dosing_summary(course, date(2027, 6, 20))
+    summary = summary_of(course, date(2027, 6, 20))
     assert summary.next_dose.reason == "dose 3, maintenance 600 mg IV: due 6 Jul 2027, not before 20 Jun 2027"
     assert summary.next_dose.status == DoseStatus.DUE_SOON
-    assert summary.next_booking is None
+    assert summary.booked == []
     assert [dose.target_date for dose in summary.upcoming] == [date(2028, 1, 6), date(2028, 7, 6), date(2029, 1, 6)]
     assert [dose.dose_number for dose in summary.doses_given] == [1, 2]
 
 
-def test_the_summary_finds_the_booking_for_the_next_dose(clinic_a):
+def test_the_summary_lists_the_booked_visit_and_plans_the_next_dose_after_it(clinic_a):
     course = ocrevus_course(clinic_a)
     appointment(course, 1, at(date(2027, 1, 6)))
-    booked = appointment(course, 2, at(date(2027, 1, 20)), status=Status.BOOKED)
-    summary = course_dosing_summary(course, date(2027, 1, 10))
-    assert summary.next_dose.dose_number == 2
-    assert summary.next_booking == booked
+    booked = appointment(course, 2, at(date(2027, 1, 21)), status=Status.BOOKED)
+    summary = summary_of(course, date(2027, 1, 10))
+    assert [(visit.dose_number, visit.visit.appointment_id) for visit in summary.booked] == [(2, booked.pk)]
+    # Maintenance counts from infusion 1: six months after 6 January, whatever day dose 2 is booked.
+    assert (summary.next_dose.dose_number, summary.next_dose.target_date) == (3, date(2027, 7, 6))
 
 
 def test_the_summary_lists_the_authorization_expiry(clinic_a):
@@ -126,7 +128,7 @@ def test_the_summary_lists_the_authorization_expiry(clinic_a):
         authorization_expires_on=date(2027, 2, 1),
     )
     appointment(course, 1, at(date(2027, 1, 4)), minutes=60)
-    summary = course_dosing_summary(course, date(2027, 1, 20))
+    summary = summary_of(course, date(2027, 1, 20))
     assert [(item.kind, item.due_date) for item in summary.monitoring] == [("authorization_expiry", date(2027, 2, 1))]
 
 
@@ -146,10 +148,12 @@ def test_next_doses_for_many_courses_take_the_same_queries_for_3_or_30(clinic_a,
     few, many = make(3), make(30)
     for ids in (few, many):
         with django_assert_num_queries(5):
-            result = next_doses(with_dosing(TreatmentCourse.objects.filter(pk__in=ids)), today=date(2027, 1, 10))
+            result = courses_doses(
+                TreatmentCourse.objects.filter(pk__in=ids).select_related("patient__clinic"), today=date(2027, 1, 10)
+            )
         assert len(result) == len(ids)
-        assert {entry.dose.dose_number for entry in result.values()} == {2}
-        assert {entry.dose.target_date for entry in result.values()} == {date(2027, 1, 20)}
+        assert {entry.next.dose_number for entry in result.values()} == {2}
+        assert {entry.next.target_date for entry in result.values()} == {date(2027, 1, 20)}
 
 
 def test_summaries_for_a_patients_courses_in_a_fixed_number_of_queries(clinic_a, django_assert_num_queries):
@@ -169,7 +173,7 @@ def test_the_partial_shows_the_next_dose_the_plan_and_a_booking_link(clinic_a, f
     request.user = front_desk
     html = render_to_string(
         "patients/_course_dosing.html",
-        {"summary": course_dosing_summary(course, date(2027, 7, 20))},
+        {"summary": summary_of(course, date(2027, 7, 20))},
         request=request,
     )
     assert "Overdue" in html
@@ -187,28 +191,11 @@ def test_the_partial_shows_no_booking_link_to_a_nurse(clinic_a, nurse):
     request = RequestFactory().get("/")
     request.user = nurse
     html = render_to_string(
-        "patients/_course_dosing.html", {"summary": course_dosing_summary(course, date(2027, 1, 1))}, request=request
+        "patients/_course_dosing.html", {"summary": summary_of(course, date(2027, 1, 1))}, request=request
     )
     assert "Not booked yet." in html
     assert reverse("scheduling:book", args=[course.pk]) not in html
     assert "No dose given yet." in html
-
-
-def test_summaries_attach_to_a_patients_courses_already_fetched(clinic_a, django_assert_num_queries):
-    patient = PatientFactory(clinic=clinic_a)
-    for code in ("ocrevus", "tysabri"):
-        made = TreatmentCourseFactory(
-            patient=patient, regimen=Regimen.objects.get(code=code), start_date=date(2027, 1, 6)
-        )
-        appointment(made, 1, at(date(2027, 1, 6), 8 if code == "ocrevus" else 14), minutes=60)
-    patient = Patient.objects.select_related("clinic").get(pk=patient.pk)
-    courses = list(patient.courses.select_related("regimen__drug").order_by("pk"))
-    with django_assert_num_queries(4):
-        attach_dosing_summaries(courses, today=date(2027, 1, 10))
-    assert [(course.dosing.next_dose.dose_number, course.dosing.next_dose.target_date) for course in courses] == [
-        (2, date(2027, 1, 20)),
-        (2, date(2027, 2, 3)),
-    ]
 
 
 def test_the_partial_folds_away_all_but_the_last_six_doses(clinic_a, front_desk):
@@ -219,7 +206,7 @@ def test_the_partial_folds_away_all_but_the_last_six_doses(clinic_a, front_desk)
     )
     for number in range(1, 10):
         appointment(made, number, at(date(2026, 1, 5) + timedelta(weeks=4 * (number - 1))), minutes=60)
-    summary = course_dosing_summary(made, date(2026, 9, 1))
+    summary = summary_of(made, date(2026, 9, 1))
     assert [dose.dose_number for dose in summary.recent_doses] == [9, 8, 7, 6, 5, 4]
     assert [dose.dose_number for dose in summary.earlier_doses] == [3, 2, 1]
     request = RequestFactory().get("/")
@@ -234,7 +221,7 @@ def test_a_stopped_course_is_never_shown_as_overdue(clinic_a, front_desk):
     request = RequestFactory().get("/")
     request.user = front_desk
     html = render_to_string(
-        "patients/_course_dosing.html", {"summary": course_dosing_summary(made, date(2027, 6, 1))}, request=request
+        "patients/_course_dosing.html", {"summary": summary_of(made, date(2027, 6, 1))}, request=request
     )
     assert "Course stopped" in html
     assert "Overdue" not in html

@@ -1,0 +1,203 @@
+"""Benchmark the worklist read from the stored next-dose state, and the hourly planner over it.
+
+    bench/worklist                    # or: python -m bench.worklist
+    BENCH_COURSES=20000 bench/worklist
+
+Creates a throwaway database on the PostgreSQL server of DATABASE_URL, migrates it and
+bulk-inserts 50 clinics (in five time zones), one patient and one active course per
+course wanted (100,000 by default) over the seeded regimens, with a dose history that puts
+about 5% of them due within six weeks. The stored next-dose state is then built with
+`dose_states_refresh()` (timed: it is what `dosing_state --repair` runs).
+
+It measures, for a front-desk user of 10 clinics and a manager of all 50:
+- the first page of the worklist and a filtered page (one drug, status overdue): the number
+  of queries, at 10,000 courses and again at the full count (it must not change), and the
+  median time of `BENCH_ROUNDS` renders (default 20) of the page (target under 150 ms);
+- the hourly reminder planner over the same data (target under 20 s).
+
+Exits 1 when a target is missed or the query counts differ.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import statistics
+import sys
+import time
+from datetime import UTC, date, datetime, timedelta
+
+from bench import migrated_django, throwaway_database
+
+COURSES = int(os.environ.get("BENCH_COURSES", "100000"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "20"))
+FIRST_STEP = 10_000
+CLINICS = 50
+TIME_ZONES = ["Europe/London", "America/New_York", "America/Chicago", "America/Los_Angeles", "Europe/Berlin"]
+BATCH = 5000
+PAGE_TARGET_MS = 150
+PLANNER_TARGET_S = 20
+
+
+def _clinics():
+    from datetime import time as clock
+
+    from clinic.models import Chair, Clinic, NurseStaffing, OpeningHours
+
+    clinics = []
+    for number in range(CLINICS):
+        clinic = Clinic.objects.create(
+            name=f"Bench clinic {number:02d}", time_zone=TIME_ZONES[number % len(TIME_ZONES)]
+        )
+        for weekday in range(5):
+            OpeningHours.objects.create(clinic=clinic, weekday=weekday, opens=clock(8), closes=clock(18))
+            NurseStaffing.objects.create(clinic=clinic, weekday=weekday, nurses=4)
+        Chair.objects.bulk_create([Chair(clinic=clinic, name=f"Chair {n}", position=n) for n in range(1, 11)])
+        clinics.append(clinic)
+    return clinics
+
+
+def _populate(clinics, start: int, stop: int, rng: random.Random, today: date) -> None:
+    """Courses `start`..`stop`: Tysabri every 4 weeks, one dose given some weeks ago each."""
+    from clinic.models import Chair, Regimen
+    from patients.models import Patient, TreatmentCourse
+    from scheduling.doses import dose_states_refresh
+    from scheduling.models import Appointment
+
+    regimens = {code: Regimen.objects.get(code=code) for code in ("tysabri", "ocrevus", "tyruko")}
+    chairs = {clinic.pk: Chair.objects.filter(clinic=clinic).first() for clinic in clinics}
+    for batch_start in range(start, stop, BATCH):
+        numbers = range(batch_start, min(batch_start + BATCH, stop))
+        patients = Patient.objects.bulk_create(
+            [
+                Patient(
+                    clinic=clinics[n % CLINICS],
+                    mrn=f"B{n:07d}",
+                    first_name="Pat",
+                    last_name=f"Bench{n:07d}",
+                    date_of_birth=date(1980, 1, 1),
+                    email=f"bench{n}@example.org",
+                    reminder_consent=True,
+                )
+                for n in numbers
+            ]
+        )
+        courses, visits = [], []
+        for n, patient in zip(numbers, patients, strict=True):
+            code = ("tysabri", "ocrevus", "tyruko")[n % 3]
+            # About 5% are due within six weeks: their last dose was given long enough ago.
+            due = rng.random() < 0.05
+            if code == "ocrevus":
+                given_days_ago = rng.randint(150, 200) if due else rng.randint(0, 100)
+            else:
+                given_days_ago = rng.randint(0, 40) if due else rng.randint(-200, -100)
+            courses.append(
+                TreatmentCourse(
+                    patient=patient, regimen=regimens[code], start_date=today - timedelta(days=abs(given_days_ago))
+                )
+            )
+        courses = TreatmentCourse.objects.bulk_create(courses)
+        for n, course in enumerate(courses, batch_start):
+            # Each visit in its own minute of a long-ago chair day, so no two overlap.
+            starts_at = datetime.combine(course.start_date, datetime.min.time(), tzinfo=UTC) + timedelta(minutes=n)
+            visits.append(
+                Appointment(
+                    clinic=course.patient.clinic,
+                    chair=chairs[course.patient.clinic_id],
+                    patient=course.patient,
+                    course=course,
+                    dose_number=1,
+                    starts_at=starts_at,
+                    ends_at=starts_at + timedelta(minutes=1),
+                    infusion_minutes=1,
+                    status=Appointment.Status.COMPLETED,
+                )
+            )
+        Appointment.objects.bulk_create(visits)
+        dose_states_refresh([course.pk for course in courses])
+
+
+def _users(clinics):
+    from django.contrib.auth.models import Group, User
+
+    from clinic.models import StaffProfile
+    from clinic.roles import FRONT_DESK, MANAGER
+
+    front = User.objects.create_user("bench-front", password="x")  # noqa: S106
+    front.groups.add(Group.objects.get(name=FRONT_DESK))
+    StaffProfile.objects.create(user=front).clinics.set(clinics[:10])
+    manager = User.objects.create_user("bench-manager", password="x", is_staff=True)  # noqa: S106
+    manager.groups.add(Group.objects.get(name=MANAGER))
+    StaffProfile.objects.create(user=manager).clinics.set(clinics)
+    return front, manager
+
+
+def _measure(client, url: str, params: dict) -> tuple[int, float, int]:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    client.get(url, params)  # warm the session and permission caches
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url, params)
+    if response.status_code != 200:
+        raise SystemExit(f"{url} answered {response.status_code}")
+    times = []
+    for _ in range(ROUNDS):
+        started = time.perf_counter()
+        client.get(url, params)
+        times.append((time.perf_counter() - started) * 1000)
+    return len(queries), statistics.median(times), response.context["page"].paginator.count
+
+
+def main() -> int:
+    with throwaway_database("bench/worklist"):
+        migrated_django()
+        from django.test import Client
+        from django.utils import timezone
+
+        from scheduling.reminders.planner import reminders_plan
+
+        rng = random.Random(2026)  # noqa: S311 - benchmark data
+        today = timezone.now().date()
+        clinics = _clinics()
+        front, manager = _users(clinics)
+        client = Client()
+        pages = {
+            "first page (front desk, 10 clinics)": (front, {}),
+            "first page (manager, 50 clinics)": (manager, {}),
+            "filtered: Tysabri, overdue (manager)": (manager, {"drug": "tysabri", "status": "overdue"}),
+        }
+        failed = False
+        counts: dict[str, list[int]] = {name: [] for name in pages}
+        done = 0
+        for step in sorted({min(FIRST_STEP, COURSES), COURSES}):
+            started = time.perf_counter()
+            _populate(clinics, done, step, rng, today)
+            done = step
+            print(f"{step:,} active courses (populated and states refreshed in {time.perf_counter() - started:.1f} s)")
+            for name, (user, params) in pages.items():
+                client.force_login(user)
+                queries, median, rows = _measure(client, "/scheduling/worklist/", params)
+                counts[name].append(queries)
+                print(f"  {name}: {rows:,} rows, {queries} queries, median {median:.1f} ms over {ROUNDS} renders")
+                if step == COURSES and median > PAGE_TARGET_MS:
+                    failed = True
+        for name, seen in counts.items():
+            if len(set(seen)) > 1:
+                print(f"  query count changed with the data for {name}: {seen}")
+                failed = True
+        started = time.perf_counter()
+        made = reminders_plan(now=timezone.now())
+        planner = time.perf_counter() - started
+        print(f"hourly planner over {COURSES:,} courses: {planner:.1f} s, {made:,} reminders written")
+        failed = failed or planner > PLANNER_TARGET_S
+        started = time.perf_counter()
+        from scheduling.doses import dose_states_refresh
+
+        dose_states_refresh()
+        print(f"dose_states_refresh() of every course (dosing_state --repair): {time.perf_counter() - started:.1f} s")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

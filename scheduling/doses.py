@@ -1,0 +1,448 @@
+"""The one answer to "which doses were given, which are booked, and what comes next".
+
+Every page and job that asks about a course's doses asks here: the worklist, booking, the
+reminder planner and sender, the roster's flags, the patient page and `dosing_plan --course`.
+The dosing rules themselves (`clinic.dosing`) are pure functions over dates; this module
+decides which of a course's appointments they are given.
+
+**Given** is a completed appointment, one per dose number, dated on the clinic's local
+calendar by the infusion's recorded start, else by its booked start (a nurse who records
+the infusion starting at 00:10 after a late evening has given it that day). Its serious
+reaction, if any, is what the rules read for chair time and observation.
+
+**Booked** is an upcoming appointment (booked or in progress: it holds a chair and the dose
+is not given yet), dated by its booked start.
+
+**Next** is the first dose neither given nor booked, planned after both: booked doses are
+assumed given on their booked day, so the dose after an Ocrevus dose 1 booked for 2 Dec is
+dose 2 on 16 Dec, not dose 1 again. Cancelled and no-show visits count for nothing: their
+dose is still owed.
+
+One course or many at once: `courses_doses` reads every course's visits in one query.
+The stored `DoseState` rows (one per active course) hold the next dose for the worklist and
+the planner, refreshed by `dose_states_refresh` in the transaction of every change that
+moves it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from clinic.dosing import GivenDose, MonitoringItem, PlannedDose, RegimenSpec, dose_plan, monitoring_due
+from clinic.models import Regimen, RegimenPhase
+from patients.models import TreatmentCourse
+from scheduling.models import Appointment, DoseState, statuses
+
+logger = logging.getLogger(__name__)
+
+# Courses read per query when many are refreshed, so memory stays bounded.
+REFRESH_CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class Visit:
+    """One appointment of a course, as the dose module reads it (plain values)."""
+
+    appointment_id: int
+    dose_number: int
+    status: str
+    starts_at: datetime
+    date: date  # the clinic's local date the dose counts on
+    serious_reaction: bool = False
+    chair_id: int | None = None
+    reaction: bool = False  # any infusion reaction recorded, serious or not
+
+    @property
+    def given(self) -> bool:
+        return self.status == statuses.AppointmentStatus.COMPLETED
+
+    def as_given(self) -> GivenDose:
+        return GivenDose(self.date, serious_reaction=self.serious_reaction)
+
+
+@dataclass(frozen=True)
+class CourseDoses:
+    """A course's doses: given, booked, and the plan from the next unbooked dose on."""
+
+    course_id: int
+    today: date
+    given: tuple[Visit, ...]  # by date
+    booked: tuple[Visit, ...]  # upcoming visits, by start
+    plan: tuple[PlannedDose, ...]  # the next dose first, then the ones after it
+    monitoring: tuple[MonitoringItem, ...] = field(default=())
+
+    @property
+    def next(self) -> PlannedDose | None:
+        """The first dose neither given nor booked, or None when the regimen has no further dose."""
+        return self.plan[0] if self.plan else None
+
+    @property
+    def upcoming(self) -> tuple[PlannedDose, ...]:
+        """The doses after the next one, each assumed given on its target date."""
+        return self.plan[1:]
+
+    @property
+    def has_booking(self) -> bool:
+        return bool(self.booked)
+
+    @property
+    def next_visit(self) -> Visit | None:
+        return self.booked[0] if self.booked else None
+
+    def booking_for(self, dose_number: int) -> Visit | None:
+        return next((visit for visit in self.booked if visit.dose_number == dose_number), None)
+
+    def given_dose_numbers(self) -> set[int]:
+        return {visit.dose_number for visit in self.given}
+
+    def booked_dose_numbers(self) -> set[int]:
+        return {visit.dose_number for visit in self.booked}
+
+
+# --- Reading a course's visits ----------------------------------------------------------------
+
+_VISIT_FIELDS = (
+    "pk",
+    "course_id",
+    "dose_number",
+    "status",
+    "starts_at",
+    "infusion_started_at",
+    "serious_reaction",
+    "chair_id",
+    "infusion_reaction",
+)
+
+
+def _visits_by_course(course_ids: Sequence[int], tz_by_course: dict, *, exclude_appointment_id=None) -> dict:
+    """{course id: (given visits, booked visits)} in one query."""
+    given: dict[int, dict[int, Visit]] = defaultdict(dict)
+    booked: dict[int, list[Visit]] = defaultdict(list)
+    rows = (
+        Appointment.objects.filter(course_id__in=course_ids, status__in=statuses.ACTIVE)
+        .order_by("starts_at", "pk")
+        .values_list(*_VISIT_FIELDS)
+    )
+    for pk, course_id, dose_number, status, starts_at, infusion_started_at, serious, chair_id, reaction in rows:
+        if pk == exclude_appointment_id:
+            continue
+        tz = tz_by_course[course_id]
+        if status == statuses.AppointmentStatus.COMPLETED:
+            moment = infusion_started_at or starts_at
+            # One dose per dose number: a duplicate completed row (a data fix) counts once.
+            given[course_id].setdefault(
+                dose_number,
+                Visit(
+                    pk, dose_number, status, starts_at, moment.astimezone(tz).date(), bool(serious), chair_id, reaction
+                ),
+            )
+        else:
+            booked[course_id].append(
+                Visit(
+                    pk,
+                    dose_number,
+                    status,
+                    starts_at,
+                    starts_at.astimezone(tz).date(),
+                    bool(serious),
+                    chair_id,
+                    reaction,
+                )
+            )
+    return {
+        course_id: (
+            tuple(sorted(given[course_id].values(), key=lambda visit: (visit.date, visit.dose_number))),
+            tuple(booked[course_id]),
+        )
+        for course_id in course_ids
+    }
+
+
+class RegimenSpecs:
+    """One RegimenSpec per regimen, read once (phases and monitoring rules prefetched)."""
+
+    def __init__(self, regimens: Iterable[Regimen] = ()) -> None:
+        self._by_id: dict[int, RegimenSpec] = {}
+        for regimen in regimens:
+            self._by_id[regimen.pk] = regimen.spec()
+
+    def __call__(self, regimen_id: int) -> RegimenSpec:
+        if regimen_id not in self._by_id:
+            regimen = Regimen.objects.prefetch_related(_phases(), "monitoring").get(pk=regimen_id)
+            self._by_id[regimen_id] = regimen.spec()
+        return self._by_id[regimen_id]
+
+    @classmethod
+    def for_regimens(cls, regimen_ids: Iterable[int]) -> RegimenSpecs:
+        ids = set(regimen_ids)
+        return cls(Regimen.objects.filter(pk__in=ids).prefetch_related(_phases(), "monitoring")) if ids else cls()
+
+
+def _phases() -> Prefetch:
+    return Prefetch("phases", queryset=RegimenPhase.objects.order_by("position"))
+
+
+def clinic_today(clinic, now: datetime | None = None) -> date:
+    """Today's date in the clinic's own time zone."""
+    return (now or timezone.now()).astimezone(clinic.tz).date()
+
+
+# --- Planning ---------------------------------------------------------------------------------
+
+
+def _plan(
+    spec: RegimenSpec,
+    course,
+    given: Sequence[Visit],
+    booked: Sequence[Visit],
+    *,
+    today: date,
+    due_soon_days: int,
+    count,
+):
+    history = sorted([*given, *booked], key=lambda visit: (visit.date, visit.dose_number))
+    return tuple(
+        dose_plan(
+            spec,
+            start_date=course.start_date,
+            given=[visit.as_given() for visit in history],
+            options=course.options or {},
+            today=today,
+            count=count,
+            due_soon_days=due_soon_days,
+        )
+    )
+
+
+def courses_doses(
+    courses: Iterable[TreatmentCourse],
+    *,
+    today: date | None = None,
+    plan_length: int = 1,
+    monitoring: bool = False,
+    specs: RegimenSpecs | None = None,
+) -> dict[int, CourseDoses]:
+    """Each course's doses, keyed by course id: one query for every course's visits.
+
+    The courses need their patient's clinic loaded (`select_related("patient__clinic")`);
+    regimens are read once each. `today` defaults to each clinic's own date.
+    """
+    courses = list(courses)
+    if not courses:
+        return {}
+    specs = specs or RegimenSpecs.for_regimens(course.regimen_id for course in courses)
+    visits = _visits_by_course([c.pk for c in courses], {c.pk: c.patient.clinic.tz for c in courses})
+    result = {}
+    for course in courses:
+        result[course.pk] = _course_doses(
+            course,
+            visits[course.pk],
+            spec=specs(course.regimen_id),
+            today=today,
+            plan_length=plan_length,
+            monitoring=monitoring,
+        )
+    return result
+
+
+def _course_doses(course, visits, *, spec, today, plan_length, monitoring) -> CourseDoses:
+    clinic = course.patient.clinic
+    day = today or clinic_today(clinic)
+    given, booked = visits
+    plan = _plan(spec, course, given, booked, today=day, due_soon_days=clinic.due_soon_days, count=plan_length)
+    checks: tuple[MonitoringItem, ...] = ()
+    if monitoring:
+        checks = tuple(
+            monitoring_due(
+                spec,
+                given=[visit.as_given() for visit in given],
+                today=day,
+                authorization_expires_on=course.authorization_expires_on,
+            )
+        )
+    return CourseDoses(course_id=course.pk, today=day, given=given, booked=booked, plan=plan, monitoring=checks)
+
+
+def course_doses(
+    course: TreatmentCourse,
+    *,
+    today: date | None = None,
+    plan_length: int = 1,
+    monitoring: bool = False,
+    exclude_appointment_id: int | None = None,
+) -> CourseDoses:
+    """One course's doses. `exclude_appointment_id` leaves one visit out (the one being moved)."""
+    clinic = course.patient.clinic
+    visits = _visits_by_course([course.pk], {course.pk: clinic.tz}, exclude_appointment_id=exclude_appointment_id)
+    return _course_doses(
+        course,
+        visits[course.pk],
+        spec=RegimenSpecs()(course.regimen_id),
+        today=today,
+        plan_length=plan_length,
+        monitoring=monitoring,
+    )
+
+
+def planned_dose(course: TreatmentCourse, dose_number: int, *, today: date | None = None, exclude_appointment_id=None):
+    """Dose `dose_number` of the course as the rules plan it from the doses before it.
+
+    For a reschedule (the moved visit left out) or a chosen dose further along the plan.
+    None when the regimen has no such dose.
+    """
+    clinic = course.patient.clinic
+    day = today or clinic_today(clinic)
+    spec = RegimenSpecs()(course.regimen_id)
+    given, booked = _visits_by_course(
+        [course.pk], {course.pk: clinic.tz}, exclude_appointment_id=exclude_appointment_id
+    )[course.pk]
+    before = [visit for visit in (*given, *booked) if visit.dose_number < dose_number]
+    plan = _plan(spec, course, before, (), today=day, due_soon_days=clinic.due_soon_days, count=dose_number)
+    index = dose_number - len(before) - 1
+    if index < 0 or index >= len(plan):
+        return None
+    return plan[index]
+
+
+# --- The stored state -------------------------------------------------------------------------
+
+_STATE_FIELDS = (
+    "clinic_id",
+    "patient_id",
+    "regimen_id",
+    "drug_id",
+    "dose_number",
+    "target_date",
+    "earliest_date",
+    "latest_date",
+    "due_soon_from",
+    "when_needed",
+    "phase",
+    "dose_label",
+    "dose_in_block",
+    "block_size",
+    "premed_minutes",
+    "infusion_minutes",
+    "observation_minutes",
+    "booked_count",
+    "next_visit_at",
+    "given_count",
+    "first_given_on",
+    "last_given_on",
+)
+
+
+def _state_for(course: TreatmentCourse, doses: CourseDoses) -> DoseState:
+    clinic = course.patient.clinic
+    dose = doses.next
+    state = DoseState(
+        course_id=course.pk,
+        clinic_id=clinic.pk,
+        patient_id=course.patient_id,
+        regimen_id=course.regimen_id,
+        drug_id=course.regimen.drug_id,
+        booked_count=len(doses.booked),
+        next_visit_at=doses.booked[0].starts_at if doses.booked else None,
+        given_count=len(doses.given),
+        first_given_on=doses.given[0].date if doses.given else None,
+        last_given_on=doses.given[-1].date if doses.given else None,
+    )
+    if dose is not None:
+        state.dose_number = dose.dose_number
+        state.target_date = dose.target_date
+        state.earliest_date = dose.earliest_date
+        state.latest_date = dose.latest_date
+        state.due_soon_from = dose.target_date - timedelta(days=clinic.due_soon_days)
+        state.when_needed = dose.when_needed
+        state.phase = dose.phase[:40]
+        state.dose_label = dose.dose_label[:80]
+        state.dose_in_block = dose.dose_in_block
+        state.block_size = dose.block_size
+        state.premed_minutes = dose.chair_time.premed_minutes
+        state.infusion_minutes = dose.chair_time.infusion_minutes
+        state.observation_minutes = dose.chair_time.observation_minutes
+    return state
+
+
+def _computed_states(course_ids: Iterable[int] | None) -> Iterable[tuple[list[int], dict[int, DoseState]]]:
+    """(course ids asked, {course id: state}) chunk by chunk; only active courses get a state."""
+    base = TreatmentCourse.objects.select_related("patient__clinic", "regimen").order_by("pk")
+    ids = None if course_ids is None else sorted(set(course_ids))
+    specs = RegimenSpecs(Regimen.objects.prefetch_related(_phases(), "monitoring")) if ids is None else None
+    last = 0
+    while True:
+        if ids is None:
+            chunk = list(base.filter(pk__gt=last)[:REFRESH_CHUNK])
+            asked = [course.pk for course in chunk]
+        else:
+            asked = ids[:REFRESH_CHUNK]
+            ids = ids[REFRESH_CHUNK:]
+            chunk = list(base.filter(pk__in=asked)) if asked else []
+        if not asked:
+            return
+        active = [course for course in chunk if course.status == TreatmentCourse.Status.ACTIVE]
+        doses = courses_doses(active, specs=specs)
+        yield asked, {course.pk: _state_for(course, doses[course.pk]) for course in active}
+        if chunk:
+            last = chunk[-1].pk
+
+
+@transaction.atomic
+def dose_states_refresh(course_ids: Iterable[int] | None = None) -> int:
+    """Recompute the stored next dose of these courses (every course when None).
+
+    Called in the transaction of every change that moves a course's next dose. A course
+    that is not active has no row. Returns the number of rows written.
+    """
+    written = 0
+    for asked, states in _computed_states(course_ids):
+        DoseState.objects.filter(course_id__in=[pk for pk in asked if pk not in states]).delete()
+        if states:
+            DoseState.objects.bulk_create(
+                list(states.values()),
+                update_conflicts=True,
+                unique_fields=["course"],
+                update_fields=[*_STATE_FIELDS, "updated_at"],
+            )
+            written += len(states)
+    if course_ids is None:
+        # Rows of courses that no longer exist cannot remain (a course is never deleted, but a
+        # test database may be flushed under it).
+        DoseState.objects.exclude(course__status=TreatmentCourse.Status.ACTIVE).delete()
+    return written
+
+
+@dataclass(frozen=True)
+class StateDifference:
+    course_id: int
+    field: str
+    stored: object
+    computed: object
+
+
+def dose_states_verify() -> list[StateDifference]:
+    """Every difference between the stored states and a fresh computation from the appointments."""
+    differences: list[StateDifference] = []
+    for _asked, states in _computed_states(None):
+        stored = {row.course_id: row for row in DoseState.objects.filter(course_id__in=list(states))}
+        for course_id, computed in states.items():
+            row = stored.get(course_id)
+            if row is None:
+                differences.append(StateDifference(course_id, "row", None, "missing"))
+                continue
+            for name in _STATE_FIELDS:
+                if getattr(row, name) != getattr(computed, name):
+                    differences.append(StateDifference(course_id, name, getattr(row, name), getattr(computed, name)))
+    for course_id in DoseState.objects.exclude(course__status=TreatmentCourse.Status.ACTIVE).values_list(
+        "course_id", flat=True
+    ):
+        differences.append(StateDifference(course_id, "row", "present", "course not active"))
+    return differences

@@ -1,0 +1,132 @@
+"""One truth for every dose: the same course histories give the same next dose everywhere.
+
+Each case is a course history; the dose module, the stored state, the worklist, the booking
+page's search, the reminder planner and the patient page must all name the same next dose
+(number and target date). A course with a visit on the books is left off the worklist and
+gets no "please book" reminder, by rule; the others still agree on the dose after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+import pytest
+
+from clinic.models import Chair, Regimen
+from patients.models import TreatmentCourse
+from scheduling.availability.search import find_slots_for_course
+from scheduling.dose_summaries import course_dosing_summaries
+from scheduling.doses import course_doses
+from scheduling.models import Appointment, DoseState, Reminder
+from scheduling.reminders.planner import reminders_plan
+from scheduling.worklist.selectors import worklist_rows
+from tests.factories import PatientFactory, TreatmentCourseFactory
+
+pytestmark = pytest.mark.django_db
+
+TODAY = date(2027, 3, 1)  # a Monday
+S = Appointment.Status
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    regimen: str
+    start: date
+    visits: tuple[tuple[int, date, str], ...]  # (dose number, day, status)
+    next_dose: tuple[int, date]
+    booked: bool = False
+
+
+CASES = [
+    # Tysabri every 4 weeks: dose 2 given a week late moves dose 3 to four weeks after it.
+    Case(
+        "late dose",
+        "tysabri",
+        date(2027, 1, 4),
+        ((1, date(2027, 1, 4), S.COMPLETED), (2, date(2027, 2, 8), S.COMPLETED)),
+        (3, date(2027, 3, 8)),
+    ),
+    # Dose 2 booked, not given: the next dose is 3, planned from dose 2's booked day.
+    Case(
+        "booked but not given",
+        "tysabri",
+        date(2027, 2, 1),
+        ((1, date(2027, 2, 1), S.COMPLETED), (2, date(2027, 3, 3), S.BOOKED)),
+        (3, date(2027, 3, 31)),
+        booked=True,
+    ),
+    # A cancelled visit counts for nothing: dose 2 is still owed four weeks after dose 1.
+    Case(
+        "cancelled visit",
+        "tysabri",
+        date(2027, 1, 25),
+        ((1, date(2027, 1, 25), S.COMPLETED), (2, date(2027, 2, 22), S.CANCELLED)),
+        (2, date(2027, 2, 22)),
+    ),
+    # A no-show likewise: Ocrevus dose 2 stays 14 days after dose 1.
+    Case(
+        "no-show",
+        "ocrevus",
+        date(2027, 2, 8),
+        ((1, date(2027, 2, 8), S.COMPLETED), (2, date(2027, 2, 22), S.NO_SHOW)),
+        (2, date(2027, 2, 22)),
+    ),
+]
+
+
+@pytest.fixture(autouse=True)
+def _today(time_machine):
+    time_machine.move_to(datetime(2027, 3, 1, 6, 0, tzinfo=UTC), tick=False)
+
+
+def _course(clinic, case: Case) -> TreatmentCourse:
+    patient = PatientFactory(clinic=clinic, email="patient@example.org", reminder_consent=True)
+    course = TreatmentCourseFactory(patient=patient, regimen=Regimen.objects.get(code=case.regimen), start_date=case.start)
+    chair = Chair.objects.filter(clinic=clinic).order_by("position").first()
+    for dose_number, day, status in case.visits:
+        starts_at = datetime.combine(day, time(9, 0), tzinfo=clinic.tz)
+        Appointment.objects.create(
+            clinic=clinic,
+            chair=chair,
+            patient=patient,
+            course=course,
+            dose_number=dose_number,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(hours=2),
+            infusion_minutes=120,
+            status=status,
+        )
+    return course
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_every_page_and_job_names_the_same_next_dose(clinic_a, case):
+    course = _course(clinic_a, case)
+    expected = case.next_dose
+
+    doses = course_doses(course)
+    assert (doses.next.dose_number, doses.next.target_date) == expected
+
+    state = DoseState.objects.get(course=course)
+    assert (state.dose_number, state.target_date) == expected
+
+    summary = course_dosing_summaries(TreatmentCourse.objects.filter(pk=course.pk))[course.pk]
+    assert (summary.next_dose.dose_number, summary.next_dose.target_date) == expected
+
+    search = find_slots_for_course(course)
+    assert (search.dose.dose_number, search.dose.target_date) == expected
+
+    rows = [row for row in worklist_rows(clinics=[clinic_a], weeks=8) if row.course.pk == course.pk]
+    reminders_plan(now=datetime.combine(TODAY, time(10, 0), tzinfo=clinic_a.tz))
+    dose_reminders = list(
+        Reminder.objects.filter(course=course, kind__in=(Reminder.Kind.DOSE_DUE_SOON, Reminder.Kind.DOSE_OVERDUE))
+    )
+    if case.booked:
+        assert rows == []
+        assert dose_reminders == []
+    else:
+        assert [(row.dose.dose_number, row.dose.target_date) for row in rows] == [expected]
+        assert dose_reminders, "a due dose gets a reminder"
+        assert {reminder.key.split(":")[2] for reminder in dose_reminders} == {str(expected[0])}
