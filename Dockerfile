@@ -26,9 +26,12 @@ RUN python -m pip install -r requirements.txt
 COPY . .
 
 # Static files are collected at build time into the image, hashed and compressed for
-# WhiteNoise. Settings refuse to load without a SECRET_KEY when DEBUG is off; this
-# throwaway one exists only for this build step and is not kept in the image.
+# WhiteNoise. Settings refuse to load without a SECRET_KEY and the addresses of the database,
+# the broker and the mail server when DEBUG is off; these throwaway values exist only for this
+# build step (collectstatic contacts none of them) and are not kept in the image.
 RUN DEBUG=0 SECRET_KEY=collectstatic-at-build-time-only CHAIRSIDE_VAR_DIR=/tmp/chairside-build \
+    DATABASE_URL=postgres://collectstatic@127.0.0.1:5432/unused \
+    REDIS_URL=redis://127.0.0.1:6379/0 EMAIL_URL=smtp://localhost:25 \
     python manage.py collectstatic --noinput \
     && rm -rf /tmp/chairside-build \
     && mkdir -p /app/var \

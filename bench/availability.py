@@ -6,7 +6,8 @@
 Creates `chairside_bench_availability_<pid>` on the PostgreSQL server of DATABASE_URL
 (default postgres://postgres@127.0.0.1:5432/), migrates it, books the clinic's first two
 weeks, counts the queries of a 4-week search, books the last two weeks (about 2,000
-appointments in all) and counts again: the number must not change and stay at most 6.
+appointments in all) and counts again: the number must not change and stay at most 6 for the
+search, 8 for a course's next dose (its doses and regimen read first).
 Then it prints the median time of a 4-week search for a 4-hour dose (target under 50 ms)
 and of one day's search across all 40 chairs (target under 10 ms), and drops the database
 whatever happens.
@@ -33,6 +34,7 @@ NOW = datetime(2027, 2, 1, 12, 0, tzinfo=UTC)  # the search runs as if a month b
 SEARCH_TARGET_MS = 50
 DAY_TARGET_MS = 10
 MAX_QUERIES = 6
+COURSE_MAX_QUERIES = 8  # the course's visits, its regimen, phases and monitoring rules, then the search
 VISIT_MINUTES = (90, 120, 180, 240, 300, 420)  # from a Tysabri infusion to a Lemtrada day
 FILL_SHARES = (0.5, 0.9, 1.0, 1.0, 1.0)  # chair-days from half to fully booked: about 80% overall
 
@@ -205,8 +207,13 @@ def main() -> int:
         )
         print(f"4-week search for a course's next dose: median {course_ms[0]:.1f} ms")
         fixed = len({queries for _, queries, _ in counts}) == 1 and len({q for _, _, q in counts}) == 1
-        within = all(queries <= MAX_QUERIES and course_queries <= MAX_QUERIES for _, queries, course_queries in counts)
-        print(f"query count fixed: {'yes' if fixed else 'NO'}; at most {MAX_QUERIES}: {'yes' if within else 'NO'}")
+        within = all(
+            queries <= MAX_QUERIES and course_queries <= COURSE_MAX_QUERIES for _, queries, course_queries in counts
+        )
+        print(
+            f"query count fixed: {'yes' if fixed else 'NO'}; at most {MAX_QUERIES} "
+            f"({COURSE_MAX_QUERIES} for a course): {'yes' if within else 'NO'}"
+        )
         ok = fixed and within and search_ms[0] < SEARCH_TARGET_MS and day_ms[0] < DAY_TARGET_MS
         return 0 if ok else 1
 

@@ -7,8 +7,9 @@ Creates `chairside_bench_reminders_<pid>` on the PostgreSQL server of DATABASE_U
 postgres://postgres@127.0.0.1:5432/), migrates it and bulk-inserts ten clinics in five time
 zones, one course per patient over the seven seeded regimens, each patient's dose history
 (a completed appointment, for half of them two) and, for the other half, a booked visit
-in the next 60 days with its two upcoming-visit reminder rows. Then, each in a fresh
-process so its peak memory is its own:
+in the next 60 days with its two upcoming-visit reminder rows, and computes every course's
+stored next dose (`DoseState`, which the planner reads). Then, each in a fresh process so
+its peak memory is its own:
 
 - the hourly planner (`reminders_plan`) over every course, as the task runs it;
 - the minute scan (`reminders_dispatch_due`) in rounds of 500 until nothing is due, each
@@ -101,8 +102,9 @@ class _Chairs:
 def _fill(now: datetime) -> dict:
     from clinic.models import Chair, Clinic, Regimen
     from patients.models import Patient, TreatmentCourse
+    from scheduling.doses import dose_states_refresh
     from scheduling.models import Appointment, Reminder
-    from scheduling.reminders.outbox import local_moment, upcoming_key
+    from scheduling.reminders.times import local_moment
 
     rng = random.Random(20261121)
     clinics = []
@@ -189,7 +191,7 @@ def _fill(now: datetime) -> dict:
                         appointment=appointment,
                         course_id=appointment.course_id,
                         kind=Reminder.Kind.APPOINTMENT_UPCOMING,
-                        key=upcoming_key(appointment, days_before),
+                        key=Reminder.upcoming_key(appointment, days_before),
                         due_at=local_moment(clinic, start_day - timedelta(days=days_before)),
                     )
                 )
@@ -198,6 +200,8 @@ def _fill(now: datetime) -> dict:
         counts["courses"] += len(courses)
         counts["appointments"] += len(appointments)
         counts["reminders"] += len(upcoming)
+    # bulk_create sends no signals: the stored next doses are computed once, as after a migration.
+    counts["dose_states"] = dose_states_refresh()
     return counts
 
 
@@ -208,14 +212,15 @@ def _phase(name: str, now: datetime) -> dict:
     from django.db import connection
     from django.db.models import Count
 
+    from scheduling import tasks
     from scheduling.models import Reminder
-    from scheduling.reminders import outbox as reminders
+    from scheduling.reminders import dispatcher, planner
 
     connection.ensure_connection()
     before = _peak_rss_mb()
     if name == "plan":
         started = time.perf_counter()
-        made = reminders.reminders_plan(now=now)
+        made = planner.reminders_plan(now=now)
         seconds = time.perf_counter() - started
         by_kind = dict(
             Reminder.objects.exclude(kind=Reminder.Kind.APPOINTMENT_UPCOMING)
@@ -242,9 +247,9 @@ def _phase(name: str, now: datetime) -> dict:
     started = time.perf_counter()
     while True:
         round_started = time.perf_counter()
-        count = reminders.reminders_dispatch_due(now=now, limit=500)
+        count = dispatcher.reminders_dispatch_due(now=now, limit=500, enqueue=tasks.reminder_send_later)
         slowest = max(slowest, time.perf_counter() - round_started)
-        queue = Channel.queues.get("celery")
+        queue = Channel.queues.get(app.conf.task_default_queue)
         if queue is not None:
             enqueued += queue.qsize()
             while not queue.empty():  # a worker would take them; here they are only counted
@@ -255,7 +260,8 @@ def _phase(name: str, now: datetime) -> dict:
             break
     seconds = time.perf_counter() - started
     idle_started = time.perf_counter()
-    reminders.reminders_dispatch_due(now=now, limit=500)  # the next minute: nothing left to claim
+    # The next minute: nothing left to claim.
+    dispatcher.reminders_dispatch_due(now=now, limit=500, enqueue=tasks.reminder_send_later)
     idle = time.perf_counter() - idle_started
     return {
         "seconds": seconds,
@@ -309,7 +315,7 @@ def main() -> int:
         print(
             f"filled in {time.perf_counter() - started:.0f} s: {counts['patients']:,} patients, "
             f"{counts['courses']:,} courses, {counts['appointments']:,} appointments, "
-            f"{counts['reminders']:,} upcoming-visit reminders; {CLINICS} clinics in {len(TIME_ZONES)} time zones"
+            f"{counts['reminders']:,} upcoming-visit reminders, {counts['dose_states']:,} stored next doses; {CLINICS} clinics in {len(TIME_ZONES)} time zones"
         )
         plan = _run_phase("plan", now)
         print(

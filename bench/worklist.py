@@ -65,7 +65,7 @@ def _populate(clinics, start: int, stop: int, rng: random.Random, today: date) -
     from scheduling.models import Appointment
 
     regimens = {code: Regimen.objects.get(code=code) for code in ("tysabri", "ocrevus", "tyruko")}
-    chairs = {clinic.pk: Chair.objects.filter(clinic=clinic).first() for clinic in clinics}
+    chairs = {clinic.pk: list(Chair.objects.filter(clinic=clinic).order_by("position")) for clinic in clinics}
     for batch_start in range(start, stop, BATCH):
         numbers = range(batch_start, min(batch_start + BATCH, stop))
         patients = Patient.objects.bulk_create(
@@ -98,12 +98,15 @@ def _populate(clinics, start: int, stop: int, rng: random.Random, today: date) -
             )
         courses = TreatmentCourse.objects.bulk_create(courses)
         for n, course in enumerate(courses, batch_start):
-            # Each visit in its own minute of a long-ago chair day, so no two overlap.
-            starts_at = datetime.combine(course.start_date, datetime.min.time(), tzinfo=UTC) + timedelta(minutes=n)
+            # Each clinic's visits on its ten chairs in turn, one minute each: no two overlap.
+            index = n // CLINICS
+            starts_at = datetime.combine(course.start_date, datetime.min.time(), tzinfo=UTC) + timedelta(
+                minutes=(index // 10) % 1440
+            )
             visits.append(
                 Appointment(
                     clinic=course.patient.clinic,
-                    chair=chairs[course.patient.clinic_id],
+                    chair=chairs[course.patient.clinic_id][index % 10],
                     patient=course.patient,
                     course=course,
                     dose_number=1,
@@ -150,9 +153,14 @@ def _measure(client, url: str, params: dict) -> tuple[int, float, int]:
 
 
 def main() -> int:
+    # The page is rendered by Django's test client, which calls itself "testserver".
+    os.environ["ALLOWED_HOSTS"] = "testserver"
     with throwaway_database("bench/worklist"):
         migrated_django()
         from django.test import Client
+        from django.test.utils import setup_test_environment
+
+        setup_test_environment()  # the test client then hands back each page's context
         from django.utils import timezone
 
         from scheduling.reminders.planner import reminders_plan

@@ -15,6 +15,7 @@ from django.contrib.admin import AdminSite
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -76,12 +77,30 @@ def admin_clinics(user):
 
 
 class ClinicScopedAdmin(admin.ModelAdmin):
-    """Rows that belong to a clinic: a manager sees and assigns only their own clinics."""
+    """Rows that belong to a clinic: a manager sees and assigns only their own clinics.
+
+    Another clinic's row answers 404, as it does in the app, and the clinic list filter
+    offers only the manager's own clinics.
+    """
 
     clinic_field = "clinic"
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(**{f"{self.clinic_field}__in": admin_clinics(request.user)})
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404(f"No such {self.opts.verbose_name}.")
+        return obj
+
+    def get_list_filter(self, request):
+        # Django's related filter lists every clinic in the database; this one only those
+        # the manager's own rows belong to.
+        return [
+            (name, admin.RelatedOnlyFieldListFilter) if name == self.clinic_field else name
+            for name in super().get_list_filter(request)
+        ]
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "clinic":

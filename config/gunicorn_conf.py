@@ -2,7 +2,7 @@
 
 Every value can be changed from the environment (see `.env.example`). Logs go to stdout and
 stderr as one key=value line per event, with the same formatter and patient-data filter as
-Django's (config/settings.py); the access log records the path without its query string and
+Django's (config/logging.py); the access log records the path without its query string and
 never the referrer, since either may carry what a person typed into a search.
 """
 
@@ -39,8 +39,8 @@ access_log_format = 'remote=%(h)s method=%(m)s path="%(U)s" status=%(s)s bytes=%
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"hide_patient_data": {"()": "config.settings.HidePatientDataFilter"}},
-    "formatters": {"logfmt": {"()": "config.settings.LogfmtFormatter"}},
+    "filters": {"hide_patient_data": {"()": "config.logging.HidePatientDataFilter"}},
+    "formatters": {"logfmt": {"()": "config.logging.LogfmtFormatter"}},
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",

@@ -1,33 +1,35 @@
 """Chairside settings, read from the environment.
 
-Every value comes from an environment variable (see `.env.example`). With DEBUG=1 and nothing
-else set, Chairside runs on its embedded default: a SQLite file and a file-system Celery
-broker under `var/`, and emails written to `var/mail/`. Production sets DEBUG off and
-must then provide SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, REDIS_URL and EMAIL_URL.
+Every value comes from an environment variable (see `.env.example`), or from a `.env` file
+beside manage.py, which never overrides a variable already set. With DEBUG=1 and nothing else
+set, Chairside runs on its embedded default: a SQLite file and a file-system Celery broker
+under `var/`, and emails written to `var/mail/`. Production sets DEBUG off and must then
+provide SECRET_KEY, ALLOWED_HOSTS, DATABASE_URL, REDIS_URL and EMAIL_URL: a missing one stops
+start-up with a sentence naming it, never a silent fall-back to the embedded default.
 """
 
-import json
-import logging
-import re
-from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from config.logging import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-VAR_DIR = Path(environ.Env().str("CHAIRSIDE_VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
+# First, so every value below (CHAIRSIDE_VAR_DIR included) may come from .env.
+env_file = BASE_DIR / ".env"
+if env_file.exists():
+    environ.Env.read_env(env_file)
+
+VAR_DIR = Path(env.str("CHAIRSIDE_VAR_DIR", default=str(BASE_DIR / "var")))
 try:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
 except OSError:  # a read-only image; production keeps nothing there
     pass
-env_file = BASE_DIR / ".env"
-if env_file.exists():
-    environ.Env.read_env(env_file)
 
 DEBUG = env.bool("DEBUG", default=False)
 
@@ -40,6 +42,26 @@ if not SECRET_KEY:
             "print(secrets.token_urlsafe(50))'`), or set DEBUG=1 for local development."
         )
     SECRET_KEY = "chairside-local-development-only-not-for-production"  # noqa: S105
+
+
+def _service_url(name: str, *, what: str, example: str, development_default: str) -> str:
+    """The address of a service Chairside needs, from the environment variable `name`.
+
+    With DEBUG=1 an unset (or empty) variable means the embedded default; in production it
+    stops start-up, since a silent SQLite file, file broker or mail folder would lose data
+    or reminders without anyone noticing. Callers keep the address in a lowercase name, so it
+    is no setting and Django's debug page never shows a password written into it.
+    """
+    value = env.str(name, default="")
+    if value:
+        return value
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            f"{name} is not set. Set the {name} environment variable to {what} (for example "
+            f"{example}), or set DEBUG=1 for local development."
+        )
+    return development_default
+
 
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
@@ -98,9 +120,13 @@ TEMPLATES = [
 
 WSGI_APPLICATION = "config.wsgi.application"
 
-DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'chairside.sqlite3'}"),
-}
+_database_url = _service_url(
+    "DATABASE_URL",
+    what="the PostgreSQL database",
+    example="postgres://chairside:password@db:5432/chairside",
+    development_default=f"sqlite:///{VAR_DIR / 'chairside.sqlite3'}",
+)
+DATABASES = {"default": env.db_url_config(_database_url)}
 DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=0))
 DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
@@ -144,11 +170,27 @@ STORAGES = {
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
-# Email: EMAIL_URL (smtp://user:password@host:port, or submission:// for STARTTLS);
-# with none set, emails are written as files under var/mail/ for a person to read.
-EMAIL_URL = env.str("EMAIL_URL", default="")
-if EMAIL_URL:
-    vars().update(env.email_url_config(EMAIL_URL))
+# Email: EMAIL_URL (smtp://user:password@host:port, smtp+tls:// for STARTTLS, smtp+ssl:// for
+# TLS); with DEBUG=1 and none set, emails are written as files under var/mail/ for a person
+# to read.
+_email_url = _service_url(
+    "EMAIL_URL",
+    what="the SMTP server that sends reminders",
+    example="smtp://user:password@mail.example.org:25",
+    development_default="",
+)
+if _email_url:
+    _email = env.email_url_config(_email_url)
+    EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+    EMAIL_HOST = _email["EMAIL_HOST"] or "localhost"
+    EMAIL_USE_TLS = bool(_email.get("EMAIL_USE_TLS", False))
+    EMAIL_USE_SSL = bool(_email.get("EMAIL_USE_SSL", False))
+    # Without a port in the URL: the port of the scheme, as smtplib would pick it.
+    EMAIL_PORT = _email["EMAIL_PORT"] or (465 if EMAIL_USE_SSL else 25)
+    EMAIL_HOST_USER = _email["EMAIL_HOST_USER"] or ""
+    EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"] or ""
+    # Only the file backend (filemail://) reads a folder from the URL.
+    EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"] or str(VAR_DIR / "mail")
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(VAR_DIR / "mail")
@@ -156,10 +198,16 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Chairside <no-reply@chairside.invalid>")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
-# Celery: Redis when REDIS_URL is set; otherwise a file-system broker that needs no server.
-REDIS_URL = env.str("REDIS_URL", default="")
-if REDIS_URL:
-    CELERY_BROKER_URL = REDIS_URL
+# Celery: Redis from REDIS_URL; with DEBUG=1 and none set, a file-system broker that needs no
+# server.
+_redis_url = _service_url(
+    "REDIS_URL",
+    what="the Redis server Celery uses as its broker",
+    example="redis://redis:6379/0",
+    development_default="",
+)
+if _redis_url:
+    CELERY_BROKER_URL = _redis_url
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 else:
     _broker_dir = VAR_DIR / "celery-broker"
@@ -196,7 +244,7 @@ CELERY_BEAT_SCHEDULE: dict = {
         # How often beat looks for due reminders; a shorter scan only brings sending forward.
         "schedule": timedelta(seconds=env.int("REMINDERS_DISPATCH_EVERY_SECONDS", default=60)),
     },
-    "reminders-plan-daily": {
+    "reminders-plan-hourly": {
         "task": "scheduling.tasks.reminders_plan",
         "schedule": crontab(minute=5),  # hourly, so each clinic's local morning is met
     },
@@ -222,97 +270,7 @@ if not DEBUG:
     if env.bool("SECURE_PROXY_SSL_HEADER_ENABLED", default=False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
-# Logs: one line per event as key=value pairs (logfmt), never request bodies, query strings or
-# task payloads, so no patient data reaches them. gunicorn's own logs (config/gunicorn_conf.py)
-# use the same formatter and filter, which is why they are defined here.
-
-
-class LogfmtFormatter(logging.Formatter):
-    """`time=… level=… logger=… msg="…"`: one line per record, tracebacks included (escaped)."""
-
-    _BARE = re.compile(r"^[\w.:/@+\-]+$")
-
-    @classmethod
-    def quote(cls, value) -> str:
-        text = str(value)
-        return text if cls._BARE.match(text) else json.dumps(text, ensure_ascii=False)
-
-    def format(self, record: logging.LogRecord) -> str:
-        fields = {
-            "time": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "pid": record.process,
-            "msg": record.getMessage(),
-        }
-        status_code = getattr(record, "status_code", None)
-        if status_code is not None:
-            fields["status"] = status_code
-        if record.exc_info and not record.exc_text:
-            record.exc_text = self.formatException(record.exc_info)
-        if record.exc_text:
-            fields["exc"] = record.exc_text
-        return " ".join(f"{key}={self.quote(value)}" for key, value in fields.items())
-
-
-class HidePatientDataFilter(logging.Filter):
-    """Strip what may carry patient data before a record is written.
-
-    URLs lose their query strings (search terms, names typed into a filter), gunicorn's access
-    records lose the query string, status line and referrer atoms, and Celery's task records
-    lose their arguments and return values. Our own code logs ids, never names or MRNs.
-    """
-
-    _QUERY_STRING = re.compile(r"((?:https?://[^\s?#\"']*)|(?:/[\w\-./%~]*))\?[^\s\"']*")
-    _PAYLOAD_KEYS = ("args", "kwargs", "return_value")
-
-    @classmethod
-    def strip_query_strings(cls, text: str) -> str:
-        return cls._QUERY_STRING.sub(r"\1", text)
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        args = record.args
-        if isinstance(args, Mapping):
-            if record.name == "gunicorn.access":
-                # gunicorn's atoms object answers unknown header keys; change it in place.
-                for key in ("q", "f"):
-                    if key in args:
-                        args[key] = "-"
-                if "r" in args:
-                    args["r"] = self.strip_query_strings(str(args["r"]))
-            else:
-                record.args = {key: ("[hidden]" if key in self._PAYLOAD_KEYS else value) for key, value in args.items()}
-        try:
-            message = record.getMessage()
-        except (TypeError, ValueError, KeyError):
-            return True  # let the handler report the broken record as usual
-        record.msg, record.args = self.strip_query_strings(message), None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = self.strip_query_strings(record.exc_text)
-        return True
-
-
+# Logs: one line per event as key=value pairs, never a query string or task payload
+# (config/logging.py, shared with gunicorn's own logs).
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {"hide_patient_data": {"()": HidePatientDataFilter}},
-    "formatters": {"logfmt": {"()": LogfmtFormatter}},
-    "handlers": {
-        "console": {
-            "class": "logging.StreamHandler",
-            "formatter": "logfmt",
-            "filters": ["hide_patient_data"],
-        },
-    },
-    "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {
-        # Replaces Django's own console and mail_admins handlers: one format, one stream.
-        "django": {"handlers": ["console"], "level": LOG_LEVEL, "propagate": False},
-        "django.server": {"level": "WARNING"},
-        # Never SQL with its parameters, even when LOG_LEVEL=DEBUG.
-        "django.db.backends": {"level": "INFO"},
-    },
-}
+LOGGING = logging_config(LOG_LEVEL)

@@ -101,6 +101,9 @@ class RegimenChoiceField(forms.ModelChoiceField):
 
 
 class CourseForm(forms.ModelForm):
+    """A course's regimen, dates, options and notes. A new course starts active; pausing or
+    stopping it is done on its status page, which also cancels its future appointments."""
+
     regimen = RegimenChoiceField(
         queryset=Regimen.objects.none(),
         error_messages={
@@ -118,7 +121,6 @@ class CourseForm(forms.ModelForm):
             "start_date",
             "authorization_number",
             "authorization_expires_on",
-            "status",
             "notes",
         ]
         labels = {

@@ -20,7 +20,11 @@ from clinic.access import clinics_for_user
 from patients import services
 from patients.forms import CourseForm, PatientForm, PatientSearchForm, apply_errors
 from patients.models import Patient, TreatmentCourse
-from patients.selectors import course_dosing_summaries
+
+# The patient page reads the dose module through the documented seam: pages may read
+# another app's selectors (clinic <- patients <- scheduling stays one-way below the pages).
+from scheduling.dose_summaries import course_dosing_summaries
+from scheduling.reminders.selectors import patient_reminders
 
 PATIENTS_PER_PAGE = 25
 
@@ -125,7 +129,7 @@ def patient_detail(request, patient_id: int):
     past.reverse()
     reminders = None
     if request.user.has_perm("scheduling.view_reminder"):
-        reminders = patient.reminders.order_by("-due_at", "-pk")
+        reminders = patient_reminders(patient)
     return render(
         request,
         "patients/patient_detail.html",

@@ -14,8 +14,10 @@ from functools import partial
 
 from django.db import transaction
 
+from patients.models import TreatmentCourse
 from scheduling import tasks
 from scheduling.doses import dose_states_refresh
+from scheduling.models import DoseState
 
 
 def appointment_saved(sender, instance, raw=False, **kwargs) -> None:
@@ -28,6 +30,17 @@ def course_saved(sender, instance, raw=False, **kwargs) -> None:
         dose_states_refresh([instance.pk])
 
 
+def clinic_saved(sender, instance, created=False, raw=False, **kwargs) -> None:
+    """A clinic's "due soon" days are part of each of its courses' stored state."""
+    if raw or created:
+        return
+    dose_states_refresh(
+        TreatmentCourse.objects.filter(patient__clinic=instance, status=TreatmentCourse.Status.ACTIVE).values_list(
+            "pk", flat=True
+        )
+    )
+
+
 def regimen_saved(sender, instance, raw=False, **kwargs) -> None:
     if raw:
         return
@@ -37,8 +50,5 @@ def regimen_saved(sender, instance, raw=False, **kwargs) -> None:
 
 def states_after_migrate(sender, using="default", **kwargs) -> None:
     """A database migrated to this version for the first time gets its states computed."""
-    from patients.models import TreatmentCourse
-    from scheduling.models import DoseState
-
     if not DoseState.objects.using(using).exists() and TreatmentCourse.objects.using(using).exists():
         dose_states_refresh()

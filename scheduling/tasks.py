@@ -1,4 +1,4 @@
-"""Thin Celery tasks: they take ids, call a service in `scheduling.reminders`, and keep no state.
+"""Thin Celery tasks: they take ids, call a service, and keep no state.
 
 The outbox rows are the record; a task that is lost, repeated or killed changes nothing
 the next minute scan cannot put right. Late acknowledgement and reject-on-worker-lost
@@ -10,7 +10,9 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from scheduling.reminders import outbox as reminders
+from patients.models import TreatmentCourse
+from scheduling.doses import dose_states_refresh
+from scheduling.reminders import dispatcher, planner, sender
 
 # Rows claimed per scan round; the scan goes round again while a round is full.
 DISPATCH_CHUNK = 500
@@ -25,7 +27,7 @@ def reminders_dispatch_due() -> int:
     now = timezone.now()
     claimed = 0
     while claimed < DISPATCH_MAX:
-        count = reminders.reminders_dispatch_due(now=now, limit=DISPATCH_CHUNK)
+        count = dispatcher.reminders_dispatch_due(now=now, limit=DISPATCH_CHUNK, enqueue=reminder_send_later)
         claimed += count
         if count < DISPATCH_CHUNK:
             break
@@ -35,10 +37,21 @@ def reminders_dispatch_due() -> int:
 @shared_task(name="scheduling.tasks.reminders_plan", soft_time_limit=25 * 60, time_limit=30 * 60)
 def reminders_plan() -> int:
     """Every hour: create the due-soon, overdue and lab reminders the dosing rules call for."""
-    return reminders.reminders_plan(now=timezone.now())
+    return planner.reminders_plan(now=timezone.now())
 
 
 @shared_task(name="scheduling.tasks.reminder_send")
 def reminder_send(*, reminder_id: int) -> str:
     """Send one reminder row; a second delivery of the same id finds it sent and does nothing."""
-    return reminders.reminder_send(reminder_id=reminder_id)
+    return sender.reminder_deliver(reminder_id=reminder_id)
+
+
+def reminder_send_later(reminder_id: int) -> None:
+    """Queue the send of one claimed row: what the minute scan calls once its claim commits."""
+    reminder_send.delay(reminder_id=reminder_id)
+
+
+@shared_task(name="scheduling.tasks.dose_states_refresh_regimen", soft_time_limit=25 * 60, time_limit=30 * 60)
+def dose_states_refresh_regimen(*, regimen_id: int) -> int:
+    """After a regimen edit: recompute the stored next dose of every course on that regimen."""
+    return dose_states_refresh(TreatmentCourse.objects.filter(regimen_id=regimen_id).values_list("pk", flat=True))

@@ -10,18 +10,20 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-from datetime import time
 from urllib.parse import urlparse
 
 import pytest
-from django.contrib.auth.models import Group
 from django.db import connection
 
-from clinic.models import Chair, Clinic, NurseStaffing, OpeningHours, StaffProfile
+from clinic.models import Clinic
 from clinic.roles import FRONT_DESK, MANAGER, NURSE
 
+# The cast's builders live in tests/helpers.py; importable from here too.
+from tests.helpers import DEMO_PASSWORD, ensure_formulary, make_clinic, make_staff
+
+__all__ = ["DEMO_PASSWORD", "make_clinic", "make_staff"]
+
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
-DEMO_PASSWORD = "chairside-test-pw"  # noqa: S105 - test users only
 
 
 def _missing(reason: str):
@@ -81,41 +83,7 @@ def _seeded_regimens(request):
         request.getfixturevalue("db")
     else:
         return
-    from clinic.models import Regimen
-
-    if not Regimen.objects.exists():
-        import importlib
-
-        from django.apps import apps
-
-        importlib.import_module("clinic.migrations.0003_seed_regimens").seed(apps, None)
-
-
-def make_clinic(name: str, time_zone: str = "Europe/London", chairs: int = 6, nurses: int = 2, **kwargs) -> Clinic:
-    clinic = Clinic.objects.create(
-        name=name,
-        time_zone=time_zone,
-        address=kwargs.pop("address", "1 High Street"),
-        phone=kwargs.pop("phone", "020 7946 0000"),
-        **kwargs,
-    )
-    for weekday in range(5):
-        OpeningHours.objects.create(clinic=clinic, weekday=weekday, opens=time(8, 0), closes=time(18, 0))
-        NurseStaffing.objects.create(clinic=clinic, weekday=weekday, nurses=nurses)
-    for number in range(1, chairs + 1):
-        Chair.objects.create(clinic=clinic, name=f"Chair {number}", position=number)
-    return clinic
-
-
-def make_staff(username: str, role: str | None, *clinics: Clinic, **extra):
-    from django.contrib.auth import get_user_model
-
-    user = get_user_model().objects.create_user(username=username, password=DEMO_PASSWORD, **extra)
-    if role:
-        user.groups.add(Group.objects.get(name=role))
-    profile = StaffProfile.objects.create(user=user)
-    profile.clinics.set(clinics)
-    return user
+    ensure_formulary()
 
 
 @pytest.fixture

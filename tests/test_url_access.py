@@ -55,6 +55,8 @@ URL_ACCESS: dict[str, frozenset[str]] = {
     "scheduling:cancel": BOOKERS,
     "scheduling:no_show": STAFF,
     "scheduling:week": STAFF,
+    # Pausing or stopping a course needs the same permission as editing it.
+    "scheduling:course_status": BOOKERS,
     "scheduling:roster": STAFF,
     # The front desk marks arrivals and no-shows; nurses move the rest of the visit along.
     "scheduling:roster_visit_status": STAFF,

@@ -79,9 +79,3 @@ class CancelForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": "Write why the appointment is cancelled; the reason is kept in its history."},
     )
-
-
-class WeekForm(forms.Form):
-    clinic = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    start = forms.DateField(required=False, label="Week of", widget=forms.DateInput(attrs={"type": "date"}))
-    course = forms.IntegerField(required=False, widget=forms.HiddenInput)

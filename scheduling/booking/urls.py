@@ -1,4 +1,4 @@
-"""The front desk's booking pages: suggested slots, booking, changes and the week view."""
+"""The front desk's booking pages: suggested slots, booking, changes and the JSON search."""
 
 from django.urls import path
 
@@ -11,6 +11,5 @@ urlpatterns = [
     path("appointments/<int:appointment_id>/reschedule/", views_booking.reschedule, name="reschedule"),
     path("appointments/<int:appointment_id>/cancel/", views_booking.cancel, name="cancel"),
     path("appointments/<int:appointment_id>/no-show/", views_booking.no_show, name="no_show"),
-    path("week/", views_booking.week, name="week"),
     path("availability.json", views_booking.availability_json, name="availability_json"),
 ]

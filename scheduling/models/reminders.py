@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 from django.db import models
 from django.db.models import Q
 
@@ -10,8 +12,17 @@ from patients.models import Patient, TreatmentCourse
 from scheduling.models.appointments import Appointment
 
 
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%MZ")
+
+
 class Reminder(models.Model):
-    """One message owed to a patient: the outbox row is the record, Redis only carries work."""
+    """One message owed to a patient: the outbox row is the record, Redis only carries work.
+
+    The key makes each message unique: the same reminder is never created twice, and a
+    rescheduled appointment gets new keys (its start time is part of them) while the rows
+    of its old time are cancelled. Keys are built and read only here.
+    """
 
     class Kind(models.TextChoices):
         APPOINTMENT_UPCOMING = "appointment_upcoming", "Appointment coming up"
@@ -59,3 +70,49 @@ class Reminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for patient {self.patient_id} due {self.due_at:%Y-%m-%d %H:%M}Z"
+
+    # --- Keys ------------------------------------------------------------------------------------
+
+    @classmethod
+    def upcoming_key(cls, appointment: Appointment, days_before: int) -> str:
+        """The appointment's id and its start time: a moved appointment gets new rows."""
+        return f"{cls._upcoming_prefix(appointment)}{days_before}d"
+
+    @staticmethod
+    def _upcoming_prefix(appointment: Appointment) -> str:
+        return f"upcoming:{appointment.pk}:{_stamp(appointment.starts_at)}:"
+
+    @staticmethod
+    def missed_key(appointment: Appointment) -> str:
+        return f"missed:{appointment.pk}"
+
+    @staticmethod
+    def due_soon_key(course_id: int, dose_number: int) -> str:
+        return f"due-soon:{course_id}:{dose_number}"
+
+    @staticmethod
+    def overdue_key(course_id: int, dose_number: int, number: int) -> str:
+        """The `number`th weekly reminder that this dose is overdue."""
+        return f"overdue:{course_id}:{dose_number}:{number}"
+
+    @staticmethod
+    def labs_key(course_id: int, due: date) -> str:
+        return f"labs:{course_id}:{due.isoformat()}"
+
+    @property
+    def dose_number_from_key(self) -> int | None:
+        """The dose a due-soon or overdue reminder is about."""
+        if self.kind in (self.Kind.DOSE_DUE_SOON, self.Kind.DOSE_OVERDUE):
+            return int(self.key.split(":")[2])
+        return None
+
+    @property
+    def lab_date_from_key(self) -> date | None:
+        """The day the lab tests of a monitoring reminder are due."""
+        if self.kind == self.Kind.MONITORING_LABS:
+            return date.fromisoformat(self.key.split(":")[2])
+        return None
+
+    def is_for_start_of(self, appointment: Appointment) -> bool:
+        """Whether this upcoming-visit reminder was made for the appointment's current start time."""
+        return self.key.startswith(self._upcoming_prefix(appointment))

@@ -1,4 +1,8 @@
-"""Reminder emails: plain text and HTML from `templates/emails/`, a calendar file for visits.
+"""What a reminder says: subject, plain text and HTML from `templates/emails/`, a calendar file.
+
+The content is built once, as data, from the row and the facts the sender passes in (the
+next dose's target date, the lab tests' date); a channel (`channels.py`) sends it. Nothing
+here reads the dosing rules or the other reminder modules.
 
 What a patient reads says when and where, in their clinic's time, and how to reach the
 clinic. It never names a drug, a dose or a diagnosis: an email can be read over a
@@ -8,18 +12,38 @@ off without logging in.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from urllib.parse import urlparse
 
 from django.conf import settings
 from django.core import signing
-from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar, Event
 
 from scheduling.models import AppointmentEvent, Reminder
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content: bytes
+    mimetype: str
+
+
+@dataclass(frozen=True)
+class ReminderContent:
+    """One reminder's message, ready for a channel: who to, what it says, and its headers."""
+
+    to: str
+    subject: str
+    text: str
+    html: str
+    headers: dict[str, str] = field(default_factory=dict)
+    attachments: tuple[Attachment, ...] = ()
+
 
 UNSUBSCRIBE_SALT = "chairside.reminders.unsubscribe"
 
@@ -49,16 +73,17 @@ def unsubscribe_url(patient) -> str:
     return settings.SITE_URL + reverse("scheduling:reminders_unsubscribe", args=[unsubscribe_token(patient)])
 
 
-def format_day(day: date) -> str:
+def format_long_day(day: date) -> str:
+    """A date the way a letter writes it: Monday 8 March 2027."""
     return f"{day:%A} {day.day} {day:%B %Y}"
 
 
-def format_moment(moment: datetime, tz) -> str:
+def format_long_moment(moment: datetime, tz) -> str:
     local = moment.astimezone(tz)
-    return f"{format_day(local.date())} at {local:%H:%M}"
+    return f"{format_long_day(local.date())} at {local:%H:%M}"
 
 
-def _context(reminder: Reminder) -> dict:
+def _context(reminder: Reminder, *, due_date: date | None) -> dict:
     clinic = reminder.clinic
     context = {
         "reminder": reminder,
@@ -71,20 +96,12 @@ def _context(reminder: Reminder) -> dict:
     if appointment is not None:
         minutes = int((appointment.ends_at - appointment.starts_at).total_seconds() // 60)
         context.update(
-            when=format_moment(appointment.starts_at, clinic.tz),
+            when=format_long_moment(appointment.starts_at, clinic.tz),
             time_zone=clinic.time_zone,
             duration=_duration(minutes),
         )
-    if reminder.kind in (Reminder.Kind.DOSE_DUE_SOON, Reminder.Kind.DOSE_OVERDUE):
-        from scheduling.reminders.outbox import course_next_dose
-
-        planned = course_next_dose(reminder.course, clinic=clinic, now=timezone.now())
-        if planned is not None:
-            context["due_day"] = format_day(planned.target_date)
-    if reminder.kind == Reminder.Kind.MONITORING_LABS:
-        from scheduling.reminders.outbox import key_lab_date
-
-        context["due_day"] = format_day(key_lab_date(reminder))
+    if due_date is not None:
+        context["due_day"] = format_long_day(due_date)
     return context
 
 
@@ -123,13 +140,14 @@ def appointment_calendar(appointment) -> bytes:
     return calendar.to_ical()
 
 
-def reminder_message(reminder: Reminder) -> EmailMultiAlternatives:
-    """The email for one reminder row, ready to send."""
+def reminder_content(reminder: Reminder, *, due_date: date | None = None) -> ReminderContent:
+    """The message for one reminder row (its clinic, patient and appointment loaded).
+
+    `due_date` is the day the message is about: the next dose's target date for a due-soon
+    or overdue reminder, the lab tests' date for a monitoring one.
+    """
     name = TEMPLATE_NAMES[reminder.kind]
-    context = _context(reminder)
-    subject = " ".join(render_to_string(f"emails/{name}-subject.txt", context).split())
-    text = render_to_string(f"emails/{name}-body.txt", context)
-    html = render_to_string(f"emails/{name}-body.html", context)
+    context = _context(reminder, due_date=due_date)
     headers = {
         "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
@@ -138,14 +156,14 @@ def reminder_message(reminder: Reminder) -> EmailMultiAlternatives:
     }
     if reminder.clinic.email:
         headers["Reply-To"] = reminder.clinic.email
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=text,
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[reminder.patient.email],
-        headers=headers,
-    )
-    message.attach_alternative(html, "text/html")
+    attachments = ()
     if reminder.kind == Reminder.Kind.APPOINTMENT_UPCOMING:
-        message.attach("appointment.ics", appointment_calendar(reminder.appointment), "text/calendar")
-    return message
+        attachments = (Attachment("appointment.ics", appointment_calendar(reminder.appointment), "text/calendar"),)
+    return ReminderContent(
+        to=reminder.patient.email,
+        subject=" ".join(render_to_string(f"emails/{name}-subject.txt", context).split()),
+        text=render_to_string(f"emails/{name}-body.txt", context),
+        html=render_to_string(f"emails/{name}-body.html", context),
+        headers=headers,
+        attachments=attachments,
+    )

@@ -13,28 +13,26 @@ The life of a row::
        +--(staff retry a failed row)       +--(worker died: redelivered, or re-claimed by the scan)
     pending/sending --(appointment cancelled or moved, patient unsubscribed, dose booked)--> cancelled
 
-Keys make each message unique: the same reminder is never created twice, and a
-rescheduled appointment gets new keys (its start time is part of them) while the rows
-of its old time are cancelled.
+This module writes and cancels rows (for a booking change, an unsubscribe, a retry); the
+planner (`planner.py`) writes the rows the dosing rules call for, the minute scan
+(`dispatcher.py`) claims due rows and the sender (`sender.py`) sends them. Keys are built on
+the `Reminder` model.
 """
 
 from __future__ import annotations
 
 import logging
-import smtplib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
-from functools import partial
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from clinic import dosing
-from clinic.models import Clinic, Regimen
-from patients.models import Patient, TreatmentCourse
+from patients.models import Patient
 from scheduling.models import Appointment, Reminder
+from scheduling.reminders.times import local_moment
 
 logger = logging.getLogger(__name__)
 
@@ -49,94 +47,12 @@ RETRY_BACKOFF = timedelta(minutes=1)
 # A row still 'sending' this long after its claim lost its worker (the task time limit is
 # 90 s): the scan claims it again. Long enough that a busy queue is not mistaken for a death.
 SENDING_TIMEOUT = timedelta(minutes=15)
-# Overdue doses: one reminder a week, at most this many per dose.
-OVERDUE_REMINDERS = 3
-OVERDUE_EVERY = timedelta(days=7)
-# Lab monitoring: remind this many days before the test is due.
-LAB_REMINDER_DAYS_BEFORE = 3
-# Courses read per query by the planner, so its memory stays bounded.
-PLAN_CHUNK = 2000
 
-APPOINTMENT_KINDS = (Kind.APPOINTMENT_UPCOMING, Kind.MISSED_APPOINTMENT)
-PLANNED_KINDS = (Kind.DOSE_DUE_SOON, Kind.DOSE_OVERDUE, Kind.MONITORING_LABS)
 OPEN_STATUSES = (Status.PENDING, Status.SENDING)
-# Appointment statuses that still hold the chair but have not been given yet.
-UPCOMING_STATUSES = (
-    Appointment.Status.BOOKED,
-    Appointment.Status.ARRIVED,
-    Appointment.Status.IN_CHAIR,
-    Appointment.Status.INFUSING,
-    Appointment.Status.OBSERVATION,
-)
 
 
 class ReminderError(Exception):
     """A reminder action that cannot be done; the message says what to do instead."""
-
-
-# --- Keys and local times --------------------------------------------------------------------
-
-
-def _stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y%m%dT%H%MZ")
-
-
-def upcoming_key(appointment: Appointment, days_before: int) -> str:
-    """The appointment's id and its start time: a moved appointment gets new rows."""
-    return f"upcoming:{appointment.pk}:{_stamp(appointment.starts_at)}:{days_before}d"
-
-
-def missed_key(appointment: Appointment) -> str:
-    return f"missed:{appointment.pk}"
-
-
-def due_soon_key(course_id: int, dose_number: int) -> str:
-    return f"due-soon:{course_id}:{dose_number}"
-
-
-def overdue_key(course_id: int, dose_number: int, number: int) -> str:
-    return f"overdue:{course_id}:{dose_number}:{number}"
-
-
-def labs_key(course_id: int, due: date) -> str:
-    return f"labs:{course_id}:{due.isoformat()}"
-
-
-def key_dose_number(reminder: Reminder) -> int | None:
-    """The dose a due-soon or overdue reminder is about (part of its key)."""
-    if reminder.kind in (Kind.DOSE_DUE_SOON, Kind.DOSE_OVERDUE):
-        return int(reminder.key.split(":")[2])
-    return None
-
-
-def key_lab_date(reminder: Reminder) -> date | None:
-    if reminder.kind == Kind.MONITORING_LABS:
-        return date.fromisoformat(reminder.key.split(":")[2])
-    return None
-
-
-def _reminder_time(clinic: Clinic) -> time:
-    value = clinic.reminder_local_time
-    # A clinic created in this process and not reloaded still holds the field's string default.
-    return time.fromisoformat(value) if isinstance(value, str) else value
-
-
-def local_moment(clinic: Clinic, day: date) -> datetime:
-    """`day` at the clinic's reminder hour, in UTC.
-
-    Built from the local date and wall-clock time, so 09:00 stays 09:00 on both sides of a
-    daylight-saving change (the UTC hour moves instead).
-    """
-    return datetime.combine(day, _reminder_time(clinic), tzinfo=clinic.tz).astimezone(UTC)
-
-
-def next_local_moment(clinic: Clinic, now: datetime, *, not_before: date | None = None) -> datetime:
-    """The first reminder hour at or after `now` (and on or after `not_before`)."""
-    day = max(now.astimezone(clinic.tz).date(), not_before or date.min)
-    moment = local_moment(clinic, day)
-    if moment < now:
-        moment = local_moment(clinic, day + timedelta(days=1))
-    return moment
 
 
 def _wants_email(patient: Patient) -> bool:
@@ -147,7 +63,9 @@ def _wants_email(patient: Patient) -> bool:
 
 
 @dataclass(frozen=True)
-class _Wanted:
+class Wanted:
+    """A reminder row that should exist, before it is known whether it does."""
+
     key: str
     kind: str
     due_at: datetime
@@ -169,7 +87,7 @@ class _Wanted:
         )
 
 
-def _put(wanted: Iterable[_Wanted], existing: dict[str, Reminder], *, now: datetime) -> int:
+def rows_put(wanted: Iterable[Wanted], existing: dict[str, Reminder], *, now: datetime) -> int:
     """Create the wanted rows that do not exist; bring back cancelled ones; keep the rest.
 
     A row that was sent (or failed, or is being sent) is left alone: the same message is
@@ -224,7 +142,7 @@ def appointment_reminders_sync(*, appointment) -> None:
     patient = appointment.patient
     rows = Reminder.objects.filter(appointment=appointment)
     existing = {row.key: row for row in rows.select_for_update()}
-    wanted: list[_Wanted] = []
+    wanted: list[Wanted] = []
     status = appointment.status
 
     if status == Appointment.Status.BOOKED and _wants_email(patient):
@@ -235,8 +153,8 @@ def appointment_reminders_sync(*, appointment) -> None:
             # the visit began is not created: the patient booked it moments ago.
             if now <= due_at < appointment.starts_at:
                 wanted.append(
-                    _Wanted(
-                        key=upcoming_key(appointment, days_before),
+                    Wanted(
+                        key=Reminder.upcoming_key(appointment, days_before),
                         kind=Kind.APPOINTMENT_UPCOMING,
                         due_at=due_at,
                         clinic_id=clinic.pk,
@@ -247,8 +165,8 @@ def appointment_reminders_sync(*, appointment) -> None:
                 )
     if status == Appointment.Status.NO_SHOW and _wants_email(patient):
         wanted.append(
-            _Wanted(
-                key=missed_key(appointment),
+            Wanted(
+                key=Reminder.missed_key(appointment),
                 kind=Kind.MISSED_APPOINTMENT,
                 due_at=now,
                 clinic_id=clinic.pk,
@@ -262,9 +180,9 @@ def appointment_reminders_sync(*, appointment) -> None:
     stale = [key for key, row in existing.items() if key not in wanted_keys and row.status in OPEN_STATUSES]
     if stale:
         _cancel(rows.filter(key__in=stale), reason=_why_cancelled(appointment, patient))
-    _put(wanted, existing, now=now)
+    rows_put(wanted, existing, now=now)
 
-    if status in UPCOMING_STATUSES:
+    if status in Appointment.UPCOMING_STATUSES:
         # The course's next dose is booked now: "please book" and "please rebook" are moot.
         _cancel(
             Reminder.objects.filter(course_id=appointment.course_id).filter(
@@ -336,376 +254,3 @@ def reminder_retry(*, reminder: Reminder, by) -> Reminder:
     reminder.save(update_fields=["status", "attempts", "claimed_at", "last_error", "updated_at"])
     logger.info("reminder retried reminder=%s by=%s", reminder.pk, by.pk)
     return reminder
-
-
-# --- The daily planner -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _CourseToPlan:
-    """What the planner reads of a course: plain values, not model instances (100,000 of them)."""
-
-    pk: int
-    patient_id: int
-    regimen_id: int
-    clinic_id: int
-    start_date: date
-    options: dict
-    visits: tuple[tuple[str, datetime, bool], ...]  # (status, starts_at, serious_reaction), open or given
-
-
-def _courses_in_chunks(chunk: int) -> Iterator[list[_CourseToPlan]]:
-    """Active courses of patients who want email reminders, `chunk` at a time (keyset paging)."""
-    base = (
-        TreatmentCourse.objects.filter(
-            status=TreatmentCourse.Status.ACTIVE,
-            patient__clinic__active=True,
-            patient__reminder_consent=True,
-            patient__reminder_channel=Patient.Channel.EMAIL,
-            patient__unsubscribed_at__isnull=True,
-        )
-        .exclude(patient__email="")
-        .order_by("pk")
-        .values_list("pk", "patient_id", "regimen_id", "patient__clinic_id", "start_date", "options")
-    )
-    last = 0
-    while True:
-        rows = list(base.filter(pk__gt=last)[:chunk])
-        if not rows:
-            return
-        visits: dict[int, list] = {}
-        for course_id, status, starts_at, serious in Appointment.objects.filter(
-            course_id__in=[row[0] for row in rows], status__in=(*UPCOMING_STATUSES, Appointment.Status.COMPLETED)
-        ).values_list("course_id", "status", "starts_at", "serious_reaction"):
-            visits.setdefault(course_id, []).append((status, starts_at, serious))
-        yield [_CourseToPlan(*row, visits=tuple(visits.get(row[0], ()))) for row in rows]
-        last = rows[-1][0]
-
-
-def _plan_course(course: _CourseToPlan, *, clinic: Clinic, spec, now: datetime, existing: dict[str, Reminder]):
-    """The planned reminders this course needs now."""
-    today = now.astimezone(clinic.tz).date()
-    given, booked = [], False
-    for status, starts_at, serious in course.visits:
-        if status == Appointment.Status.COMPLETED:
-            given.append(dosing.GivenDose(date=starts_at.astimezone(clinic.tz).date(), serious_reaction=serious))
-        else:
-            booked = True
-    common = {"clinic_id": clinic.pk, "patient_id": course.patient_id, "course_id": course.pk}
-    wanted: list[_Wanted] = []
-
-    planned = dosing.next_dose(
-        spec,
-        start_date=course.start_date,
-        given=given,
-        options=course.options,
-        today=today,
-        due_soon_days=clinic.due_soon_days,
-    )
-    if planned is not None and not booked:
-        if planned.status in (dosing.DoseStatus.DUE_SOON, dosing.DoseStatus.DUE):
-            wanted.append(
-                _Wanted(
-                    key=due_soon_key(course.pk, planned.dose_number),
-                    kind=Kind.DOSE_DUE_SOON,
-                    due_at=next_local_moment(clinic, now),
-                    **common,
-                )
-            )
-        elif planned.status == dosing.DoseStatus.OVERDUE:
-            overdue = _next_overdue(course.pk, planned.dose_number, clinic=clinic, now=now, existing=existing)
-            if overdue is not None:
-                wanted.append(_Wanted(kind=Kind.DOSE_OVERDUE, **overdue, **common))
-
-    if spec.monitoring:
-        for item in dosing.monitoring_due(spec, given=given, today=today):
-            if item.kind != "labs":
-                continue  # programme paperwork is the clinic's job, not the patient's
-            wanted.append(
-                _Wanted(
-                    key=labs_key(course.pk, item.due_date),
-                    kind=Kind.MONITORING_LABS,
-                    due_at=next_local_moment(
-                        clinic, now, not_before=item.due_date - timedelta(days=LAB_REMINDER_DAYS_BEFORE)
-                    ),
-                    **common,
-                )
-            )
-    # Several tests due on the same day make one email.
-    return list({item.key: item for item in wanted}.values())
-
-
-def _next_overdue(course_id: int, dose_number: int, *, clinic: Clinic, now: datetime, existing) -> dict | None:
-    """The next weekly overdue reminder for this dose, or None (one is open, or three went)."""
-    rows = [existing.get(overdue_key(course_id, dose_number, n)) for n in range(1, OVERDUE_REMINDERS + 1)]
-    if any(row is not None and row.status in OPEN_STATUSES for row in rows):
-        return None
-    done = [row for row in rows if row is not None and row.status in (Status.SENT, Status.FAILED)]
-    if len(done) >= OVERDUE_REMINDERS:
-        return None
-    not_before = None
-    if done:
-        last = max(row.sent_at or row.due_at for row in done)
-        not_before = (last + OVERDUE_EVERY).astimezone(clinic.tz).date()
-    return {
-        "key": overdue_key(course_id, dose_number, len(done) + 1),
-        "due_at": next_local_moment(clinic, now, not_before=not_before),
-    }
-
-
-def reminders_plan(*, now: datetime, chunk: int = PLAN_CHUNK) -> int:
-    """The planner: create the due-soon, overdue and lab reminders the dosing rules call for.
-
-    Runs every hour (each clinic's reminders fall due at its own local hour); idempotent,
-    since every message has a key. Reads courses `chunk` at a time, one transaction per
-    chunk, so memory stays bounded however many patients the clinics have. Returns the
-    number of rows created or made pending again.
-    """
-    clinics = {clinic.pk: clinic for clinic in Clinic.objects.filter(active=True)}
-    specs: dict[int, dosing.RegimenSpec] = {}
-    for regimen in Regimen.objects.prefetch_related("phases", "monitoring"):
-        specs[regimen.pk] = regimen.spec()
-    made = 0
-    for courses in _courses_in_chunks(chunk):
-        with transaction.atomic():
-            existing = {
-                row.key: row
-                for row in Reminder.objects.filter(
-                    course__in=[course.pk for course in courses], kind__in=PLANNED_KINDS
-                ).only("id", "key", "status", "due_at", "sent_at", "kind")
-            }
-            # A patient just asked to rebook a missed visit is not also told to book that dose.
-            just_missed = set(
-                Reminder.objects.filter(
-                    course__in=[course.pk for course in courses],
-                    kind=Kind.MISSED_APPOINTMENT,
-                    due_at__gte=now - OVERDUE_EVERY,
-                )
-                .exclude(status=Status.CANCELLED)
-                .values_list("course_id", flat=True)
-            )
-            wanted: list[_Wanted] = []
-            for course in courses:
-                clinic = clinics.get(course.clinic_id)
-                spec = specs.get(course.regimen_id)
-                if clinic is None or spec is None:
-                    continue
-                planned = _plan_course(course, clinic=clinic, spec=spec, now=now, existing=existing)
-                if course.pk in just_missed:
-                    planned = [item for item in planned if item.kind == Kind.MONITORING_LABS]
-                wanted.extend(planned)
-            made += _put(wanted, existing, now=now)
-    logger.info("reminders planned made=%s", made)
-    return made
-
-
-# --- The minute scan -------------------------------------------------------------------------
-
-
-def _backoff_elapsed(now: datetime) -> Q:
-    """Pending rows whose wait after their last failed attempt is over."""
-    condition = Q(attempts=0) | Q(claimed_at__isnull=True)
-    for attempts in range(1, MAX_ATTEMPTS):
-        condition |= Q(attempts=attempts, claimed_at__lte=now - RETRY_BACKOFF * 2 ** (attempts - 1))
-    return condition
-
-
-def _enqueue(ids: list[int]) -> None:
-    from scheduling import tasks
-
-    for reminder_id in ids:
-        tasks.reminder_send.delay(reminder_id=reminder_id)
-
-
-@transaction.atomic
-def reminders_dispatch_due(*, now: datetime, limit: int = 500) -> int:
-    """The minute scan: claim up to `limit` due rows and enqueue one send task for each.
-
-    Claims pending rows whose time has come (and whose retry backoff is over), and rows
-    stuck in 'sending' past SENDING_TIMEOUT (their worker died and the broker will not give
-    the message back soon). `skip_locked` lets two scans run side by side without claiming
-    a row twice. The tasks are enqueued only once the claim is committed. Returns the number
-    of rows claimed; call again while it equals `limit`.
-    """
-    due = Reminder.objects.filter(status=Status.PENDING, due_at__lte=now).filter(_backoff_elapsed(now))
-    stuck = Reminder.objects.filter(status=Status.SENDING, claimed_at__lt=now - SENDING_TIMEOUT)
-    ids = list(due.select_for_update(skip_locked=True).order_by("due_at").values_list("pk", flat=True)[:limit])
-    if len(ids) < limit:
-        ids += list(
-            stuck.select_for_update(skip_locked=True)
-            .order_by("claimed_at")
-            .values_list("pk", flat=True)[: limit - len(ids)]
-        )
-    if not ids:
-        return 0
-    Reminder.objects.filter(pk__in=ids).update(status=Status.SENDING, claimed_at=now, updated_at=timezone.now())
-    transaction.on_commit(partial(_enqueue, ids), robust=True)
-    logger.info("reminders claimed count=%s", len(ids))
-    return len(ids)
-
-
-# --- Sending ---------------------------------------------------------------------------------
-
-
-def _still_wanted(reminder: Reminder, *, now: datetime) -> str:
-    """'' when the message should go out now, else the reason it should not."""
-    patient = reminder.patient
-    if not patient.wants_email_reminders:
-        return "The patient does not want email reminders."
-    if reminder.kind == Kind.APPOINTMENT_UPCOMING:
-        appointment = reminder.appointment
-        if appointment.status != Appointment.Status.BOOKED:
-            return f"The appointment is {appointment.get_status_display().lower()}."
-        if not reminder.key.startswith(f"upcoming:{appointment.pk}:{_stamp(appointment.starts_at)}:"):
-            return "The appointment was moved."
-        if appointment.starts_at <= now:
-            return "The appointment had already started when the reminder could be sent."
-        return ""
-    if reminder.kind == Kind.MISSED_APPOINTMENT:
-        appointment = reminder.appointment
-        if appointment.status != Appointment.Status.NO_SHOW:
-            return "The appointment is no longer marked as missed."
-        if Appointment.objects.filter(course_id=appointment.course_id, status__in=UPCOMING_STATUSES).exists():
-            return "The patient has booked again."
-        return ""
-    course = reminder.course
-    if course is None or course.status != TreatmentCourse.Status.ACTIVE:
-        return "The treatment course is no longer active."
-    if reminder.kind == Kind.MONITORING_LABS:
-        return ""
-    # Due soon and overdue: only while that same dose is still unbooked.
-    if Appointment.objects.filter(course=course, status__in=UPCOMING_STATUSES).exists():
-        return "The dose was booked."
-    planned = course_next_dose(course, clinic=reminder.clinic, now=now)
-    if planned is None or planned.dose_number != key_dose_number(reminder):
-        return "The dose this reminder was about has been given."
-    return ""
-
-
-def course_next_dose(course: TreatmentCourse, *, clinic: Clinic, now: datetime) -> dosing.PlannedDose | None:
-    """The course's next dose as the dosing rules see it today (one course; the planner batches)."""
-    given = [
-        dosing.GivenDose(date=moment.astimezone(clinic.tz).date(), serious_reaction=serious)
-        for moment, serious in Appointment.objects.filter(
-            course=course, status=Appointment.Status.COMPLETED
-        ).values_list("starts_at", "serious_reaction")
-    ]
-    return dosing.next_dose(
-        course.regimen.spec(),
-        start_date=course.start_date,
-        given=given,
-        options=course.options,
-        today=now.astimezone(clinic.tz).date(),
-        due_soon_days=clinic.due_soon_days,
-    )
-
-
-SEND_ERRORS = (smtplib.SMTPException, OSError)
-
-
-def _claim_for_send(reminder_id: int) -> datetime | None:
-    """Count an attempt and take a fresh claim, in its own committed transaction.
-
-    The attempt is counted before the email goes out, so a message that kills its
-    worker every time ends as 'failed' after MAX_ATTEMPTS instead of looping.
-    """
-    with transaction.atomic():
-        reminder = (
-            Reminder.objects.select_for_update(skip_locked=True).filter(pk=reminder_id, status=Status.SENDING).first()
-        )
-        if reminder is None:
-            return None  # sent, cancelled, failed, back to pending, or being sent right now
-        now = timezone.now()
-        if reminder.attempts >= MAX_ATTEMPTS:
-            reminder.status = Status.FAILED
-            reminder.last_error = (
-                f"Gave up after {reminder.attempts} attempts: the sending stopped part-way "
-                f"(last error: {reminder.last_error or 'none recorded'}). "
-                "Check with the patient whether it arrived before you retry."
-            )[:2000]
-            reminder.save(update_fields=["status", "last_error", "updated_at"])
-            logger.warning("reminder failed reminder=%s attempts=%s (worker lost)", reminder.pk, reminder.attempts)
-            return None
-        reminder.attempts += 1
-        reminder.claimed_at = now
-        reminder.save(update_fields=["attempts", "claimed_at", "updated_at"])
-        return now
-
-
-def reminder_send(*, reminder_id: int) -> str:
-    """Send one claimed reminder and record the outcome on its row.
-
-    Only a row in 'sending' whose claim is ours is sent, and it is sent while its row lock
-    is held, so a second delivery of the same task, a re-claim by the scan and a
-    cancellation all wait for this one to finish and then find the row sent. Returns the
-    outcome: sent, cancelled, retry, failed or skipped.
-    """
-    from scheduling.reminders.content import reminder_message
-
-    claim = _claim_for_send(reminder_id)
-    if claim is None:
-        return "skipped"
-    with transaction.atomic():
-        reminder = (
-            Reminder.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("clinic", "patient", "appointment", "course__regimen")
-            .filter(pk=reminder_id, status=Status.SENDING, claimed_at=claim)
-            .first()
-        )
-        if reminder is None:
-            return "skipped"  # taken over by a newer claim, or cancelled meanwhile
-        now = timezone.now()
-        reason = _still_wanted(reminder, now=now)
-        if reason:
-            reminder.status = Status.CANCELLED
-            reminder.last_error = reason
-            reminder.save(update_fields=["status", "last_error", "updated_at"])
-            logger.info("reminder cancelled at send reminder=%s", reminder.pk)
-            return "cancelled"
-        try:
-            reminder_message(reminder).send()
-        except SEND_ERRORS as error:
-            reminder.last_error = f"{type(error).__name__}: {error}"[:2000]
-            if reminder.attempts >= MAX_ATTEMPTS:
-                reminder.status = Status.FAILED
-                outcome = "failed"
-            else:
-                reminder.status = Status.PENDING
-                reminder.claimed_at = timezone.now()  # the backoff counts from here
-                outcome = "retry"
-            reminder.save(update_fields=["status", "last_error", "claimed_at", "updated_at"])
-            logger.warning("reminder %s reminder=%s attempts=%s", outcome, reminder.pk, reminder.attempts)
-            return outcome
-        # The window: a crash after the SMTP server accepted the message and before this
-        # commit sends it once more on the next attempt (see the README).
-        reminder.status = Status.SENT
-        reminder.sent_at = timezone.now()
-        reminder.last_error = ""
-        reminder.save(update_fields=["status", "sent_at", "last_error", "updated_at"])
-    logger.info("reminder sent reminder=%s", reminder_id)
-    return "sent"
-
-
-# --- Selectors -------------------------------------------------------------------------------
-
-
-def patient_reminders(patient: Patient):
-    """A patient's reminders for their page, newest first: sent, pending, failed, cancelled."""
-    return Reminder.objects.filter(patient=patient).select_related("appointment", "clinic").order_by("-due_at", "-pk")
-
-
-def reminders_for_user(user):
-    """Reminders in the clinics this user works at."""
-    from clinic.access import clinics_for_user
-
-    return Reminder.objects.filter(clinic__in=clinics_for_user(user))
-
-
-def reminders_failed_for_user(user):
-    """Failed reminders in the clinics this user works at, oldest first."""
-    return (
-        reminders_for_user(user)
-        .filter(status=Status.FAILED)
-        .select_related("patient", "clinic", "appointment")
-        .order_by("due_at", "pk")
-    )

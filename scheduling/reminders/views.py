@@ -12,12 +12,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from patients.models import Patient
 from scheduling.models import Reminder
-from scheduling.reminders import outbox as reminders
 from scheduling.reminders.content import patient_id_from_unsubscribe_token
+from scheduling.reminders.outbox import ReminderError, patient_unsubscribe, reminder_retry
+from scheduling.reminders.selectors import reminders_failed_for_user, reminders_for_user
 
 
 def _reminder_for_user(user, reminder_id) -> Reminder:
-    reminder = reminders.reminders_for_user(user).filter(pk=reminder_id).first()
+    reminder = reminders_for_user(user).filter(pk=reminder_id).first()
     if reminder is None:
         raise Http404("No such reminder.")
     return reminder
@@ -25,7 +26,7 @@ def _reminder_for_user(user, reminder_id) -> Reminder:
 
 @permission_required("scheduling.view_reminder", raise_exception=True)
 def failed_list(request):
-    failed = reminders.reminders_failed_for_user(request.user)[:500]
+    failed = reminders_failed_for_user(request.user)[:500]
     return render(request, "scheduling/reminders/failed_list.html", {"reminders": failed})
 
 
@@ -34,8 +35,8 @@ def failed_list(request):
 def retry(request, reminder_id: int):
     reminder = _reminder_for_user(request.user, reminder_id)
     try:
-        reminders.reminder_retry(reminder=reminder, by=request.user)
-    except reminders.ReminderError as error:
+        reminder_retry(reminder=reminder, by=request.user)
+    except ReminderError as error:
         messages.error(request, str(error))
     else:
         messages.success(request, "The reminder will be sent again within a minute.")
@@ -59,7 +60,7 @@ def unsubscribe(request, token: str):
         return render(request, "scheduling/reminders/unsubscribe_invalid.html", status=400)
     if request.method == "POST":
         # Link scanners in mail systems only GET, so only the confirmation turns reminders off.
-        reminders.patient_unsubscribe(patient=patient)
+        patient_unsubscribe(patient=patient)
         return render(request, "scheduling/reminders/unsubscribe_done.html", {"clinic": patient.clinic})
     return render(
         request,

@@ -1,53 +1,33 @@
-"""The nurses' roster: one clinic day as chairs by hours, visits, flags and nurse load.
+"""The nurses' roster: one clinic day as chairs by hours, visits, their flags and the nurses' load.
 
 A selector: it only reads. `roster_for_day` makes a fixed number of queries however many
 visits the day holds (the clinic's hours and staffing, chairs, nurse assignments, the day's
-appointments with their patient, course and regimen, the regimens' phases and monitoring
-rules, and the patients' dose history); everything after that is computed in Python, with
-the dosing rules of `clinic.dosing` answering the dose label and the monitoring due.
+appointments with their patient, course and earlier reactions, the regimens with their phases
+and monitoring rules, and the courses' visits through the dose module); everything after that
+is computed in Python. The flags live in `flags.py`, the nurses' load in `load.py`.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import OuterRef, Prefetch, Q, Subquery, prefetch_related_objects
+from django.db.models import Exists, OuterRef, Prefetch, Subquery, prefetch_related_objects
 from django.utils import timezone
 
 from clinic import dosing
 from clinic.models import Chair, Clinic, Closure, MonitoringRule, NurseStaffing, OpeningHours, Regimen, RegimenPhase
 from clinic.roles import NURSE
+from scheduling.doses import CourseDoses, RegimenSpecs, clinic_today, courses_doses
 from scheduling.models import Appointment, NurseAssignment
+from scheduling.roster.flags import Flag, visit_flags
+from scheduling.roster.load import SLOT, NurseLoad, clock, load_warnings, nurse_loads
 
 LATE_AFTER = timedelta(minutes=15)
-SLOT = timedelta(minutes=15)
-LABS_HORIZON_DAYS = 7
 
 STATUS_LABELS = dict(Appointment.Status.choices)
-
-# What a roster shows: everything that holds a chair, and the no-shows so the day reads true.
-ROSTER_STATUSES = (*Appointment.ACTIVE_STATUSES, Appointment.Status.NO_SHOW)
-IN_PROGRESS = (
-    Appointment.Status.ARRIVED,
-    Appointment.Status.IN_CHAIR,
-    Appointment.Status.INFUSING,
-    Appointment.Status.OBSERVATION,
-)
-# Visits that hold a nurse's attention for their chair time.
-LOADED = (Appointment.Status.BOOKED, *IN_PROGRESS, Appointment.Status.COMPLETED)
-
-
-@dataclass(frozen=True)
-class Flag:
-    code: str  # first_infusion, observation, prior_reaction, authorization, authorization_expired, labs, pregnancy
-    label: str  # shown on the badge
-    short: str  # printed on the timeline bar
-    level: str  # info, warning, danger
-    detail: str = ""
 
 
 @dataclass
@@ -114,18 +94,6 @@ class RosterChair:
 
 
 @dataclass
-class NurseLoad:
-    nurse: object
-    chairs: list[Chair]
-    slots: list[int]  # patients in the nurse's chairs in each 15-minute slot
-    starts: list[int]  # infusion starts in the nurse's chairs in each 15-minute slot
-    peak: int
-    over_patients: bool
-    over_starts: bool
-    cells: list[tuple[str, bool]] = field(default_factory=list)  # ("2 (1)": patients (infusion starts), over a rule)
-
-
-@dataclass
 class Tick:
     label: str
     left: float
@@ -156,7 +124,7 @@ class Roster:
 
     @property
     def updated(self) -> str:
-        return _local(self.now, self.clinic.tz)
+        return clock(self.now, self.clinic.tz)
 
     @property
     def now_style(self) -> str:
@@ -174,24 +142,12 @@ class Roster:
     def overrun_count(self) -> int:
         return sum(1 for visit in self.visits if visit.overrun)
 
-    def count(self, status: str) -> int:
-        return sum(1 for visit in self.visits if visit.status == status)
-
     @property
     def counts(self) -> dict[str, int]:
         result = dict.fromkeys(Appointment.Status.values, 0)
         for visit in self.visits:
             result[visit.status] += 1
         return result
-
-
-def clinic_today(clinic: Clinic, now: datetime | None = None) -> date:
-    """Today's date in the clinic's own time zone."""
-    return (now or timezone.now()).astimezone(clinic.tz).date()
-
-
-def _local(moment: datetime, tz) -> str:
-    return moment.astimezone(tz).strftime("%H:%M")
 
 
 def _day_settings(clinic: Clinic, day: date) -> dict:
@@ -213,105 +169,6 @@ def _day_settings(clinic: Clinic, day: date) -> dict:
     )
 
 
-def _phase_for_dose(spec: dosing.RegimenSpec, dose_number: int) -> dosing.PhaseSpec | None:
-    """The regimen phase the Nth dose of a course belongs to, walking the phases' blocks."""
-    remaining = dose_number
-    for phase in spec.phases:
-        if phase.repeats or remaining <= phase.doses:
-            return phase
-        remaining -= phase.doses
-    return spec.phases[-1] if spec.phases else None
-
-
-def _dose_facts(spec, course, appointment, history, local_day):
-    """(dose label, phase name, observation required) for the appointment's dose.
-
-    The dosing rules plan the dose that follows the doses given before this one; when the
-    course's history does not line up with the booked dose number (a dose given elsewhere),
-    the label falls back to the phase the dose number belongs to.
-    """
-    given = [dose for _number, dose in history]
-    planned = dosing.next_dose(spec, start_date=course.start_date, given=given, options=course.options, today=local_day)
-    if planned is not None and planned.dose_number == appointment.dose_number:
-        return planned.dose_label, planned.phase, planned.observation_required
-    phase = _phase_for_dose(spec, appointment.dose_number)
-    if phase is None:
-        return "", "", False
-    return phase.dose_label, phase.name, False
-
-
-def _flags(*, appointment, course, regimen, spec, history, reactions, day, observation_required) -> list[Flag]:
-    flags: list[Flag] = []
-    if appointment.dose_number == 1:
-        flags.append(Flag("first_infusion", "First infusion", "1st", "info"))
-    if appointment.observation_minutes or observation_required:
-        minutes = appointment.observation_minutes
-        flags.append(
-            Flag(
-                "observation",
-                f"Observe {minutes} min" if minutes else "Observation required",
-                "Obs",
-                "info",
-            )
-        )
-    earlier_reactions = [serious for starts_at, serious in reactions if starts_at < appointment.starts_at]
-    if earlier_reactions:
-        serious = any(earlier_reactions)
-        flags.append(
-            Flag(
-                "prior_reaction",
-                "Serious infusion reaction before" if serious else "Infusion reaction before",
-                "Rx!",
-                "danger" if serious else "warning",
-            )
-        )
-    if regimen.requires_authorization:
-        programme = regimen.programme or "Programme"
-        expires = course.authorization_expires_on
-        if expires is None:
-            flags.append(
-                Flag(
-                    "authorization_expired",
-                    f"{programme}: no authorization on file",
-                    "Auth!",
-                    "danger",
-                    "Record the authorization and its expiry on the course before infusing.",
-                )
-            )
-        elif expires < day:
-            flags.append(
-                Flag(
-                    "authorization_expired",
-                    f"{programme}: authorization expired {expires:%d %b %Y}",
-                    "Auth!",
-                    "danger",
-                    "Do not infuse until the authorization is renewed.",
-                )
-            )
-        else:
-            flags.append(
-                Flag(
-                    "authorization",
-                    f"{programme}: check authorization (valid to {expires:%d %b %Y})",
-                    "Auth",
-                    "warning",
-                )
-            )
-    if any(rule.kind == MonitoringRule.Kind.LABS for rule in spec.monitoring):
-        given = [dose for _number, dose in history]
-        due = [
-            item
-            for item in dosing.monitoring_due(spec, given=given, today=day, horizon_days=LABS_HORIZON_DAYS)
-            if item.kind == MonitoringRule.Kind.LABS
-        ]
-        if due:
-            names = "; ".join(f"{item.name} (due {item.due_date:%d %b})" for item in due)
-            flags.append(Flag("labs", "Labs due", "Labs", "warning", names))
-    if regimen.pregnancy_check:
-        flags.append(Flag("pregnancy", "Pregnancy check", "Preg", "warning"))
-    return flags
-
-
 def _nurse_choices(clinic: Clinic) -> list:
     User = get_user_model()
     return list(
@@ -319,6 +176,145 @@ def _nurse_choices(clinic: Clinic) -> list:
         .distinct()
         .order_by("first_name", "last_name", "username")
     )
+
+
+def _day_appointments(clinic: Clinic, day: date) -> list[Appointment]:
+    """The day's visits with their patient and course, and whether the patient reacted before.
+
+    Everything that holds a chair, and the no-shows so the day reads true. A reaction at any
+    earlier visit counts, whatever its course or status.
+    """
+    earlier = Appointment.objects.filter(
+        patient=OuterRef("patient"), infusion_reaction=True, starts_at__lt=OuterRef("starts_at")
+    )
+    return list(
+        Appointment.objects.for_clinic_day(clinic, day)
+        .filter(status__in=(*Appointment.ACTIVE_STATUSES, Appointment.Status.NO_SHOW))
+        .select_related("patient__clinic", "course")
+        .annotate(
+            prior_reaction=Exists(earlier),
+            prior_serious_reaction=Exists(earlier.filter(serious_reaction=True)),
+        )
+        .order_by("starts_at", "pk")
+    )
+
+
+def _regimens(appointments: list[Appointment]) -> dict[int, Regimen]:
+    """The day's regimens with their drug, phases and monitoring rules: once each, not once per visit."""
+    regimens = Regimen.objects.select_related("drug").in_bulk(
+        {appointment.course.regimen_id for appointment in appointments}
+    )
+    prefetch_related_objects(
+        list(regimens.values()),
+        Prefetch("phases", queryset=RegimenPhase.objects.order_by("position")),
+        Prefetch("monitoring", queryset=MonitoringRule.objects.all()),
+    )
+    return regimens
+
+
+def _planned_dose(spec, course, doses: CourseDoses, dose_number: int, day: date) -> dosing.PlannedDose | None:
+    """Dose `dose_number` as the dosing rules plan it from the course's doses given and booked before it.
+
+    `scheduling.doses.planned_dose` answers the same for one visit; here the course's visits
+    come from one `courses_doses` read for the whole day. A dose given elsewhere and never
+    recorded is planned as given on its target date; None when the regimen has no such dose.
+    """
+    before = sorted(
+        (visit for visit in (*doses.given, *doses.booked) if visit.dose_number < dose_number),
+        key=lambda visit: (visit.date, visit.dose_number),
+    )
+    count = dose_number - len(before)
+    if count < 1:
+        return None
+    plan = dosing.dose_plan(
+        spec,
+        start_date=course.start_date,
+        given=[visit.as_given() for visit in before],
+        options=course.options or {},
+        today=day,
+        count=count,
+        due_soon_days=course.patient.clinic.due_soon_days,
+    )
+    return plan[-1] if len(plan) == count else None
+
+
+def _visit(appointment: Appointment, *, clinic: Clinic, day: date, now: datetime, spec, doses) -> RosterVisit:
+    tz = clinic.tz
+    course = appointment.course
+    regimen = course.regimen
+    planned = _planned_dose(spec, course, doses, appointment.dose_number, day)
+    infusion_starts_at = appointment.starts_at + timedelta(minutes=appointment.premed_minutes)
+    infusion_ends_at = infusion_starts_at + timedelta(minutes=appointment.infusion_minutes)
+    status = appointment.status
+    visit = RosterVisit(
+        appointment=appointment,
+        patient_name=appointment.patient.full_name,
+        mrn=appointment.patient.mrn,
+        drug=regimen.drug.brand_name,
+        dose_label=planned.dose_label if planned else "",
+        dose_number=appointment.dose_number,
+        phase=planned.phase if planned else "",
+        chair_name=appointment.chair.name,
+        starts=clock(appointment.starts_at, tz),
+        premed_time=clock(appointment.starts_at, tz) if appointment.premed_minutes else "",
+        infusion_start=clock(infusion_starts_at, tz),
+        infusion_end=clock(infusion_ends_at, tz),
+        observation_end=clock(appointment.ends_at, tz) if appointment.observation_minutes else "",
+        ends=clock(appointment.ends_at, tz),
+        starts_at=appointment.starts_at,
+        ends_at=appointment.ends_at,
+        infusion_starts_at=infusion_starts_at,
+        flags=visit_flags(
+            appointment=appointment,
+            course=course,
+            regimen=regimen,
+            day=day,
+            observation_required=planned.observation_required if planned else False,
+            monitoring=doses.monitoring,
+            prior_reaction=appointment.prior_reaction,
+            prior_serious_reaction=appointment.prior_serious_reaction,
+        ),
+        late=status == Appointment.Status.BOOKED and now > appointment.starts_at + LATE_AFTER,
+        overrun=status in Appointment.IN_PROGRESS_STATUSES and now > appointment.ends_at,
+    )
+    total = appointment.premed_minutes + appointment.infusion_minutes + appointment.observation_minutes
+    for kind, label, minutes in (
+        ("premed", "Premedication", appointment.premed_minutes),
+        ("infusion", "Infusion", appointment.infusion_minutes),
+        ("observation", "Observation", appointment.observation_minutes),
+    ):
+        if minutes:
+            visit.segments.append(Segment(kind, label, minutes, round(minutes / total * 100, 3)))
+    return visit
+
+
+def _place(visit: RosterVisit, opens_at: datetime, span: float) -> None:
+    """Where the visit sits on the timeline, in percent of the opening hours (clipped to them)."""
+    offset = (visit.starts_at - opens_at).total_seconds()
+    length = (visit.ends_at - visit.starts_at).total_seconds()
+    visit.left = round(max(0.0, offset) / span * 100, 3)
+    visit.width = round(max(0.0, min(offset + length, span) - max(0.0, offset)) / span * 100, 3)
+
+
+def _ticks_and_slots(opens_at: datetime, closes_at: datetime, tz) -> tuple[list[Tick], list[datetime]]:
+    """The hour marks of the timeline and the 15-minute slots of the opening hours."""
+    span = (closes_at - opens_at).total_seconds()
+    ticks: list[Tick] = []
+    local_open = opens_at.astimezone(tz)
+    first = local_open.replace(minute=0, second=0, microsecond=0)
+    if first < local_open:
+        first += timedelta(hours=1)
+    # Step in real (UTC) hours so a daylight-saving change shows as a skipped or repeated hour.
+    tick = first.astimezone(UTC)
+    while tick <= closes_at:
+        ticks.append(Tick(clock(tick, tz), round((tick - opens_at).total_seconds() / span * 100, 3)))
+        tick += timedelta(hours=1)
+    slot_starts: list[datetime] = []
+    slot = opens_at.astimezone(UTC)
+    while slot < closes_at:
+        slot_starts.append(slot)
+        slot += SLOT
+    return ticks, slot_starts
 
 
 def roster_for_day(
@@ -341,134 +337,44 @@ def roster_for_day(
         assignment.chair_id: assignment.nurse
         for assignment in NurseAssignment.objects.filter(clinic=clinic, day=day).select_related("nurse")
     }
-    appointments = list(
-        Appointment.objects.for_clinic_day(clinic, day)
-        .filter(status__in=ROSTER_STATUSES)
-        .select_related("patient", "course")
-        .order_by("starts_at", "pk")
-    )
-    # Regimens, drugs, phases and monitoring rules once each, not once per visit.
-    regimens = Regimen.objects.select_related("drug").in_bulk(
-        {appointment.course.regimen_id for appointment in appointments}
-    )
-    prefetch_related_objects(
-        list(regimens.values()),
-        Prefetch("phases", queryset=RegimenPhase.objects.order_by("position")),
-        Prefetch("monitoring", queryset=MonitoringRule.objects.all()),
-    )
-    specs = {pk: regimen.spec() for pk, regimen in regimens.items()}
-
-    # Dose history of the day's patients: doses given (for the dosing rules) and reactions.
-    history: dict[int, list[tuple[int, dosing.GivenDose]]] = defaultdict(list)
-    reactions: dict[int, list[tuple[datetime, bool]]] = defaultdict(list)
-    patient_ids = {appointment.patient_id for appointment in appointments}
-    if patient_ids:
-        earlier = Appointment.objects.filter(patient_id__in=patient_ids).filter(
-            Q(status=Appointment.Status.COMPLETED) | Q(infusion_reaction=True)
-        )
-        for course_id, patient_id, number, starts_at, status, reaction, serious in earlier.values_list(
-            "course_id",
-            "patient_id",
-            "dose_number",
-            "starts_at",
-            "status",
-            "infusion_reaction",
-            "serious_reaction",
-        ).order_by("starts_at"):
-            if status == Appointment.Status.COMPLETED:
-                given = dosing.GivenDose(date=starts_at.astimezone(tz).date(), serious_reaction=serious)
-                history[course_id].append((number, given))
-            if reaction:
-                reactions[patient_id].append((starts_at, serious))
+    appointments = _day_appointments(clinic, day)
+    regimens = _regimens(appointments)
+    specs = RegimenSpecs(regimens.values())
+    courses = {}
+    for appointment in appointments:
+        # The rows this selector read, joined up, so nothing below costs a query per visit.
+        appointment.clinic = clinic
+        appointment.chair = all_chairs[appointment.chair_id]
+        course = appointment.course
+        course.patient = appointment.patient
+        course.regimen = regimens[course.regimen_id]
+        courses[course.pk] = course
+    # Given, booked and the monitoring due, for every course of the day in one query.
+    doses = courses_doses(courses.values(), today=day, monitoring=True, specs=specs)
 
     span = (closes_at - opens_at).total_seconds() if opens_at and closes_at else 0
-    visits: list[RosterVisit] = []
+    visits = []
     for appointment in appointments:
-        appointment.clinic = clinic  # the same row: saves a query per visit where the status buttons read it
         course = appointment.course
-        regimen = course.regimen = regimens[course.regimen_id]
-        chair = appointment.chair = all_chairs[appointment.chair_id]
-        spec = specs[regimen.pk]
-        before = [entry for entry in history[course.pk] if entry[0] < appointment.dose_number]
-        label, phase, observation_required = _dose_facts(spec, course, appointment, before, day)
-        infusion_starts_at = appointment.starts_at + timedelta(minutes=appointment.premed_minutes)
-        infusion_ends_at = infusion_starts_at + timedelta(minutes=appointment.infusion_minutes)
-        status = appointment.status
-        visit = RosterVisit(
-            appointment=appointment,
-            patient_name=appointment.patient.full_name,
-            mrn=appointment.patient.mrn,
-            drug=regimen.drug.brand_name,
-            dose_label=label,
-            dose_number=appointment.dose_number,
-            phase=phase,
-            chair_name=chair.name,
-            starts=_local(appointment.starts_at, tz),
-            premed_time=_local(appointment.starts_at, tz) if appointment.premed_minutes else "",
-            infusion_start=_local(infusion_starts_at, tz),
-            infusion_end=_local(infusion_ends_at, tz),
-            observation_end=_local(appointment.ends_at, tz) if appointment.observation_minutes else "",
-            ends=_local(appointment.ends_at, tz),
-            starts_at=appointment.starts_at,
-            ends_at=appointment.ends_at,
-            infusion_starts_at=infusion_starts_at,
-            flags=_flags(
-                appointment=appointment,
-                course=course,
-                regimen=regimen,
-                spec=spec,
-                history=before,
-                reactions=reactions[appointment.patient_id],
-                day=day,
-                observation_required=observation_required,
-            ),
-            late=status == Appointment.Status.BOOKED and now > appointment.starts_at + LATE_AFTER,
-            overrun=status in IN_PROGRESS and now > appointment.ends_at,
+        visit = _visit(
+            appointment, clinic=clinic, day=day, now=now, spec=specs(course.regimen_id), doses=doses[course.pk]
         )
         if span:
-            offset = (appointment.starts_at - opens_at).total_seconds()
-            length = (appointment.ends_at - appointment.starts_at).total_seconds()
-            visit.left = round(max(0.0, offset) / span * 100, 3)
-            visit.width = round(max(0.0, min(offset + length, span) - max(0.0, offset)) / span * 100, 3)
-        total = appointment.premed_minutes + appointment.infusion_minutes + appointment.observation_minutes
-        for kind, label, minutes in (
-            ("premed", "Premedication", appointment.premed_minutes),
-            ("infusion", "Infusion", appointment.infusion_minutes),
-            ("observation", "Observation", appointment.observation_minutes),
-        ):
-            if minutes:
-                visit.segments.append(Segment(kind, label, minutes, round(minutes / total * 100, 3)))
+            _place(visit, opens_at, span)
         visits.append(visit)
-
     visits.sort(key=lambda visit: (visit.starts_at, visit.appointment.chair.position, visit.chair_name, visit.pk))
+
     by_chair: dict[int, list[RosterVisit]] = defaultdict(list)
     for visit in visits:
         by_chair[visit.appointment.chair_id].append(visit)
     chairs = [chair for chair in all_chairs.values() if chair.active or chair.pk in by_chair]
     roster_chairs = [RosterChair(chair, assignments.get(chair.pk), by_chair.get(chair.pk, [])) for chair in chairs]
 
-    ticks: list[Tick] = []
-    slot_starts: list[datetime] = []
-    if span:
-        local_open = opens_at.astimezone(tz)
-        first = local_open.replace(minute=0, second=0, microsecond=0)
-        if first < local_open:
-            first += timedelta(hours=1)
-        # Step in real (UTC) hours so a daylight-saving change shows as a skipped or repeated hour.
-        tick = first.astimezone(UTC)
-        while tick <= closes_at:
-            ticks.append(Tick(_local(tick, tz), round((tick - opens_at).total_seconds() / span * 100, 3)))
-            tick += timedelta(hours=1)
-        slot = opens_at.astimezone(UTC)
-        while slot < closes_at:
-            slot_starts.append(slot)
-            slot += SLOT
-
+    ticks, slot_starts = _ticks_and_slots(opens_at, closes_at, tz) if span else ([], [])
     now_left = None
     if span and opens_at <= now <= closes_at:
         now_left = round((now - opens_at).total_seconds() / span * 100, 3)
-    loads = _nurse_loads(clinic, roster_chairs, slot_starts)
-    warnings = _warnings(clinic, roster_chairs, loads, slot_starts, nurses_on_duty, visits, tz)
+    loads = nurse_loads(clinic, roster_chairs, slot_starts)
     return Roster(
         clinic=clinic,
         day=day,
@@ -479,117 +385,11 @@ def roster_for_day(
         closed_reason=settings["day_closure"] or "",
         nurses_on_duty=nurses_on_duty,
         ticks=ticks,
-        slot_labels=[_local(slot, tz) for slot in slot_starts],
+        slot_labels=[clock(slot, tz) for slot in slot_starts],
         chairs=roster_chairs,
         visits=visits,
         nurse_loads=loads,
-        warnings=warnings,
+        warnings=load_warnings(clinic, roster_chairs, loads, slot_starts, nurses_on_duty, visits),
         nurse_choices=_nurse_choices(clinic) if with_nurse_choices else [],
         now_left=now_left,
     )
-
-
-def _loaded(visits: Iterable[RosterVisit]) -> list[RosterVisit]:
-    return [visit for visit in visits if visit.status in LOADED]
-
-
-def _count_in_slots(visits: list[RosterVisit], slot_starts: list[datetime]) -> tuple[list[int], list[int]]:
-    """Patients in chairs during each slot, and infusion starts inside each slot."""
-    in_chairs = []
-    starts = []
-    for slot in slot_starts:
-        slot_end = slot + SLOT
-        in_chairs.append(sum(1 for visit in visits if visit.starts_at < slot_end and visit.ends_at > slot))
-        starts.append(sum(1 for visit in visits if slot <= visit.infusion_starts_at < slot_end))
-    return in_chairs, starts
-
-
-def _nurse_loads(clinic: Clinic, chairs: list[RosterChair], slot_starts: list[datetime]) -> list[NurseLoad]:
-    by_nurse: dict[int, tuple[object, list[Chair], list[RosterVisit]]] = {}
-    for row in chairs:
-        if row.nurse is None:
-            continue
-        entry = by_nurse.setdefault(row.nurse.pk, (row.nurse, [], []))
-        entry[1].append(row.chair)
-        entry[2].extend(_loaded(row.visits))
-    loads = []
-    for nurse, nurse_chairs, visits in by_nurse.values():
-        in_chairs, starts = _count_in_slots(visits, slot_starts)
-        loads.append(
-            NurseLoad(
-                nurse=nurse,
-                chairs=nurse_chairs,
-                slots=in_chairs,
-                starts=starts,
-                peak=max(in_chairs, default=0),
-                over_patients=any(count > clinic.patients_per_nurse for count in in_chairs),
-                over_starts=any(count > clinic.starts_per_nurse for count in starts),
-                cells=[
-                    (
-                        f"{count or ''}{f' ({started})' if started else ''}",
-                        count > clinic.patients_per_nurse or started > clinic.starts_per_nurse,
-                    )
-                    for count, started in zip(in_chairs, starts, strict=True)
-                ],
-            )
-        )
-    loads.sort(key=lambda load: (load.nurse.get_full_name() or load.nurse.get_username()).lower())
-    return loads
-
-
-def _name(user) -> str:
-    return user.get_full_name() or user.get_username()
-
-
-def _warnings(clinic, chairs, loads, slot_starts, nurses_on_duty, visits, tz) -> list[str]:
-    """Sentences for each place the day breaks the clinic's nurse rules."""
-    warnings: list[str] = []
-    loaded = _loaded(visits)
-    if loaded and not nurses_on_duty:
-        warnings.append("No nurses are on duty on this weekday in the staffing plan. Add them in the clinic settings.")
-    assigned = {load.nurse.pk for load in loads}
-    if nurses_on_duty and len(assigned) > nurses_on_duty:
-        warnings.append(
-            f"{len(assigned)} nurses are assigned but the staffing plan has {nurses_on_duty} on duty. "
-            "Check the staffing or the assignments."
-        )
-    unassigned = [row.chair.name for row in chairs if row.nurse is None and _loaded(row.visits)]
-    if unassigned:
-        warnings.append(f"No nurse is assigned to {', '.join(unassigned)}, which have patients today.")
-    for load in loads:
-        if load.over_patients:
-            times = [
-                _local(slot, tz)
-                for slot, count in zip(slot_starts, load.slots, strict=True)
-                if count > clinic.patients_per_nurse
-            ]
-            warnings.append(
-                f"{_name(load.nurse)} has more than {clinic.patients_per_nurse} patients at once "
-                f"from {times[0]} ({load.peak} at the busiest). Move a chair to another nurse."
-            )
-        if load.over_starts:
-            times = [
-                _local(slot, tz)
-                for slot, count in zip(slot_starts, load.starts, strict=True)
-                if count > clinic.starts_per_nurse
-            ]
-            warnings.append(
-                f"{_name(load.nurse)} has more than {clinic.starts_per_nurse} infusion start"
-                f"{'s' if clinic.starts_per_nurse != 1 else ''} in 15 minutes at {', '.join(times)}."
-            )
-    if nurses_on_duty and slot_starts:
-        in_chairs, starts = _count_in_slots(loaded, slot_starts)
-        limit = nurses_on_duty * clinic.patients_per_nurse
-        busy = [_local(slot, tz) for slot, count in zip(slot_starts, in_chairs, strict=True) if count > limit]
-        if busy:
-            warnings.append(
-                f"More than {limit} patients in chairs at once from {busy[0]} for the {nurses_on_duty} nurses on duty."
-            )
-        limit = nurses_on_duty * clinic.starts_per_nurse
-        crowded = [_local(slot, tz) for slot, count in zip(slot_starts, starts, strict=True) if count > limit]
-        if crowded:
-            warnings.append(
-                f"More than {limit} infusion starts in 15 minutes at {', '.join(crowded)} "
-                f"for the {nurses_on_duty} nurses on duty."
-            )
-    return warnings

@@ -228,8 +228,12 @@ def visit_record_reaction(
 
 @transaction.atomic
 def nurse_assign(*, clinic: Clinic, day: date, chair: Chair, nurse, by: AbstractBaseUser) -> NurseAssignment:
-    """Give a chair to a nurse of the clinic for one day (replacing the nurse already there)."""
-    if not any(_can(by, permission) for permission in ASSIGN_PERMISSIONS):
+    """Give a chair to a nurse of the clinic for one day (replacing the nurse already there).
+
+    Needs both assignment permissions, as the roster's form does: the call may create the
+    day's assignment or change it.
+    """
+    if not all(_can(by, permission) for permission in ASSIGN_PERMISSIONS):
         raise VisitPermissionError("Only clinic managers can assign nurses to chairs.")
     if chair.clinic_id != clinic.pk:
         raise VisitError("That chair belongs to another clinic. Choose one of this clinic's chairs.")

@@ -10,23 +10,24 @@ from datetime import date, timedelta
 from types import SimpleNamespace
 from urllib.parse import urlencode
 
-from django import forms
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.middleware.csrf import get_token
-from django.shortcuts import get_object_or_404, redirect, render
+from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.html import format_html, format_html_join
-from django.utils.safestring import mark_safe
+from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.access import clinics_for_user, default_clinic_for_user, get_clinic_for_user
 from clinic.models import Chair
-from scheduling.models import Appointment
-from scheduling.roster.selectors import clinic_today, roster_for_day
+from scheduling.doses import clinic_today
+from scheduling.roster import rendering
+from scheduling.roster.access import get_appointment_for_user
+from scheduling.roster.forms import ReactionForm
+from scheduling.roster.selectors import roster_for_day
 from scheduling.roster.services import (
     ARRIVAL_PERMISSION,
     ASSIGN_PERMISSIONS,
@@ -39,23 +40,6 @@ from scheduling.roster.services import (
     visit_moves_for,
     visit_record_reaction,
 )
-
-
-class ReactionForm(forms.Form):
-    note = forms.CharField(
-        label="What happened and what was done",
-        widget=forms.Textarea(attrs={"rows": 3}),
-        max_length=2000,
-        error_messages={"required": "Describe the reaction: what happened and what was done."},
-    )
-    serious = forms.BooleanField(label="Serious reaction", required=False)
-
-
-def _get_appointment_for_user(user, pk: int) -> Appointment:
-    """An appointment of one of the user's clinics (404 for any other)."""
-    return get_object_or_404(
-        Appointment.objects.select_related("clinic").filter(clinic__in=clinics_for_user(user)), pk=pk
-    )
 
 
 def _parse_day(value: str | None) -> date | None:
@@ -74,103 +58,6 @@ def _url_pattern(name: str) -> str:
     return reverse(name, args=[987654321]).replace("987654321", "{}")
 
 
-# The roster repeats these for every visit, up to 150 times a page: built here with
-# format_html (escaped like the template would) they cost a tenth of the template tags.
-def _flags_html(flags) -> str:
-    return format_html_join(
-        "",
-        '<span class="badge roster-flag flag-{}"{}>{}</span>{} ',
-        (
-            (
-                flag.level,
-                format_html(' title="{}"', flag.detail) if flag.detail else "",
-                flag.label,
-                format_html('<span class="visually-hidden"> ({})</span>', flag.detail) if flag.detail else "",
-            )
-            for flag in flags
-        ),
-    )
-
-
-def _flags_short_html(flags) -> str:
-    return format_html_join(
-        "",
-        ' <span class="roster-flag-short flag-{}" title="{}">{}</span>',
-        ((flag.level, flag.label, flag.short) for flag in flags),
-    )
-
-
-def _bar_html(visit) -> str:
-    """One visit on the timeline: its chair time in parts, and what the nurse reads at a glance."""
-    classes = (
-        f"roster-bar status-{visit.status}{' is-late' if visit.late else ''}{' is-overrun' if visit.overrun else ''}"
-    )
-    segments = format_html_join(
-        "", '<span class="seg seg-{}" style="{}"></span>', ((segment.kind, segment.style) for segment in visit.segments)
-    )
-    tags = format_html(
-        "{}{}",
-        mark_safe(' · <span class="roster-tag-late">Late</span>') if visit.late else "",  # noqa: S308 - constant
-        mark_safe(' · <span class="roster-tag-overrun">Overrun</span>') if visit.overrun else "",  # noqa: S308 - constant
-    )
-    return format_html(
-        '<a class="{}" href="#visit-{}" style="{}"><span class="roster-segments" aria-hidden="true">{}</span>'
-        '<span class="roster-bar-text"><strong>{}</strong> {} #{} · {}–{} · {}{}{}</span></a>',
-        classes,
-        visit.pk,
-        visit.bar_style,
-        segments,
-        visit.patient_name,
-        visit.drug,
-        visit.dose_number,
-        visit.starts,
-        visit.ends,
-        visit.status_label,
-        tags,
-        visit.flags_short_html,
-    )
-
-
-def _load_cells_html(load) -> str:
-    return format_html_join(
-        "",
-        '<td class="roster-slot{}">{}{}</td>',
-        (
-            (
-                " roster-slot-over" if over else "",
-                text,
-                mark_safe('<span class="visually-hidden"> over the rule</span>') if over else "",  # noqa: S308 - constant
-            )
-            for text, over in load.cells
-        ),
-    )
-
-
-def _moves_html(visit, moves, csrf_input) -> str:
-    return format_html_join(
-        "\n",
-        '<form method="post" action="{url}" hx-post="{url}" hx-target="#roster-body" hx-swap="outerHTML" '
-        'class="d-inline">{csrf}<input type="hidden" name="status" value="{status}">'
-        '<button type="submit" class="btn btn-sm {style}"{id}>{label}'
-        '<span class="visually-hidden">: {name}</span></button></form>',
-        (
-            {
-                "url": visit.status_url,
-                "csrf": csrf_input,
-                "status": move.to_status,
-                "style": "btn-outline-danger"
-                if move.to_status == "no_show"
-                else ("btn-primary" if index == 0 else "btn-outline-primary"),
-                # The next step keeps one id, so focus stays on it when the roster refreshes.
-                "id": format_html(' id="visit-{}-next"', visit.pk) if index == 0 else "",
-                "label": move.label,
-                "name": visit.patient_name,
-            }
-            for index, move in enumerate(moves)
-        ),
-    )
-
-
 def _roster_context(request, clinic, day, *, reaction_forms=None, notice=None, notice_level="danger"):
     user = request.user
     can_assign = all(user.has_perm(permission) for permission in ASSIGN_PERMISSIONS)
@@ -185,12 +72,12 @@ def _roster_context(request, clinic, day, *, reaction_forms=None, notice=None, n
     for visit in data.visits:
         appointment = visit.appointment
         visit.status_url = status_url.format(visit.pk)
-        visit.moves_html = _moves_html(
+        visit.moves_html = rendering.moves_html(
             visit, visit_moves_for(appointment=appointment, user=user, now=data.now), csrf_input
         )
-        visit.flags_html = _flags_html(visit.flags)
-        visit.flags_short_html = _flags_short_html(visit.flags)
-        visit.bar_html = _bar_html(visit)
+        visit.flags_html = rendering.flags_html(visit.flags)
+        visit.flags_short_html = rendering.flags_short_html(visit.flags)
+        visit.bar_html = rendering.bar_html(visit)
         visit.reaction_today = ""
         if appointment.infusion_reaction:
             visit.reaction_today = "Serious reaction" if appointment.serious_reaction else "Reaction"
@@ -204,7 +91,7 @@ def _roster_context(request, clinic, day, *, reaction_forms=None, notice=None, n
             visit.reaction_serious = bool(form.data.get("serious")) if form is not None else False
             visit.reaction_error = " ".join(form.errors.get("note", [])) if form is not None else ""
     for load in data.nurse_loads:
-        load.cells_html = _load_cells_html(load)
+        load.cells_html = rendering.load_cells_html(load)
     for row in data.chairs:
         row.nurse_pk = row.nurse.pk if row.nurse else None
     return {
@@ -265,7 +152,7 @@ def visit_status(request, pk: int):
     user = request.user
     if not (user.has_perm(STATUS_PERMISSION) or user.has_perm(ARRIVAL_PERMISSION)):
         raise PermissionDenied("Your role cannot change a visit's status.")
-    appointment = _get_appointment_for_user(user, pk)
+    appointment = get_appointment_for_user(user, pk)
     to_status = request.POST.get("status", "")
     try:
         appointment = visit_move(appointment=appointment, to_status=to_status, by=user)
@@ -283,7 +170,7 @@ def visit_status(request, pk: int):
 @permission_required(STATUS_PERMISSION, raise_exception=True)
 def visit_reaction(request, pk: int):
     """The reaction form (fetched when a nurse opens it, so the roster stays light) and its answer."""
-    appointment = _get_appointment_for_user(request.user, pk)
+    appointment = get_appointment_for_user(request.user, pk)
     if request.method == "GET":
         return _reaction_form(request, appointment)
     form = ReactionForm(request.POST)

@@ -17,8 +17,9 @@ from clinic.models import OpeningHours, Regimen
 from clinic.roles import FRONT_DESK, MANAGER, NURSE
 from scheduling.models import Appointment, NurseAssignment
 from tests.browser.conftest import log_in
-from tests.conftest import DEMO_PASSWORD, IN_CI, make_clinic, make_staff
+from tests.conftest import IN_CI
 from tests.factories import PatientFactory, TreatmentCourseFactory
+from tests.helpers import DEMO_PASSWORD, make_clinic, make_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -13,9 +13,8 @@ from clinic.models import NurseStaffing, OpeningHours, Regimen
 from clinic.roles import FRONT_DESK, sync_roles
 from scheduling.models import Appointment
 from tests.browser.conftest import log_in
-from tests.conftest import DEMO_PASSWORD, make_clinic, make_staff
 from tests.factories import PatientFactory, TreatmentCourseFactory
-from tests.scheduling.availability.test_availability import ensure_formulary
+from tests.helpers import DEMO_PASSWORD, ensure_formulary, make_clinic, make_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

@@ -16,8 +16,8 @@ from clinic.models import OpeningHours, Regimen
 from clinic.roles import NURSE
 from scheduling.models import Appointment
 from tests.browser.conftest import ARTIFACTS, log_in
-from tests.conftest import DEMO_PASSWORD, make_clinic, make_staff
 from tests.factories import PatientFactory, TreatmentCourseFactory
+from tests.helpers import DEMO_PASSWORD, make_clinic, make_staff
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -10,8 +10,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.roles import MANAGER
-from tests.conftest import DEMO_PASSWORD, make_staff
 from tests.factories import PatientFactory, TreatmentCourseFactory
+from tests.helpers import DEMO_PASSWORD, make_staff
 
 pytestmark = pytest.mark.django_db
 

@@ -1,7 +1,7 @@
 """Production settings: switched by environment, secure by default, logs without patient data.
 
 Settings are read once when a process starts, so the production values are read in a child
-process started with the production environment of tests/test_deploy_check.py.
+process started with the production environment of tests/config/test_deploy_check.py.
 """
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import logging
 import subprocess
 import sys
 
+import pytest
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 
-from config.settings import HidePatientDataFilter, LogfmtFormatter
+from config.logging import HidePatientDataFilter, LogfmtFormatter
 from tests.config.test_deploy_check import ROOT, production_environment
 
 _DUMP = """
@@ -51,6 +52,82 @@ def test_it_refuses_to_start_in_production_without_a_secret_key(tmp_path):
 
     assert result.returncode != 0
     assert "SECRET_KEY is not set. Set the SECRET_KEY environment variable" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("name", "service"),
+    [("DATABASE_URL", "PostgreSQL database"), ("REDIS_URL", "Redis server"), ("EMAIL_URL", "SMTP server")],
+)
+def test_it_refuses_to_start_in_production_without_a_service_address(tmp_path, name, service):
+    # Empty rather than unset, so a developer's .env cannot fill it in: .env never overrides a
+    # variable that is set, and Chairside treats an empty address as a missing one.
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env=production_environment(tmp_path, **{name: ""}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr, result.stderr
+    assert f"{name} is not set. Set the {name} environment variable to the {service}" in result.stderr, result.stderr
+
+
+def test_development_keeps_the_embedded_defaults_when_no_service_address_is_set(tmp_path):
+    values = production_settings(
+        tmp_path,
+        "DATABASES",
+        "CELERY_BROKER_URL",
+        "EMAIL_BACKEND",
+        "EMAIL_FILE_PATH",
+        DEBUG="1",
+        DATABASE_URL="",
+        REDIS_URL="",
+        EMAIL_URL="",
+    )
+
+    var = tmp_path / "var"
+    assert values["DATABASES"]["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    assert values["DATABASES"]["default"]["NAME"] == str(var / "chairside.sqlite3")
+    assert values["CELERY_BROKER_URL"] == "filesystem://"
+    assert values["EMAIL_BACKEND"] == "django.core.mail.backends.filebased.EmailBackend"
+    assert values["EMAIL_FILE_PATH"] == str(var / "mail")
+
+
+def test_production_reads_the_smtp_server_and_its_login_from_email_url(tmp_path):
+    names = ("EMAIL_BACKEND", "EMAIL_HOST", "EMAIL_PORT", "EMAIL_HOST_USER", "EMAIL_HOST_PASSWORD")
+    starttls = production_settings(
+        tmp_path,
+        *names,
+        "EMAIL_USE_TLS",
+        "EMAIL_USE_SSL",
+        EMAIL_URL="smtp+tls://reminders%40example.org:p%40ss%3Aword@mail.example.org:587",
+    )
+    tls_without_a_port = production_settings(
+        tmp_path, "EMAIL_PORT", "EMAIL_USE_SSL", EMAIL_URL="smtp+ssl://mail.example.org"
+    )
+
+    assert starttls == {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": "mail.example.org",
+        "EMAIL_PORT": 587,
+        "EMAIL_HOST_USER": "reminders@example.org",
+        "EMAIL_HOST_PASSWORD": "p@ss:word",
+        "EMAIL_USE_TLS": True,
+        "EMAIL_USE_SSL": False,
+    }
+    assert tls_without_a_port == {"EMAIL_PORT": 465, "EMAIL_USE_SSL": True}
+
+
+def test_beat_plans_reminders_every_hour_under_a_name_that_says_so():
+    entry = settings.CELERY_BEAT_SCHEDULE["reminders-plan-hourly"]
+
+    assert entry["task"] == "scheduling.tasks.reminders_plan"
+    assert entry["schedule"].minute == {5}
+    assert entry["schedule"].hour == set(range(24))
+    assert "reminders-plan-daily" not in settings.CELERY_BEAT_SCHEDULE
 
 
 def test_production_turns_debug_off_and_secures_cookies_https_and_hosts(tmp_path):

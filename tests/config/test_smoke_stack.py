@@ -44,7 +44,7 @@ from aiosmtpd.controller import Controller
 
 from tests.config.test_compose import stack_commands
 from tests.config.test_deploy_check import ROOT, production_environment
-from tests.conftest import DEMO_PASSWORD
+from tests.helpers import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]
 

@@ -36,7 +36,6 @@ def _course_data(regimen, **overrides):
         "start_date": "2026-12-01",
         "authorization_number": "",
         "authorization_expires_on": "",
-        "status": "active",
         "notes": "",
     }
     data.update(overrides)
@@ -134,11 +133,13 @@ def test_the_course_form_reloads_the_options_when_the_regimen_changes(client, fr
     assert 'id="course-options"' in html
 
 
-def test_editing_a_course_pauses_it_and_changes_its_options(client, manager, patient):
+def test_editing_a_course_changes_its_options_but_not_its_status(client, manager, patient):
     course = TreatmentCourseFactory(patient=patient, regimen=Regimen.objects.get(code="ocrevus"))
     client.force_login(manager)
     edit_url = reverse("patients:course_edit", args=[patient.pk, course.pk])
-    assert client.get(edit_url).status_code == 200
+    page = client.get(edit_url)
+    assert page.status_code == 200
+    assert "status" not in page.context["form"].fields
     response = client.post(
         edit_url,
         _course_data(
@@ -147,8 +148,28 @@ def test_editing_a_course_pauses_it_and_changes_its_options(client, manager, pat
     )
     assert response.status_code == 302
     course.refresh_from_db()
-    assert course.status == TreatmentCourse.Status.PAUSED
+    assert course.status == TreatmentCourse.Status.ACTIVE  # a pause goes through the course status page
     assert course.options == {"short_infusion": True}
+
+
+def test_the_course_edit_page_links_to_pausing_or_stopping_the_course(client, front_desk, patient):
+    course = TreatmentCourseFactory(patient=patient)
+    client.force_login(front_desk)
+    html = client.get(reverse("patients:course_edit", args=[patient.pk, course.pk])).content.decode()
+    assert f'href="{reverse("scheduling:course_status", args=[course.pk])}"' in html
+    assert "Pause or stop this course" in html
+
+
+def test_a_new_course_starts_active_whatever_status_is_posted(client, front_desk, patient):
+    client.force_login(front_desk)
+    page = client.get(reverse("patients:course_create", args=[patient.pk]))
+    assert "status" not in page.context["form"].fields
+    response = client.post(
+        reverse("patients:course_create", args=[patient.pk]),
+        _course_data(Regimen.objects.get(code="ocrevus"), status="stopped"),
+    )
+    assert response.status_code == 302
+    assert patient.courses.get().status == TreatmentCourse.Status.ACTIVE
 
 
 def test_a_course_on_a_regimen_since_retired_can_still_be_edited(client, front_desk, patient, retired_regimen):
@@ -156,11 +177,12 @@ def test_a_course_on_a_regimen_since_retired_can_still_be_edited(client, front_d
     client.force_login(front_desk)
     response = client.post(
         reverse("patients:course_edit", args=[patient.pk, course.pk]),
-        _course_data(retired_regimen, start_date=course.start_date.isoformat(), status="stopped"),
+        _course_data(retired_regimen, start_date=course.start_date.isoformat(), notes="Infusions at the day unit"),
     )
     assert response.status_code == 302
     course.refresh_from_db()
-    assert course.status == TreatmentCourse.Status.STOPPED
+    assert course.regimen == retired_regimen
+    assert course.notes == "Infusions at the day unit"
 
 
 def test_moving_a_course_to_a_retired_regimen_is_refused(patient, retired_regimen):

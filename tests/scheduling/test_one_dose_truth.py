@@ -83,7 +83,9 @@ def _today(time_machine):
 
 def _course(clinic, case: Case) -> TreatmentCourse:
     patient = PatientFactory(clinic=clinic, email="patient@example.org", reminder_consent=True)
-    course = TreatmentCourseFactory(patient=patient, regimen=Regimen.objects.get(code=case.regimen), start_date=case.start)
+    course = TreatmentCourseFactory(
+        patient=patient, regimen=Regimen.objects.get(code=case.regimen), start_date=case.start
+    )
     chair = Chair.objects.filter(clinic=clinic).order_by("position").first()
     for dose_number, day, status in case.visits:
         starts_at = datetime.combine(day, time(9, 0), tzinfo=clinic.tz)

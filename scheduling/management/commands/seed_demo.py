@@ -3,7 +3,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from clinic.models import Clinic, Regimen
-from scheduling.demo.builder import CLINIC_PLANS, DEMO_PASSWORD, USERS, demo_build, demo_present
+from scheduling.demo import CLINIC_PLANS, DEMO_PASSWORD, USERS, demo_build, demo_present
 
 REGIMEN_CODES = ("ocrevus", "tysabri", "lemtrada", "briumvi", "rituximab", "ocrevus-zunovo", "tyruko")
 

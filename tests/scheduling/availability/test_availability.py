@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 
 from clinic.dosing import ChairTime
 from clinic.models import Chair, Closure, NurseStaffing, OpeningHours, Regimen
+from scheduling.availability.day import Booked, ClinicRules, build_day, search_day
 from scheduling.availability.search import find_slots, find_slots_for_course, slot_problem
 from scheduling.models import Appointment
 from tests.conftest import make_clinic
@@ -289,16 +290,50 @@ def test_the_search_takes_the_same_four_queries_for_few_or_many_appointments(cli
 
 
 @time_machine.travel(datetime(2027, 2, 1, 12, 0, tzinfo=UTC), tick=False)
-def test_a_course_search_offers_its_next_dose_in_its_window_in_at_most_six_queries(clinic_a):
+def test_a_course_search_offers_its_next_dose_in_its_window_in_at_most_eight_queries(clinic_a):
     course = TreatmentCourseFactory(patient=PatientFactory(clinic=clinic_a), start_date=MONDAY)
     course.refresh_from_db()
     course = type(course).objects.select_related("patient__clinic", "regimen").get(pk=course.pk)
     with CaptureQueriesContext(connection) as queries:
         result = find_slots_for_course(course)
-    assert len(queries) <= 6
+    # Four for the course's doses (its visits, the regimen, its phases and monitoring rules), four for the search.
+    assert len(queries) <= 8
     assert result.dose.dose_number == 1
     assert result.start == MONDAY  # dose 1 falls on the course start date, not before
     assert result.slots[0].local_day == MONDAY
     # Ocrevus dose 1: 30 min premedication, 150 min infusion, 60 min observation.
     assert result.chair_time.total_minutes == 240
     assert local_starts(result, clinic_a)[-1] == "14:00"
+
+
+@time_machine.travel(datetime(2027, 2, 1, 12, 0, tzinfo=UTC), tick=False)
+def test_a_course_search_leaves_the_regimens_monitoring_rules_to_the_next_reader(clinic_a):
+    course = TreatmentCourseFactory(
+        patient=PatientFactory(clinic=clinic_a), regimen=Regimen.objects.get(code="lemtrada"), start_date=MONDAY
+    )
+    course = type(course).objects.select_related("patient__clinic", "regimen").get(pk=course.pk)
+    rules = list(course.regimen.monitoring.all())
+    assert len(rules) == 2  # Lemtrada: monthly blood and urine tests, thyroid every 3 months
+    find_slots_for_course(course)
+    assert list(course.regimen.monitoring.all()) == rules
+    prefetched = type(course).objects.prefetch_related("regimen__monitoring").get(pk=course.pk)
+    find_slots_for_course(prefetched)
+    assert list(prefetched.regimen.monitoring.all()) == rules
+
+
+def test_the_day_arithmetic_needs_only_plain_values(clinic_a):
+    rules = ClinicRules(clinic_id=1, tz=clinic_a.tz, slot_minutes=30, patients_per_nurse=1, starts_per_nurse=1)
+    opening = local(clinic_a, MONDAY, 8)
+    begin = int(opening.timestamp() // 60)
+    # One nurse looks after one patient: a visit 08:00-10:00 on chair 1 leaves nothing before 10:00.
+    booked = [
+        Booked(
+            chair_id=1, patient_id=7, clinic_id=1, start=begin, end=begin + 120, infusion_start=begin, appointment_id=1
+        )
+    ]
+    info = build_day(rules, MONDAY, time(8), time(12), 1, booked, None)
+    slots, code, reason = search_day(
+        rules, info, chairs=[(1, "Chair 1"), (2, "Chair 2")], duration=60, premed=0, now_minute=0, late=False
+    )
+    assert (code, reason) == ("open", "")
+    assert sorted({f"{slot.local_start:%H:%M}" for slot in slots}) == ["10:00", "10:30", "11:00"]

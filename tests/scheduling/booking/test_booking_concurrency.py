@@ -23,9 +23,8 @@ from clinic.models import Chair, Regimen
 from clinic.roles import sync_roles
 from scheduling.booking.services import BookingError, booking_create
 from scheduling.models import Appointment
-from tests.conftest import make_clinic
 from tests.factories import PatientFactory, TreatmentCourseFactory
-from tests.scheduling.availability.test_availability import ensure_formulary
+from tests.helpers import ensure_formulary, make_clinic
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

@@ -19,7 +19,7 @@ from scheduling.booking.services import (
 )
 from scheduling.models import Appointment, AppointmentEvent
 from tests.factories import PatientFactory, TreatmentCourseFactory
-from tests.scheduling.availability.test_availability import book_directly, ensure_formulary, local
+from tests.helpers import book_directly, ensure_formulary, local
 
 pytestmark = pytest.mark.django_db
 

@@ -16,7 +16,7 @@ from clinic.dosing import DoseStatus, GivenDose, local_date, next_dose
 from clinic.models import Chair, Clinic, Closure, NurseStaffing, OpeningHours, Regimen, StaffProfile
 from clinic.roles import FRONT_DESK, MANAGER, NURSE, ROLE_PERMISSIONS
 from patients.models import Patient, TreatmentCourse
-from scheduling.demo.builder import DEMO_PASSWORD
+from scheduling.demo import DEMO_PASSWORD
 from scheduling.models import Appointment, AppointmentEvent, NurseAssignment, Reminder
 
 SEVEN_REGIMENS = {"ocrevus", "tysabri", "lemtrada", "briumvi", "rituximab", "ocrevus-zunovo", "tyruko"}

@@ -10,13 +10,16 @@ from django.conf import settings
 from django.core import signing
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 from icalendar import Calendar
 
 from clinic.models import Drug, Regimen, RegimenPhase
 from scheduling.models import Appointment, Reminder
-from scheduling.reminders import outbox as reminders
-from scheduling.reminders.content import reminder_message, unsubscribe_url
-from tests.scheduling.reminders.test_reminder_outbox import book, change, give, local, make_course
+from scheduling.reminders import planner
+from scheduling.reminders.channels import email_message
+from scheduling.reminders.content import unsubscribe_url
+from scheduling.reminders.sender import reminder_content_at
+from tests.helpers import book, change, give, local, make_course
 
 Kind = Reminder.Kind
 Status = Reminder.Status
@@ -26,6 +29,11 @@ Status = Reminder.Status
 def traveller():
     with time_machine.travel(datetime(2027, 3, 1, 12, 0, tzinfo=UTC), tick=False) as machine:
         yield machine
+
+
+def reminder_message(reminder: Reminder):
+    """The email the sender would send for this row now."""
+    return email_message(reminder_content_at(reminder, now=timezone.now()))
 
 
 def forbidden_words() -> list[str]:
@@ -70,7 +78,7 @@ def test_no_email_of_any_kind_names_a_drug_a_dose_or_a_diagnosis(clinic_a, trave
     labs = make_course(clinic_a, "lemtrada", start=date(2027, 1, 4))
     for dose_number, day in enumerate(range(4, 9), start=1):
         give(labs, date(2027, 1, day), dose_number=dose_number, hour=14)
-    reminders.reminders_plan(now=datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
+    planner.reminders_plan(now=datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
 
     rows = Reminder.objects.select_related("patient", "clinic", "appointment", "course")
     assert set(rows.values_list("kind", flat=True)) == set(Kind.values)
@@ -181,7 +189,7 @@ def test_a_tampered_unsubscribe_link_is_refused(clinic_a, traveller):
 def test_a_due_soon_email_gives_the_target_date_and_asks_to_call(clinic_a, traveller):
     course = make_course(clinic_a, "tysabri", start=date(2027, 2, 8))
     give(course, date(2027, 2, 8))
-    reminders.reminders_plan(now=datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
+    planner.reminders_plan(now=datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
     message = reminder_message(Reminder.objects.get(kind=Kind.DOSE_DUE_SOON))
     assert message.subject == f"Time to book your next visit at {clinic_a.name}"
     assert "around Monday 8 March 2027" in message.body

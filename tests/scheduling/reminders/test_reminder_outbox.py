@@ -16,7 +16,7 @@ from django.core import mail
 
 from clinic.models import Regimen
 from scheduling.models import Appointment, Reminder
-from scheduling.reminders import outbox as reminders
+from scheduling.reminders import dispatcher, outbox, planner, sender
 from scheduling.reminders.outbox import appointment_reminders_sync
 from tests.factories import PatientFactory, TreatmentCourseFactory
 
@@ -90,11 +90,20 @@ def open_rows(**filters):
     return Reminder.objects.filter(status__in=(Status.PENDING, Status.SENDING), **filters)
 
 
+def not_queued(reminder_id: int) -> None:
+    """The tests send the claimed rows themselves, in this process."""
+
+
+def dispatch_due(*, now: datetime, limit: int) -> int:
+    """The minute scan, with nothing queued for a worker."""
+    return dispatcher.reminders_dispatch_due(now=now, limit=limit, enqueue=not_queued)
+
+
 def run_scan_and_send(now: datetime) -> list[str]:
     """One minute scan at `now`, then each claimed row sent in this process (no broker)."""
-    reminders.reminders_dispatch_due(now=now, limit=1000)
+    dispatch_due(now=now, limit=1000)
     return [
-        reminders.reminder_send(reminder_id=pk)
+        sender.reminder_deliver(reminder_id=pk)
         for pk in Reminder.objects.filter(status=Status.SENDING).values_list("pk", flat=True)
     ]
 
@@ -244,12 +253,12 @@ def test_an_unsubscribed_patient_gets_nothing_further(clinic_a, march_2027):
     march_2027.move_to(moment)
     assert run_scan_and_send(moment) == ["sent"]
 
-    assert reminders.patient_unsubscribe(patient=course.patient) is True
-    assert reminders.patient_unsubscribe(patient=course.patient) is False
+    assert outbox.patient_unsubscribe(patient=course.patient) is True
+    assert outbox.patient_unsubscribe(patient=course.patient) is False
     assert not open_rows(patient=course.patient).exists()
     march_2027.move_to(datetime(2027, 3, 16, 9, 5, tzinfo=UTC))
     assert run_scan_and_send(datetime(2027, 3, 16, 9, 5, tzinfo=UTC)) == []
-    assert reminders.reminders_plan(now=datetime(2027, 3, 16, 9, 5, tzinfo=UTC)) == 0
+    assert planner.reminders_plan(now=datetime(2027, 3, 16, 9, 5, tzinfo=UTC)) == 0
     assert len(mail.outbox) == 1
 
 
@@ -259,12 +268,12 @@ def test_consent_withdrawn_after_the_claim_cancels_the_send(clinic_a, march_2027
     book(course, local(clinic_a, 2027, 3, 17, 10, 30))
     moment = datetime(2027, 3, 10, 9, 5, tzinfo=UTC)
     march_2027.move_to(moment)
-    assert reminders.reminders_dispatch_due(now=moment, limit=10) == 1
+    assert dispatch_due(now=moment, limit=10) == 1
     course.patient.reminder_consent = False
     course.patient.save()
 
     row = Reminder.objects.get(status=Status.SENDING)
-    assert reminders.reminder_send(reminder_id=row.pk) == "cancelled"
+    assert sender.reminder_deliver(reminder_id=row.pk) == "cancelled"
     row.refresh_from_db()
     assert (row.status, row.last_error) == (Status.CANCELLED, "The patient does not want email reminders.")
     assert mail.outbox == []
@@ -303,9 +312,9 @@ def test_a_row_marked_sent_is_never_sent_again(clinic_a, march_2027):
     row = Reminder.objects.get(status=Status.SENT)
 
     # The task delivered again, and later scans: nothing more goes out.
-    assert reminders.reminder_send(reminder_id=row.pk) == "skipped"
+    assert sender.reminder_deliver(reminder_id=row.pk) == "skipped"
     assert run_scan_and_send(moment + timedelta(hours=1)) == []
-    assert reminders.reminders_dispatch_due(now=moment + timedelta(days=1), limit=10) == 0
+    assert dispatch_due(now=moment + timedelta(days=1), limit=10) == 0
     assert len(mail.outbox) == 1
     row.refresh_from_db()
     assert row.sent_at == moment and row.attempts == 1
@@ -316,10 +325,10 @@ def test_the_same_row_enqueued_twice_is_sent_once(clinic_a, march_2027):
     book(make_course(clinic_a), local(clinic_a, 2027, 3, 17, 10, 30))
     moment = datetime(2027, 3, 10, 9, 0, tzinfo=UTC)
     march_2027.move_to(moment)
-    assert reminders.reminders_dispatch_due(now=moment, limit=10) == 1
+    assert dispatch_due(now=moment, limit=10) == 1
     row = Reminder.objects.get(status=Status.SENDING)
 
-    outcomes = [reminders.reminder_send(reminder_id=row.pk), reminders.reminder_send(reminder_id=row.pk)]
+    outcomes = [sender.reminder_deliver(reminder_id=row.pk), sender.reminder_deliver(reminder_id=row.pk)]
     assert outcomes == ["sent", "skipped"]
     assert len(mail.outbox) == 1
 
@@ -340,8 +349,8 @@ def test_smtp_down_means_retries_with_backoff_then_failed(clinic_a, march_2027, 
         march_2027.move_to(moment)
     row.refresh_from_db()
 
-    assert outcomes == ["retry"] * (reminders.MAX_ATTEMPTS - 1) + ["failed"]
-    assert row.status == Status.FAILED and row.attempts == reminders.MAX_ATTEMPTS
+    assert outcomes == ["retry"] * (outbox.MAX_ATTEMPTS - 1) + ["failed"]
+    assert row.status == Status.FAILED and row.attempts == outbox.MAX_ATTEMPTS
     assert row.last_error.startswith("ConnectionRefusedError")
     assert list(Reminder.objects.filter(clinic=clinic_a, status=Status.FAILED)) == [row]
 
@@ -366,12 +375,12 @@ def test_a_worker_lost_mid_send_leaves_a_row_the_scan_claims_again(clinic_a, mar
     book(make_course(clinic_a), local(clinic_a, 2027, 3, 17, 10, 30))
     moment = datetime(2027, 3, 10, 9, 0, tzinfo=UTC)
     march_2027.move_to(moment)
-    assert reminders.reminders_dispatch_due(now=moment, limit=10) == 1
+    assert dispatch_due(now=moment, limit=10) == 1
     # What a worker killed after its claim leaves behind: 'sending', one attempt used.
     Reminder.objects.filter(status=Status.SENDING).update(attempts=1)
 
-    assert reminders.reminders_dispatch_due(now=moment + timedelta(minutes=5), limit=10) == 0
-    later = moment + reminders.SENDING_TIMEOUT + timedelta(minutes=1)
+    assert dispatch_due(now=moment + timedelta(minutes=5), limit=10) == 0
+    later = moment + outbox.SENDING_TIMEOUT + timedelta(minutes=1)
     march_2027.move_to(later)
     assert run_scan_and_send(later) == ["sent"]
     assert len(mail.outbox) == 1
@@ -382,11 +391,11 @@ def test_a_row_that_keeps_killing_its_worker_ends_failed_for_staff(clinic_a, mar
     book(make_course(clinic_a), local(clinic_a, 2027, 3, 17, 10, 30))
     moment = datetime(2027, 3, 10, 9, 0, tzinfo=UTC)
     march_2027.move_to(moment)
-    reminders.reminders_dispatch_due(now=moment, limit=10)
+    dispatch_due(now=moment, limit=10)
     row = Reminder.objects.get(status=Status.SENDING)
-    Reminder.objects.filter(pk=row.pk).update(attempts=reminders.MAX_ATTEMPTS)
+    Reminder.objects.filter(pk=row.pk).update(attempts=outbox.MAX_ATTEMPTS)
 
-    assert reminders.reminder_send(reminder_id=row.pk) == "skipped"
+    assert sender.reminder_deliver(reminder_id=row.pk) == "skipped"
     row.refresh_from_db()
     assert row.status == Status.FAILED
     assert "Check with the patient whether it arrived" in row.last_error
@@ -398,11 +407,11 @@ def test_a_claimed_reminder_of_an_appointment_cancelled_meanwhile_is_not_sent(cl
     appointment = book(make_course(clinic_a), local(clinic_a, 2027, 3, 17, 10, 30))
     moment = datetime(2027, 3, 10, 9, 0, tzinfo=UTC)
     march_2027.move_to(moment)
-    reminders.reminders_dispatch_due(now=moment, limit=10)
+    dispatch_due(now=moment, limit=10)
     row = Reminder.objects.get(status=Status.SENDING)
     change(appointment, status=Appointment.Status.CANCELLED)
 
-    assert reminders.reminder_send(reminder_id=row.pk) == "skipped"
+    assert sender.reminder_deliver(reminder_id=row.pk) == "skipped"
     assert Reminder.objects.get(pk=row.pk).status == Status.CANCELLED
     assert mail.outbox == []
 
@@ -413,9 +422,9 @@ def test_staff_retry_of_a_failed_reminder_sends_it(clinic_a, manager, march_2027
     row = Reminder.objects.order_by("due_at").first()
     Reminder.objects.filter(pk=row.pk).update(status=Status.FAILED, attempts=5, last_error="SMTPServerDisconnected")
 
-    reminders.reminder_retry(reminder=row, by=manager)
-    with pytest.raises(reminders.ReminderError, match="not failed"):
-        reminders.reminder_retry(reminder=row, by=manager)
+    outbox.reminder_retry(reminder=row, by=manager)
+    with pytest.raises(outbox.ReminderError, match="not failed"):
+        outbox.reminder_retry(reminder=row, by=manager)
     moment = datetime(2027, 3, 10, 9, 0, tzinfo=UTC)
     march_2027.move_to(moment)
     assert run_scan_and_send(moment) == ["sent"]
@@ -427,7 +436,7 @@ def test_staff_retry_of_a_failed_reminder_sends_it(clinic_a, manager, march_2027
 def plan_on(traveller, day: date, hour: int = 0) -> int:
     moment = datetime(day.year, day.month, day.day, hour, 5, tzinfo=UTC)
     traveller.move_to(moment)
-    return reminders.reminders_plan(now=moment)
+    return planner.reminders_plan(now=moment)
 
 
 @pytest.mark.django_db
@@ -514,8 +523,8 @@ def test_the_planner_reads_courses_in_chunks_with_the_same_result(clinic_a, marc
         give(make_course(clinic_a, "tysabri", start=date(2027, 1, 5)), date(2027, 1, 5), hour=8 + number)
     moment = datetime(2027, 1, 12, 1, 0, tzinfo=UTC)
     march_2027.move_to(moment)
-    assert reminders.reminders_plan(now=moment, chunk=2) == 7
-    assert reminders.reminders_plan(now=moment) == 0
+    assert planner.reminders_plan(now=moment, chunk=2) == 7
+    assert planner.reminders_plan(now=moment) == 0
     assert Reminder.objects.filter(kind=Kind.DOSE_DUE_SOON).count() == 7
 
 

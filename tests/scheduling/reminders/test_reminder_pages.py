@@ -14,9 +14,9 @@ from django.urls import reverse
 
 from clinic.roles import MANAGER
 from scheduling.models import Appointment, Reminder
-from scheduling.reminders.outbox import patient_reminders
+from scheduling.reminders.selectors import patient_reminders
 from tests.conftest import DEMO_PASSWORD, make_staff
-from tests.scheduling.reminders.test_reminder_outbox import book, change, local, make_course
+from tests.helpers import book, change, local, make_course
 
 Status = Reminder.Status
 

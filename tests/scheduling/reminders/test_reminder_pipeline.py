@@ -30,9 +30,9 @@ from icalendar import Calendar
 from clinic.models import Drug, Regimen
 from scheduling import tasks
 from scheduling.models import Reminder
-from scheduling.reminders import outbox as reminders
+from scheduling.reminders import dispatcher, outbox
 from tests.conftest import DEMO_PASSWORD, redis_url
-from tests.scheduling.reminders.test_reminder_outbox import book, free_port, give, local, make_course
+from tests.helpers import book, free_port, give, local, make_course
 
 try:
     from scheduling.booking.services import booking_create
@@ -208,7 +208,7 @@ def booked_visit(clinic, front_desk, *, days_ahead: int = 10):
 
 def scan_at(moment: datetime) -> int:
     """The minute scan as beat runs it, with the clock moved to `moment`."""
-    return reminders.reminders_dispatch_due(now=moment, limit=100)
+    return dispatcher.reminders_dispatch_due(now=moment, limit=100, enqueue=tasks.reminder_send_later)
 
 
 # --- the tests -------------------------------------------------------------------------------
@@ -299,7 +299,7 @@ def test_a_whole_worker_killed_mid_send_is_claimed_again_by_the_scan(clinic_a, f
     worker.start()
     claimed_at = Reminder.objects.get(pk=row.pk).claimed_at  # the dead worker's claim, on the real clock
     assert scan_at(claimed_at + timedelta(minutes=5)) == 0  # not yet taken for dead
-    assert scan_at(claimed_at + reminders.SENDING_TIMEOUT + timedelta(minutes=1)) == 1
+    assert scan_at(claimed_at + outbox.SENDING_TIMEOUT + timedelta(minutes=1)) == 1
     assert len(mailbox.wait_for(1)) == 1
     assert wait_until(lambda: status_of(row) == Status.SENT)
 
@@ -329,8 +329,8 @@ def test_smtp_down_means_retries_then_failed_and_shown_to_staff(clinic_a, front_
     try:
         row = Reminder.objects.filter(appointment=booked_visit(clinic_a, front_desk)).earliest("due_at")
         moment = row.due_at
-        for attempt in range(1, reminders.MAX_ATTEMPTS + 1):
-            moment += reminders.RETRY_BACKOFF * 2**attempt
+        for attempt in range(1, outbox.MAX_ATTEMPTS + 1):
+            moment += outbox.RETRY_BACKOFF * 2**attempt
             assert scan_at(moment) == 1
             assert wait_until(lambda: status_of(row) != Status.SENDING)
             row.refresh_from_db()

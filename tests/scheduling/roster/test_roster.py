@@ -3,50 +3,29 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 
 import pytest
 import time_machine
 from django.db import connection
 from django.urls import reverse
 
-from clinic.models import OpeningHours, Regimen
+from clinic.models import OpeningHours
 from clinic.roles import NURSE
 from scheduling.models import Appointment, NurseAssignment
 from scheduling.roster.selectors import roster_for_day
-from tests.conftest import DEMO_PASSWORD, make_clinic, make_staff
-from tests.factories import PatientFactory, TreatmentCourseFactory
+from tests.helpers import DEMO_PASSWORD, book_directly, local, make_clinic, make_course, make_staff
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = pytest.mark.django_db
 
 
 MONDAY = date(2027, 3, 1)  # GMT in London
 Status = Appointment.Status
 
 
-def local(clinic, day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=clinic.tz)
-
-
-def course_on(clinic, regimen_code="ocrevus", **kwargs):
-    regimen = Regimen.objects.get(code=regimen_code)
-    return TreatmentCourseFactory(patient=PatientFactory(clinic=clinic), regimen=regimen, **kwargs)
-
-
-def book(chair, course, starts_at, *, dose=1, premed=30, infusion=150, observation=60, status=Status.BOOKED, **extra):
-    return Appointment.objects.create(
-        clinic=chair.clinic,
-        chair=chair,
-        patient=course.patient,
-        course=course,
-        dose_number=dose,
-        starts_at=starts_at,
-        ends_at=starts_at + timedelta(minutes=premed + infusion + observation),
-        premed_minutes=premed,
-        infusion_minutes=infusion,
-        observation_minutes=observation,
-        status=status,
-        **extra,
-    )
+# A visit with 30 minutes of premedication, a 150-minute infusion and an hour of observation,
+# unless the test says otherwise.
+book_visit = partial(book_directly, premed=30, infusion=150, observation=60)
 
 
 def flags_of(roster, appointment) -> dict:
@@ -63,9 +42,15 @@ def flag_codes(roster, appointment) -> set[str]:
 
 def test_a_visit_shows_its_patient_drug_dose_and_the_parts_of_its_chair_time(clinic_a):
     chair = clinic_a.chairs.first()
-    course = course_on(clinic_a, start_date=MONDAY - timedelta(days=14))
-    book(chair, course, local(clinic_a, MONDAY - timedelta(days=14), 9), dose=1, status=Status.COMPLETED)
-    appointment = book(chair, course, local(clinic_a, MONDAY, 9), dose=2)
+    course = make_course(clinic_a, start=MONDAY - timedelta(days=14))
+    book_visit(
+        chair=chair,
+        course=course,
+        starts_at=local(clinic_a, MONDAY - timedelta(days=14), 9),
+        dose_number=1,
+        status=Status.COMPLETED,
+    )
+    appointment = book_visit(chair=chair, course=course, starts_at=local(clinic_a, MONDAY, 9), dose_number=2)
 
     roster = roster_for_day(clinic=clinic_a, day=MONDAY, now=local(clinic_a, MONDAY, 7))
 
@@ -93,10 +78,16 @@ def test_a_visit_shows_its_patient_drug_dose_and_the_parts_of_its_chair_time(cli
 def test_the_maintenance_dose_label_comes_from_the_dosing_rules(clinic_a):
     chair = clinic_a.chairs.first()
     start = date(2026, 9, 1)
-    course = course_on(clinic_a, start_date=start)
-    book(chair, course, local(clinic_a, start, 9), dose=1, status=Status.COMPLETED)
-    book(chair, course, local(clinic_a, start + timedelta(days=14), 9), dose=2, status=Status.COMPLETED)
-    book(chair, course, local(clinic_a, MONDAY, 9), dose=3, infusion=210)
+    course = make_course(clinic_a, start=start)
+    book_visit(chair=chair, course=course, starts_at=local(clinic_a, start, 9), dose_number=1, status=Status.COMPLETED)
+    book_visit(
+        chair=chair,
+        course=course,
+        starts_at=local(clinic_a, start + timedelta(days=14), 9),
+        dose_number=2,
+        status=Status.COMPLETED,
+    )
+    book_visit(chair=chair, course=course, starts_at=local(clinic_a, MONDAY, 9), dose_number=3, infusion=210)
 
     (visit,) = roster_for_day(clinic=clinic_a, day=MONDAY, now=local(clinic_a, MONDAY, 7)).visits
 
@@ -105,10 +96,14 @@ def test_the_maintenance_dose_label_comes_from_the_dosing_rules(clinic_a):
 
 def test_the_list_is_ordered_by_start_and_cancelled_visits_stay_off_it(clinic_a):
     first, second = clinic_a.chairs.all()[:2]
-    late = book(second, course_on(clinic_a), local(clinic_a, MONDAY, 11))
-    early = book(first, course_on(clinic_a), local(clinic_a, MONDAY, 8, 30))
-    book(first, course_on(clinic_a), local(clinic_a, MONDAY, 14), status=Status.CANCELLED)
-    no_show = book(first, course_on(clinic_a), local(clinic_a, MONDAY, 12, 30), status=Status.NO_SHOW)
+    late = book_visit(chair=second, course=make_course(clinic_a), starts_at=local(clinic_a, MONDAY, 11))
+    early = book_visit(chair=first, course=make_course(clinic_a), starts_at=local(clinic_a, MONDAY, 8, 30))
+    book_visit(
+        chair=first, course=make_course(clinic_a), starts_at=local(clinic_a, MONDAY, 14), status=Status.CANCELLED
+    )
+    no_show = book_visit(
+        chair=first, course=make_course(clinic_a), starts_at=local(clinic_a, MONDAY, 12, 30), status=Status.NO_SHOW
+    )
 
     roster = roster_for_day(clinic=clinic_a, day=MONDAY, now=local(clinic_a, MONDAY, 15))
 
@@ -117,8 +112,12 @@ def test_the_list_is_ordered_by_start_and_cancelled_visits_stay_off_it(clinic_a)
 
 def test_the_first_infusion_is_flagged_and_a_later_one_is_not(clinic_a):
     first_chair, second_chair = clinic_a.chairs.all()[:2]
-    first = book(first_chair, course_on(clinic_a), local(clinic_a, MONDAY, 9), dose=1)
-    second = book(second_chair, course_on(clinic_a), local(clinic_a, MONDAY, 9), dose=2)
+    first = book_visit(
+        chair=first_chair, course=make_course(clinic_a), starts_at=local(clinic_a, MONDAY, 9), dose_number=1
+    )
+    second = book_visit(
+        chair=second_chair, course=make_course(clinic_a), starts_at=local(clinic_a, MONDAY, 9), dose_number=2
+    )
 
     roster = roster_for_day(clinic=clinic_a, day=MONDAY)
 
@@ -129,21 +128,35 @@ def test_the_first_infusion_is_flagged_and_a_later_one_is_not(clinic_a):
 def test_observation_is_flagged_only_where_the_visit_has_it(clinic_a):
     first_chair, second_chair = clinic_a.chairs.all()[:2]
     start = MONDAY - timedelta(days=400)
-    observed = book(first_chair, course_on(clinic_a, "tysabri"), local(clinic_a, MONDAY, 9), dose=3, observation=60)
+    observed = book_visit(
+        chair=first_chair,
+        course=make_course(clinic_a, "tysabri"),
+        starts_at=local(clinic_a, MONDAY, 9),
+        dose_number=3,
+        observation=60,
+    )
     # A Tysabri patient past their 12th infusion (given here) needs no observation.
-    later = course_on(clinic_a, "tysabri", start_date=start)
+    later = make_course(clinic_a, "tysabri", start=start)
     for number in range(1, 14):
-        book(
-            first_chair,
-            later,
-            local(clinic_a, start + timedelta(days=28 * (number - 1)), 8),
-            dose=number,
+        book_visit(
+            chair=first_chair,
+            course=later,
+            starts_at=local(clinic_a, start + timedelta(days=28 * (number - 1)), 8),
+            dose_number=number,
             premed=0,
             infusion=60,
             observation=0,
             status=Status.COMPLETED,
         )
-    unobserved = book(second_chair, later, local(clinic_a, MONDAY, 9), dose=14, premed=0, infusion=60, observation=0)
+    unobserved = book_visit(
+        chair=second_chair,
+        course=later,
+        starts_at=local(clinic_a, MONDAY, 9),
+        dose_number=14,
+        premed=0,
+        infusion=60,
+        observation=0,
+    )
 
     roster = roster_for_day(clinic=clinic_a, day=MONDAY)
 
@@ -153,23 +166,31 @@ def test_observation_is_flagged_only_where_the_visit_has_it(clinic_a):
 
 def test_a_reaction_at_an_earlier_visit_is_flagged_and_a_serious_one_stands_out(clinic_a):
     chair, other = clinic_a.chairs.all()[:2]
-    mild = course_on(clinic_a, start_date=MONDAY - timedelta(days=14))
-    book(chair, mild, local(clinic_a, MONDAY - timedelta(days=14), 9), status=Status.COMPLETED, infusion_reaction=True)
-    serious = course_on(clinic_a, start_date=MONDAY - timedelta(days=14))
-    book(
-        chair,
-        serious,
-        local(clinic_a, MONDAY - timedelta(days=14), 14),
+    mild = make_course(clinic_a, start=MONDAY - timedelta(days=14))
+    book_visit(
+        chair=chair,
+        course=mild,
+        starts_at=local(clinic_a, MONDAY - timedelta(days=14), 9),
+        status=Status.COMPLETED,
+        infusion_reaction=True,
+    )
+    serious = make_course(clinic_a, start=MONDAY - timedelta(days=14))
+    book_visit(
+        chair=chair,
+        course=serious,
+        starts_at=local(clinic_a, MONDAY - timedelta(days=14), 14),
         status=Status.COMPLETED,
         infusion_reaction=True,
         serious_reaction=True,
     )
-    calm = course_on(clinic_a, start_date=MONDAY - timedelta(days=14))
-    book(other, calm, local(clinic_a, MONDAY - timedelta(days=14), 9), status=Status.COMPLETED)
+    calm = make_course(clinic_a, start=MONDAY - timedelta(days=14))
+    book_visit(
+        chair=other, course=calm, starts_at=local(clinic_a, MONDAY - timedelta(days=14), 9), status=Status.COMPLETED
+    )
     visits = {
-        "mild": book(chair, mild, local(clinic_a, MONDAY, 8), dose=2),
-        "serious": book(other, serious, local(clinic_a, MONDAY, 8), dose=2),
-        "calm": book(chair, calm, local(clinic_a, MONDAY, 13), dose=2),
+        "mild": book_visit(chair=chair, course=mild, starts_at=local(clinic_a, MONDAY, 8), dose_number=2),
+        "serious": book_visit(chair=other, course=serious, starts_at=local(clinic_a, MONDAY, 8), dose_number=2),
+        "calm": book_visit(chair=chair, course=calm, starts_at=local(clinic_a, MONDAY, 13), dose_number=2),
     }
 
     roster = roster_for_day(clinic=clinic_a, day=MONDAY)
@@ -192,8 +213,10 @@ def test_a_reaction_at_an_earlier_visit_is_flagged_and_a_serious_one_stands_out(
     ],
 )
 def test_the_programme_authorization_is_flagged_to_check_or_expired(clinic_a, regimen_code, expires_on, expected):
-    course = course_on(clinic_a, regimen_code, authorization_expires_on=expires_on)
-    appointment = book(clinic_a.chairs.first(), course, local(clinic_a, MONDAY, 9), dose=2)
+    course = make_course(clinic_a, regimen_code, authorization_expires_on=expires_on)
+    appointment = book_visit(
+        chair=clinic_a.chairs.first(), course=course, starts_at=local(clinic_a, MONDAY, 9), dose_number=2
+    )
 
     codes = flag_codes(roster_for_day(clinic=clinic_a, day=MONDAY), appointment)
 
@@ -201,8 +224,8 @@ def test_the_programme_authorization_is_flagged_to_check_or_expired(clinic_a, re
 
 
 def test_an_expired_authorization_says_not_to_infuse(clinic_a):
-    course = course_on(clinic_a, "tysabri", authorization_expires_on=date(2027, 2, 27))
-    book(clinic_a.chairs.first(), course, local(clinic_a, MONDAY, 9), dose=2)
+    course = make_course(clinic_a, "tysabri", authorization_expires_on=date(2027, 2, 27))
+    book_visit(chair=clinic_a.chairs.first(), course=course, starts_at=local(clinic_a, MONDAY, 9), dose_number=2)
 
     (visit,) = roster_for_day(clinic=clinic_a, day=MONDAY).visits
 
@@ -214,27 +237,45 @@ def test_an_expired_authorization_says_not_to_infuse(clinic_a):
 def test_lemtrada_labs_due_around_the_visit_are_flagged(clinic_a):
     chair = clinic_a.chairs.first()
     course_start = date(2026, 3, 1)
-    course = course_on(clinic_a, "lemtrada", start_date=course_start, authorization_expires_on=date(2028, 1, 1))
+    course = make_course(clinic_a, "lemtrada", start=course_start, authorization_expires_on=date(2028, 1, 1))
     for number in range(1, 6):
-        book(
-            chair,
-            course,
-            local(clinic_a, course_start + timedelta(days=number - 1), 8),
-            dose=number,
+        book_visit(
+            chair=chair,
+            course=course,
+            starts_at=local(clinic_a, course_start + timedelta(days=number - 1), 8),
+            dose_number=number,
             premed=60,
             infusion=240,
             observation=120,
             status=Status.COMPLETED,
         )
     # Course 2, twelve months after course 1: the monthly labs fall due on the day.
-    second_course = book(chair, course, local(clinic_a, MONDAY, 8), dose=6, premed=60, infusion=240, observation=120)
-    # Day 2 of a first course: no labs are due yet.
-    new = course_on(
-        clinic_a, "lemtrada", start_date=MONDAY - timedelta(days=1), authorization_expires_on=date(2028, 1, 1)
+    second_course = book_visit(
+        chair=chair,
+        course=course,
+        starts_at=local(clinic_a, MONDAY, 8),
+        dose_number=6,
+        premed=60,
+        infusion=240,
+        observation=120,
     )
-    book(chair, new, local(clinic_a, MONDAY - timedelta(days=1), 8), dose=1, status=Status.COMPLETED)
-    day_two = book(
-        clinic_a.chairs.all()[1], new, local(clinic_a, MONDAY, 8), dose=2, premed=60, infusion=240, observation=120
+    # Day 2 of a first course: no labs are due yet.
+    new = make_course(clinic_a, "lemtrada", start=MONDAY - timedelta(days=1), authorization_expires_on=date(2028, 1, 1))
+    book_visit(
+        chair=chair,
+        course=new,
+        starts_at=local(clinic_a, MONDAY - timedelta(days=1), 8),
+        dose_number=1,
+        status=Status.COMPLETED,
+    )
+    day_two = book_visit(
+        chair=clinic_a.chairs.all()[1],
+        course=new,
+        starts_at=local(clinic_a, MONDAY, 8),
+        dose_number=2,
+        premed=60,
+        infusion=240,
+        observation=120,
     )
 
     roster = roster_for_day(clinic=clinic_a, day=MONDAY)
@@ -246,8 +287,12 @@ def test_lemtrada_labs_due_around_the_visit_are_flagged(clinic_a):
 
 def test_a_pregnancy_check_is_flagged_where_the_regimen_asks(clinic_a):
     first_chair, second_chair = clinic_a.chairs.all()[:2]
-    briumvi = book(first_chair, course_on(clinic_a, "briumvi"), local(clinic_a, MONDAY, 9), dose=2)
-    ocrevus = book(second_chair, course_on(clinic_a, "ocrevus"), local(clinic_a, MONDAY, 9), dose=2)
+    briumvi = book_visit(
+        chair=first_chair, course=make_course(clinic_a, "briumvi"), starts_at=local(clinic_a, MONDAY, 9), dose_number=2
+    )
+    ocrevus = book_visit(
+        chair=second_chair, course=make_course(clinic_a, "ocrevus"), starts_at=local(clinic_a, MONDAY, 9), dose_number=2
+    )
 
     roster = roster_for_day(clinic=clinic_a, day=MONDAY)
 
@@ -260,8 +305,10 @@ def test_a_pregnancy_check_is_flagged_where_the_regimen_asks(clinic_a):
 
 def test_a_patient_not_arrived_fifteen_minutes_after_the_start_is_late(clinic_a):
     chair, other = clinic_a.chairs.all()[:2]
-    waiting = book(chair, course_on(clinic_a), local(clinic_a, MONDAY, 9))
-    arrived = book(other, course_on(clinic_a), local(clinic_a, MONDAY, 9), status=Status.ARRIVED)
+    waiting = book_visit(chair=chair, course=make_course(clinic_a), starts_at=local(clinic_a, MONDAY, 9))
+    arrived = book_visit(
+        chair=other, course=make_course(clinic_a), starts_at=local(clinic_a, MONDAY, 9), status=Status.ARRIVED
+    )
 
     at_ten_past = roster_for_day(clinic=clinic_a, day=MONDAY, now=local(clinic_a, MONDAY, 9, 10))
     at_sixteen_past = roster_for_day(clinic=clinic_a, day=MONDAY, now=local(clinic_a, MONDAY, 9, 16))
@@ -274,8 +321,10 @@ def test_a_patient_not_arrived_fifteen_minutes_after_the_start_is_late(clinic_a)
 
 def test_a_visit_past_its_planned_end_and_not_completed_is_an_overrun(clinic_a):
     chair, other = clinic_a.chairs.all()[:2]
-    infusing = book(chair, course_on(clinic_a), local(clinic_a, MONDAY, 8), status=Status.INFUSING)
-    book(other, course_on(clinic_a), local(clinic_a, MONDAY, 8), status=Status.COMPLETED)
+    infusing = book_visit(
+        chair=chair, course=make_course(clinic_a), starts_at=local(clinic_a, MONDAY, 8), status=Status.INFUSING
+    )
+    book_visit(chair=other, course=make_course(clinic_a), starts_at=local(clinic_a, MONDAY, 8), status=Status.COMPLETED)
 
     roster = roster_for_day(clinic=clinic_a, day=MONDAY, now=local(clinic_a, MONDAY, 12, 5))
 
@@ -284,7 +333,7 @@ def test_a_visit_past_its_planned_end_and_not_completed_is_an_overrun(clinic_a):
 
 
 def test_the_page_marks_late_visits_and_refreshes_itself_with_htmx(client, nurse, clinic_a):
-    book(clinic_a.chairs.first(), course_on(clinic_a), local(clinic_a, MONDAY, 9))
+    book_visit(chair=clinic_a.chairs.first(), course=make_course(clinic_a), starts_at=local(clinic_a, MONDAY, 9))
     with time_machine.travel(local(clinic_a, MONDAY, 9, 30), tick=False):
         client.force_login(nurse)
         response = client.get(reverse("scheduling:roster"), {"clinic": clinic_a.pk, "day": MONDAY.isoformat()})
@@ -323,17 +372,46 @@ def test_a_roster_on_the_day_the_clocks_go_forward_places_visits_by_real_time(db
     spring_forward = date(2026, 3, 29)  # a Sunday: 01:00 GMT becomes 02:00 BST
     OpeningHours.objects.create(clinic=clinic, weekday=6, opens=time(0, 0), closes=time(23, 0))
     chair = clinic.chairs.first()
-    before = book(
-        chair, course_on(clinic), datetime(2026, 3, 29, 0, 0, tzinfo=UTC), premed=0, infusion=60, observation=0
+    before = book_visit(
+        chair=chair,
+        course=make_course(clinic),
+        starts_at=datetime(2026, 3, 29, 0, 0, tzinfo=UTC),
+        premed=0,
+        infusion=60,
+        observation=0,
     )
-    after = book(
-        chair, course_on(clinic), datetime(2026, 3, 29, 2, 0, tzinfo=UTC), premed=0, infusion=60, observation=0
+    after = book_visit(
+        chair=chair,
+        course=make_course(clinic),
+        starts_at=datetime(2026, 3, 29, 2, 0, tzinfo=UTC),
+        premed=0,
+        infusion=60,
+        observation=0,
     )
-    last = book(
-        chair, course_on(clinic), datetime(2026, 3, 29, 21, 30, tzinfo=UTC), premed=0, infusion=60, observation=0
+    last = book_visit(
+        chair=chair,
+        course=make_course(clinic),
+        starts_at=datetime(2026, 3, 29, 21, 30, tzinfo=UTC),
+        premed=0,
+        infusion=60,
+        observation=0,
     )
-    book(chair, course_on(clinic), datetime(2026, 3, 28, 23, 30, tzinfo=UTC), premed=0, infusion=30, observation=0)
-    book(chair, course_on(clinic), datetime(2026, 3, 29, 23, 0, tzinfo=UTC), premed=0, infusion=30, observation=0)
+    book_visit(
+        chair=chair,
+        course=make_course(clinic),
+        starts_at=datetime(2026, 3, 28, 23, 30, tzinfo=UTC),
+        premed=0,
+        infusion=30,
+        observation=0,
+    )
+    book_visit(
+        chair=chair,
+        course=make_course(clinic),
+        starts_at=datetime(2026, 3, 29, 23, 0, tzinfo=UTC),
+        premed=0,
+        infusion=30,
+        observation=0,
+    )
 
     roster = roster_for_day(clinic=clinic, day=spring_forward, now=datetime(2026, 3, 30, 12, 0, tzinfo=UTC))
 
@@ -353,18 +431,18 @@ def test_a_roster_on_the_day_the_clocks_go_back_holds_the_repeated_hour(db):
     clinic = make_clinic("Harbour Night Unit", time_zone="America/New_York")
     fall_back = date(2026, 11, 1)  # a Sunday: 02:00 EDT becomes 01:00 EST
     OpeningHours.objects.create(clinic=clinic, weekday=6, opens=time(0, 0), closes=time(23, 0))
-    first_one_am = book(
-        clinic.chairs.first(),
-        course_on(clinic),
-        datetime(2026, 11, 1, 5, 0, tzinfo=UTC),
+    first_one_am = book_visit(
+        chair=clinic.chairs.first(),
+        course=make_course(clinic),
+        starts_at=datetime(2026, 11, 1, 5, 0, tzinfo=UTC),
         premed=0,
         infusion=30,
         observation=0,
     )
-    second_one_am = book(
-        clinic.chairs.first(),
-        course_on(clinic),
-        datetime(2026, 11, 1, 6, 0, tzinfo=UTC),
+    second_one_am = book_visit(
+        chair=clinic.chairs.first(),
+        course=make_course(clinic),
+        starts_at=datetime(2026, 11, 1, 6, 0, tzinfo=UTC),
         premed=0,
         infusion=30,
         observation=0,
@@ -387,9 +465,30 @@ def test_each_nurses_load_is_counted_and_a_broken_rule_is_named(clinic_a, nurse,
     first_chair, second_chair, third_chair = clinic_a.chairs.all()[:3]
     NurseAssignment.objects.create(clinic=clinic_a, day=MONDAY, chair=first_chair, nurse=nurse, assigned_by=manager)
     NurseAssignment.objects.create(clinic=clinic_a, day=MONDAY, chair=second_chair, nurse=nurse, assigned_by=manager)
-    book(first_chair, course_on(clinic_a), local(clinic_a, MONDAY, 9), premed=0, infusion=60, observation=0)
-    book(second_chair, course_on(clinic_a), local(clinic_a, MONDAY, 9, 30), premed=0, infusion=60, observation=0)
-    book(third_chair, course_on(clinic_a), local(clinic_a, MONDAY, 14), premed=0, infusion=60, observation=0)
+    book_visit(
+        chair=first_chair,
+        course=make_course(clinic_a),
+        starts_at=local(clinic_a, MONDAY, 9),
+        premed=0,
+        infusion=60,
+        observation=0,
+    )
+    book_visit(
+        chair=second_chair,
+        course=make_course(clinic_a),
+        starts_at=local(clinic_a, MONDAY, 9, 30),
+        premed=0,
+        infusion=60,
+        observation=0,
+    )
+    book_visit(
+        chair=third_chair,
+        course=make_course(clinic_a),
+        starts_at=local(clinic_a, MONDAY, 14),
+        premed=0,
+        infusion=60,
+        observation=0,
+    )
 
     roster = roster_for_day(clinic=clinic_a, day=MONDAY)
 
@@ -408,8 +507,8 @@ def test_two_infusion_starts_in_fifteen_minutes_for_one_nurse_break_the_staggere
     first_chair, second_chair = clinic_a.chairs.all()[:2]
     for chair in (first_chair, second_chair):
         NurseAssignment.objects.create(clinic=clinic_a, day=MONDAY, chair=chair, nurse=nurse, assigned_by=manager)
-    book(first_chair, course_on(clinic_a), local(clinic_a, MONDAY, 9), premed=30)
-    book(second_chair, course_on(clinic_a), local(clinic_a, MONDAY, 9, 5), premed=30)
+    book_visit(chair=first_chair, course=make_course(clinic_a), starts_at=local(clinic_a, MONDAY, 9), premed=30)
+    book_visit(chair=second_chair, course=make_course(clinic_a), starts_at=local(clinic_a, MONDAY, 9, 5), premed=30)
 
     roster = roster_for_day(clinic=clinic_a, day=MONDAY)
 
@@ -421,7 +520,7 @@ def test_more_patients_than_the_nurses_on_duty_allow_is_warned(clinic_a):
     clinic_a.patients_per_nurse = 1
     clinic_a.save(update_fields=["patients_per_nurse"])  # two nurses on duty: two patients at once
     for chair in clinic_a.chairs.all()[:3]:
-        book(chair, course_on(clinic_a), local(clinic_a, MONDAY, 9, chair.position * 15))
+        book_visit(chair=chair, course=make_course(clinic_a), starts_at=local(clinic_a, MONDAY, 9, chair.position * 15))
 
     roster = roster_for_day(clinic=clinic_a, day=MONDAY)
 
@@ -469,24 +568,24 @@ def fill_day(clinic, day: date, visits: int, nurses) -> None:
         chair = chairs[number % len(chairs)]
         slot = number // len(chairs)  # four two-hour-and-a-quarter visits per chair, 08:00-17:00
         first_dose = day - timedelta(days=200 + number)
-        course = course_on(
+        course = make_course(
             clinic,
             REGIMEN_MIX[number % len(REGIMEN_MIX)],
-            start_date=first_dose,
+            start=first_dose,
             authorization_expires_on=day + timedelta(days=30),
         )
-        book(
-            chair,
-            course,
-            local(clinic, first_dose, 8),
+        book_visit(
+            chair=chair,
+            course=course,
+            starts_at=local(clinic, first_dose, 8),
             status=Status.COMPLETED,
             infusion_reaction=number % 7 == 0,
         )
-        book(
-            chair,
-            course,
-            local(clinic, day, 8) + timedelta(minutes=135 * slot),
-            dose=2,
+        book_visit(
+            chair=chair,
+            course=course,
+            starts_at=local(clinic, day, 8) + timedelta(minutes=135 * slot),
+            dose_number=2,
             premed=15,
             infusion=90,
             observation=30,

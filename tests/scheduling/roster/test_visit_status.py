@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 import pytest
 import time_machine
 from django.urls import reverse
 
-from clinic.models import Regimen
 from scheduling.models import Appointment, AppointmentEvent, NurseAssignment
 from scheduling.roster.services import (
     VisitError,
@@ -19,37 +18,25 @@ from scheduling.roster.services import (
     visit_moves_for,
     visit_record_reaction,
 )
-from tests.conftest import make_staff
-from tests.factories import PatientFactory, TreatmentCourseFactory
+from tests.helpers import book_directly, local, make_course, make_staff
 
-pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
+pytestmark = pytest.mark.django_db
 
 Status = Appointment.Status
 MONDAY = date(2027, 3, 1)
 
 
-def at(clinic, hour: int, minute: int = 0, day: date = MONDAY) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=clinic.tz)
-
-
-def visit(clinic, *, status=Status.BOOKED, observation=60, hour=9, **extra) -> Appointment:
-    course = TreatmentCourseFactory(
-        patient=PatientFactory(clinic=clinic), regimen=Regimen.objects.get(code="ocrevus"), start_date=MONDAY
-    )
-    starts_at = at(clinic, hour)
-    return Appointment.objects.create(
-        clinic=clinic,
+def visit(clinic, *, status=Status.BOOKED, observation=60, hour=9, **fields) -> Appointment:
+    """A Monday visit in the clinic's first chair: 30 minutes of premedication, a 150-minute infusion."""
+    return book_directly(
         chair=clinic.chairs.first(),
-        patient=course.patient,
-        course=course,
-        dose_number=1,
-        starts_at=starts_at,
-        ends_at=starts_at + timedelta(minutes=30 + 150 + observation),
-        premed_minutes=30,
-        infusion_minutes=150,
-        observation_minutes=observation,
+        course=make_course(clinic, start=MONDAY),
+        starts_at=local(clinic, MONDAY, hour),
+        premed=30,
+        infusion=150,
+        observation=observation,
         status=status,
-        **extra,
+        **fields,
     )
 
 
@@ -68,7 +55,7 @@ def visit(clinic, *, status=Status.BOOKED, observation=60, hour=9, **extra) -> A
 )
 def test_each_step_records_its_actual_time_and_who_made_it(clinic_a, nurse, from_status, to_status, time_field):
     appointment = visit(clinic_a, status=from_status)
-    now = at(clinic_a, 9, 20)
+    now = local(clinic_a, MONDAY, 9, 20)
 
     moved = visit_move(appointment=appointment, to_status=to_status, by=nurse, now=now)
 
@@ -88,11 +75,11 @@ def test_each_step_records_its_actual_time_and_who_made_it(clinic_a, nurse, from
 def test_a_whole_visit_keeps_every_actual_time(clinic_a, nurse):
     appointment = visit(clinic_a)
     steps = [
-        (Status.ARRIVED, at(clinic_a, 8, 50)),
-        (Status.IN_CHAIR, at(clinic_a, 9, 0)),
-        (Status.INFUSING, at(clinic_a, 9, 30)),
-        (Status.OBSERVATION, at(clinic_a, 12, 0)),
-        (Status.COMPLETED, at(clinic_a, 13, 0)),
+        (Status.ARRIVED, local(clinic_a, MONDAY, 8, 50)),
+        (Status.IN_CHAIR, local(clinic_a, MONDAY, 9, 0)),
+        (Status.INFUSING, local(clinic_a, MONDAY, 9, 30)),
+        (Status.OBSERVATION, local(clinic_a, MONDAY, 12, 0)),
+        (Status.COMPLETED, local(clinic_a, MONDAY, 13, 0)),
     ]
     for to_status, now in steps:
         visit_move(appointment=appointment, to_status=to_status, by=nurse, now=now)
@@ -110,7 +97,7 @@ def test_a_whole_visit_keeps_every_actual_time(clinic_a, nurse):
 
 def test_a_visit_without_observation_completes_straight_from_the_infusion(clinic_a, nurse):
     appointment = visit(clinic_a, status=Status.INFUSING, observation=0)
-    now = at(clinic_a, 12, 0)
+    now = local(clinic_a, MONDAY, 12, 0)
 
     visit_move(appointment=appointment, to_status=Status.COMPLETED, by=nurse, now=now)
 
@@ -123,7 +110,7 @@ def test_a_visit_without_observation_completes_straight_from_the_infusion(clinic
 def test_a_patient_who_did_not_come_is_marked_a_no_show_after_the_start(clinic_a, front_desk):
     appointment = visit(clinic_a)
 
-    with time_machine.travel(at(clinic_a, 9, 1), tick=False):
+    with time_machine.travel(local(clinic_a, MONDAY, 9, 1), tick=False):
         visit_mark_no_show(appointment=appointment, by=front_desk)
 
     appointment.refresh_from_db()
@@ -135,7 +122,7 @@ def test_a_patient_who_did_not_come_is_marked_a_no_show_after_the_start(clinic_a
 def test_a_completed_dose_is_what_the_dosing_rules_count_as_given(clinic_a, nurse):
     appointment = visit(clinic_a, status=Status.OBSERVATION)
 
-    visit_move(appointment=appointment, to_status=Status.COMPLETED, by=nurse, now=at(clinic_a, 13))
+    visit_move(appointment=appointment, to_status=Status.COMPLETED, by=nurse, now=local(clinic_a, MONDAY, 13))
 
     given = Appointment.objects.filter(course=appointment.course, status=Status.COMPLETED)
     assert list(given.values_list("dose_number", flat=True)) == [1]
@@ -165,7 +152,7 @@ def test_a_wrong_step_is_refused_with_a_sentence(clinic_a, nurse, from_status, t
     appointment = visit(clinic_a, status=from_status)
 
     with pytest.raises(VisitError, match=sentence.replace("(", r"\(").replace(")", r"\)")):
-        visit_move(appointment=appointment, to_status=to_status, by=nurse, now=at(clinic_a, 10))
+        visit_move(appointment=appointment, to_status=to_status, by=nurse, now=local(clinic_a, MONDAY, 10))
 
     appointment.refresh_from_db()
     assert appointment.status == from_status
@@ -176,14 +163,14 @@ def test_completing_is_refused_while_observation_is_still_owed(clinic_a, nurse):
     appointment = visit(clinic_a, status=Status.INFUSING, observation=60)
 
     with pytest.raises(VisitError, match="needs 60 minutes of observation; end the infusion and observe"):
-        visit_move(appointment=appointment, to_status=Status.COMPLETED, by=nurse, now=at(clinic_a, 12))
+        visit_move(appointment=appointment, to_status=Status.COMPLETED, by=nurse, now=local(clinic_a, MONDAY, 12))
 
 
 def test_a_no_show_is_refused_before_the_visit_starts(clinic_a, front_desk):
     appointment = visit(clinic_a)
 
     with pytest.raises(VisitError, match="This visit starts at 09:00; mark a no-show only after its start time."):
-        visit_mark_no_show(appointment=appointment, by=front_desk, now=at(clinic_a, 8, 59))
+        visit_mark_no_show(appointment=appointment, by=front_desk, now=local(clinic_a, MONDAY, 8, 59))
 
 
 def test_an_arrival_is_refused_on_another_day(clinic_a, front_desk):
@@ -194,13 +181,13 @@ def test_an_arrival_is_refused_on_another_day(clinic_a, front_desk):
             appointment=appointment,
             to_status=Status.ARRIVED,
             by=front_desk,
-            now=at(clinic_a, 9, day=MONDAY - timedelta(days=1)),
+            now=local(clinic_a, MONDAY - timedelta(days=1), 9),
         )
 
 
 def test_an_unknown_status_is_refused(clinic_a, nurse):
     with pytest.raises(VisitError, match="not a status a visit can be moved to"):
-        visit_move(appointment=visit(clinic_a), to_status="booked", by=nurse, now=at(clinic_a, 9))
+        visit_move(appointment=visit(clinic_a), to_status="booked", by=nurse, now=local(clinic_a, MONDAY, 9))
 
 
 # --- Infusion reactions ----------------------------------------------------------------------
@@ -254,14 +241,15 @@ def test_the_front_desk_marks_arrivals_and_no_shows_only(clinic_a, front_desk):
     arrived = visit(clinic_a, status=Status.ARRIVED, hour=14)
 
     assert [
-        move.to_status for move in visit_moves_for(appointment=booked, user=front_desk, now=at(clinic_a, 9, 5))
+        move.to_status
+        for move in visit_moves_for(appointment=booked, user=front_desk, now=local(clinic_a, MONDAY, 9, 5))
     ] == [
         Status.ARRIVED,
         Status.NO_SHOW,
     ]
-    assert visit_moves_for(appointment=arrived, user=front_desk, now=at(clinic_a, 14)) == []
+    assert visit_moves_for(appointment=arrived, user=front_desk, now=local(clinic_a, MONDAY, 14)) == []
     with pytest.raises(VisitPermissionError, match="Only nurses and clinic managers can mark a visit in chair"):
-        visit_move(appointment=arrived, to_status=Status.IN_CHAIR, by=front_desk, now=at(clinic_a, 14))
+        visit_move(appointment=arrived, to_status=Status.IN_CHAIR, by=front_desk, now=local(clinic_a, MONDAY, 14))
     with pytest.raises(VisitPermissionError, match="Only nurses and clinic managers can record an infusion reaction"):
         visit_record_reaction(appointment=arrived, serious=False, note="Itch.", by=front_desk)
 
@@ -272,7 +260,7 @@ def test_nurses_and_managers_move_every_status(request, clinic_a, role_fixture):
     appointment = visit(clinic_a)
 
     for to_status in (Status.ARRIVED, Status.IN_CHAIR, Status.INFUSING, Status.OBSERVATION, Status.COMPLETED):
-        visit_move(appointment=appointment, to_status=to_status, by=user, now=at(clinic_a, 10))
+        visit_move(appointment=appointment, to_status=to_status, by=user, now=local(clinic_a, MONDAY, 10))
 
     appointment.refresh_from_db()
     assert appointment.status == Status.COMPLETED
@@ -282,8 +270,8 @@ def test_nurses_and_managers_move_every_status(request, clinic_a, role_fixture):
 def test_a_nurse_sees_the_next_step_first_and_no_show_only_after_the_start(clinic_a, nurse):
     appointment = visit(clinic_a)
 
-    before = visit_moves_for(appointment=appointment, user=nurse, now=at(clinic_a, 8, 30))
-    after = visit_moves_for(appointment=appointment, user=nurse, now=at(clinic_a, 9, 30))
+    before = visit_moves_for(appointment=appointment, user=nurse, now=local(clinic_a, MONDAY, 8, 30))
+    after = visit_moves_for(appointment=appointment, user=nurse, now=local(clinic_a, MONDAY, 9, 30))
 
     assert [move.to_status for move in before] == [Status.ARRIVED]
     assert [move.to_status for move in after] == [Status.ARRIVED, Status.NO_SHOW]
@@ -292,7 +280,7 @@ def test_a_nurse_sees_the_next_step_first_and_no_show_only_after_the_start(clini
 def test_the_front_desk_is_forbidden_to_seat_a_patient_through_the_page(client, clinic_a, front_desk):
     appointment = visit(clinic_a, status=Status.ARRIVED)
 
-    with time_machine.travel(at(clinic_a, 9, 5), tick=False):
+    with time_machine.travel(local(clinic_a, MONDAY, 9, 5), tick=False):
         client.force_login(front_desk)
         response = client.post(reverse("scheduling:roster_visit_status", args=[appointment.pk]), {"status": "in_chair"})
 
@@ -304,7 +292,7 @@ def test_the_front_desk_is_forbidden_to_seat_a_patient_through_the_page(client, 
 def test_the_front_desk_marks_an_arrival_through_the_page(client, clinic_a, front_desk):
     appointment = visit(clinic_a)
 
-    with time_machine.travel(at(clinic_a, 8, 55), tick=False):
+    with time_machine.travel(local(clinic_a, MONDAY, 8, 55), tick=False):
         client.force_login(front_desk)
         response = client.post(reverse("scheduling:roster_visit_status", args=[appointment.pk]), {"status": "arrived"})
 
@@ -312,13 +300,13 @@ def test_the_front_desk_marks_an_arrival_through_the_page(client, clinic_a, fron
     assert response["Location"].endswith(f"#visit-{appointment.pk}")
     appointment.refresh_from_db()
     assert appointment.status == Status.ARRIVED
-    assert appointment.arrived_at == at(clinic_a, 8, 55)
+    assert appointment.arrived_at == local(clinic_a, MONDAY, 8, 55)
 
 
 def test_a_refused_step_through_htmx_answers_the_roster_with_the_sentence(client, clinic_a, nurse):
     appointment = visit(clinic_a)
 
-    with time_machine.travel(at(clinic_a, 9, 5), tick=False):
+    with time_machine.travel(local(clinic_a, MONDAY, 9, 5), tick=False):
         client.force_login(nurse)
         response = client.post(
             reverse("scheduling:roster_visit_status", args=[appointment.pk]),
@@ -335,7 +323,7 @@ def test_a_refused_step_through_htmx_answers_the_roster_with_the_sentence(client
 def test_a_reaction_without_a_note_keeps_the_form_open_with_what_was_ticked(client, clinic_a, nurse):
     appointment = visit(clinic_a, status=Status.INFUSING)
 
-    with time_machine.travel(at(clinic_a, 10), tick=False):
+    with time_machine.travel(local(clinic_a, MONDAY, 10), tick=False):
         client.force_login(nurse)
         response = client.post(
             reverse("scheduling:roster_visit_reaction", args=[appointment.pk]),
@@ -353,7 +341,7 @@ def test_a_reaction_without_a_note_keeps_the_form_open_with_what_was_ticked(clie
 def test_staff_of_another_clinic_cannot_touch_this_clinics_visits(client, clinic_a, staff_b):
     appointment = visit(clinic_a)
 
-    with time_machine.travel(at(clinic_a, 9, 5), tick=False):
+    with time_machine.travel(local(clinic_a, MONDAY, 9, 5), tick=False):
         client.force_login(staff_b)
         response = client.post(reverse("scheduling:roster_visit_status", args=[appointment.pk]), {"status": "arrived"})
 
@@ -392,7 +380,7 @@ def test_a_nurse_cannot_assign_chairs(clinic_a, nurse):
 def test_a_manager_assigns_nurses_through_the_roster(client, clinic_a, manager, nurse):
     first, second = clinic_a.chairs.all()[:2]
 
-    with time_machine.travel(at(clinic_a, 7), tick=False):
+    with time_machine.travel(local(clinic_a, MONDAY, 7), tick=False):
         client.force_login(manager)
         response = client.post(
             reverse("scheduling:roster_nurse_assignments"),

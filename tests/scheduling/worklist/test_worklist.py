@@ -16,8 +16,8 @@ from patients.models import Patient, TreatmentCourse
 from scheduling.doses import dose_states_refresh
 from scheduling.models import Appointment
 from scheduling.worklist.selectors import worklist_rows
-from tests.conftest import make_staff
 from tests.factories import PatientFactory, TreatmentCourseFactory
+from tests.helpers import make_staff
 
 pytestmark = pytest.mark.django_db
 

@@ -1,0 +1,1 @@
+"""A treatment course's status: pausing or stopping it cancels its future appointments and reminders."""

@@ -1,0 +1,9 @@
+"""The course status page (`scheduling:course_status`)."""
+
+from django.urls import path
+
+from scheduling.courses import views as views_courses
+
+urlpatterns = [
+    path("courses/<int:course_id>/status/", views_courses.course_status, name="course_status"),
+]

@@ -1,0 +1,253 @@
+"""What the demo is made of: its two clinics, its staff, its patients' stories and its words.
+
+Plain data only; `people` turns it into clinics, users and patients, `history` and
+`bookings` into their visits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import time, timedelta
+
+from clinic.models import Chair
+from clinic.roles import FRONT_DESK, MANAGER, NURSE
+
+DEMO_PASSWORD = "chairside-demo"  # noqa: S105 - demo users only, written in the README
+SEED = 2026
+# Doses due within this many days are booked ahead (unless the story leaves them unbooked).
+BOOKING_HORIZON_DAYS = 35
+# A dose goes on the first day with room within this many days of the day it is wanted.
+FIRST_FIT_DAYS = 21
+# Chair times at least this long go to beds first; shorter ones to chairs first.
+LONG_VISIT_MINUTES = 300
+# Patients arrive this long before their chair time starts.
+ARRIVAL_LEAD = timedelta(minutes=10)
+
+# --- The clinics and the people ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClinicPlan:
+    key: str
+    name: str
+    time_zone: str
+    address: str
+    phone: str
+    email: str
+    patients_per_nurse: int
+    starts_per_nurse: int
+    chairs: tuple[tuple[str, str], ...]
+    hours: dict[int, tuple[time, time]]
+    staffing: dict[int, int]
+    closures: tuple[tuple[str, int, int], ...]  # reason, month, day (the next one from today)
+    mrn_prefix: str
+    email_domain: str
+    phone_prefix: str
+
+
+LONDON = ClinicPlan(
+    key="london",
+    name="Riverside Infusion Centre",
+    time_zone="Europe/London",
+    address="Riverside Wing, St Olave's Hospital\n14 Embankment Road\nLondon SE1 7XY",
+    phone="020 7946 0321",
+    email="infusions@riverside.example.org",
+    patients_per_nurse=4,
+    starts_per_nurse=1,
+    chairs=(
+        ("Chair 1", Chair.Kind.CHAIR),
+        ("Chair 2", Chair.Kind.CHAIR),
+        ("Chair 3", Chair.Kind.CHAIR),
+        ("Chair 4", Chair.Kind.CHAIR),
+        ("Chair 5", Chair.Kind.CHAIR),
+        ("Bed 1", Chair.Kind.BED),
+        ("Bed 2", Chair.Kind.BED),
+    ),
+    hours={
+        **{weekday: (time(8, 0), time(18, 0)) for weekday in range(5)},
+        5: (time(9, 0), time(13, 0)),  # a shorter Saturday, for the short infusions
+    },
+    staffing={0: 3, 1: 3, 2: 3, 3: 3, 4: 2, 5: 1},
+    closures=(("Christmas Day", 12, 25), ("Boxing Day", 12, 26), ("New Year's Day", 1, 1)),
+    mrn_prefix="RIV",
+    email_domain="example.org",
+    phone_prefix="07700 900",
+)
+
+NEW_YORK = ClinicPlan(
+    key="new-york",
+    name="Hudson Infusion Suite",
+    time_zone="America/New_York",
+    address="220 West 57th Street, Suite 400\nNew York, NY 10019",
+    phone="(212) 555-0147",
+    email="infusions@hudson.example.com",
+    patients_per_nurse=3,
+    starts_per_nurse=1,
+    chairs=(
+        ("Chair A", Chair.Kind.CHAIR),
+        ("Chair B", Chair.Kind.CHAIR),
+        ("Chair C", Chair.Kind.CHAIR),
+        ("Chair D", Chair.Kind.CHAIR),
+        ("Bed E", Chair.Kind.BED),
+    ),
+    hours={weekday: (time(7, 30), time(17, 30)) for weekday in range(5)},
+    staffing={0: 2, 1: 2, 2: 2, 3: 2, 4: 2},
+    closures=(("Independence Day", 7, 4), ("Thanksgiving", 11, 0), ("Christmas Day", 12, 25)),
+    mrn_prefix="HIS",
+    email_domain="example.com",
+    phone_prefix="(212) 555-01",
+)
+
+CLINIC_PLANS = (LONDON, NEW_YORK)
+
+
+@dataclass(frozen=True)
+class UserPlan:
+    username: str
+    role: str
+    clinics: tuple[str, ...]
+    first_name: str
+    last_name: str
+    is_staff: bool = False
+    can_log_in: bool = True
+
+
+USERS = (
+    UserPlan("frontdesk", FRONT_DESK, ("london",), "Fran", "Okafor"),
+    UserPlan("nurse", NURSE, ("london",), "Nadia", "Kowalski"),
+    UserPlan("manager", MANAGER, ("london", "new-york"), "Martin", "Reyes", is_staff=True),
+    UserPlan("frontdesk-ny", FRONT_DESK, ("new-york",), "Dana", "Brooks"),
+    UserPlan("nurse-ny", NURSE, ("new-york",), "Grace", "Liu"),
+    # Colleagues on the roster, so each day has as many nurses assigned as the staffing plan
+    # has on duty. They have no password: nobody logs in as them.
+    UserPlan("priya.shah", NURSE, ("london",), "Priya", "Shah", can_log_in=False),
+    UserPlan("tom.evans", NURSE, ("london",), "Tom", "Evans", can_log_in=False),
+    UserPlan("maria.lopez", NURSE, ("new-york",), "Maria", "Lopez", can_log_in=False),
+)
+# The nurses of each clinic in the order they fill the day's teams (the demo's nurse first).
+NURSE_TEAMS = {"london": ("nurse", "priya.shah", "tom.evans"), "new-york": ("nurse-ny", "maria.lopez")}
+# Nurse assignments are written for the days from a week ago to this many days ahead.
+ASSIGNMENT_DAYS_AHEAD = 21
+
+# One line per patient: regimen, course options, the story of the course, and what happens
+# to it. Stories: "established" (on treatment for a while), "new" (dose 1 given in the last
+# fortnight), "starting" (dose 1 due soon), and three Lemtrada stories. Flags: "unbooked"
+# (due and not booked: the worklist), "overdue", "no_show", "reaction", "serious_reaction",
+# "auth_soon" (programme authorization about to expire), "cancelled" (future booking
+# cancelled, waiting to rebook), "moved" (booking cancelled and booked again), "no_reminders".
+PATIENT_MIX: dict[str, tuple[tuple[str, dict, str, frozenset[str]], ...]] = {
+    "london": (
+        ("ocrevus", {}, "established", frozenset()),
+        ("ocrevus", {}, "established", frozenset({"reaction"})),
+        ("ocrevus", {"short_infusion": True}, "established", frozenset()),
+        ("ocrevus", {"short_infusion": True}, "established", frozenset({"serious_reaction"})),
+        ("ocrevus", {"short_infusion": True}, "established", frozenset({"moved"})),
+        ("ocrevus", {}, "established", frozenset({"overdue"})),
+        ("ocrevus", {}, "established", frozenset()),
+        ("ocrevus", {}, "new", frozenset()),
+        ("ocrevus", {}, "starting", frozenset({"unbooked"})),
+        ("tysabri", {}, "established", frozenset({"no_show"})),
+        ("tysabri", {}, "established", frozenset({"auth_soon"})),
+        ("tysabri", {}, "established", frozenset({"reaction"})),
+        ("tysabri", {"extended_interval": True}, "established", frozenset()),
+        ("tysabri", {"extended_interval": True}, "established", frozenset({"unbooked"})),
+        ("tysabri", {}, "established", frozenset({"cancelled"})),
+        ("tysabri", {}, "new", frozenset()),
+        ("lemtrada", {}, "lemtrada_upcoming", frozenset()),
+        ("lemtrada", {}, "lemtrada_course_2_due", frozenset({"unbooked"})),
+        ("lemtrada", {}, "lemtrada_done", frozenset()),
+        ("briumvi", {}, "established", frozenset()),
+        ("briumvi", {}, "established", frozenset({"no_reminders"})),
+        ("briumvi", {}, "established", frozenset()),
+        ("briumvi", {}, "new", frozenset()),
+        ("briumvi", {}, "established", frozenset({"unbooked"})),
+        ("rituximab", {}, "established", frozenset()),
+        ("rituximab", {}, "established", frozenset({"overdue"})),
+        ("rituximab", {}, "established", frozenset()),
+        ("rituximab", {}, "established", frozenset({"moved"})),
+        ("rituximab", {}, "new", frozenset()),
+        ("ocrevus-zunovo", {}, "established", frozenset()),
+        ("ocrevus-zunovo", {}, "established", frozenset()),
+        ("ocrevus-zunovo", {}, "starting", frozenset()),
+        ("ocrevus-zunovo", {}, "established", frozenset({"unbooked"})),
+        ("tyruko", {}, "established", frozenset()),
+        ("tyruko", {}, "established", frozenset({"overdue"})),
+        ("tyruko", {}, "established", frozenset()),
+    ),
+    "new-york": (
+        ("ocrevus", {}, "established", frozenset()),
+        ("ocrevus", {}, "established", frozenset()),
+        ("ocrevus", {"short_infusion": True}, "established", frozenset()),
+        ("ocrevus", {"short_infusion": True}, "established", frozenset({"unbooked"})),
+        ("ocrevus", {}, "established", frozenset({"no_reminders"})),
+        ("ocrevus", {}, "new", frozenset()),
+        ("ocrevus", {}, "starting", frozenset()),
+        ("tysabri", {}, "established", frozenset()),
+        ("tysabri", {}, "established", frozenset({"unbooked"})),
+        ("tysabri", {"extended_interval": True}, "established", frozenset()),
+        ("tysabri", {}, "established", frozenset({"reaction"})),
+        ("tysabri", {}, "established", frozenset({"overdue"})),
+        ("lemtrada", {}, "lemtrada_recent", frozenset()),
+        ("briumvi", {}, "established", frozenset()),
+        ("briumvi", {}, "established", frozenset({"moved"})),
+        ("briumvi", {}, "established", frozenset()),
+        ("rituximab", {}, "established", frozenset()),
+        ("rituximab", {}, "established", frozenset()),
+        ("rituximab", {}, "established", frozenset({"unbooked"})),
+        ("ocrevus-zunovo", {}, "established", frozenset()),
+        ("ocrevus-zunovo", {}, "new", frozenset()),
+        ("tyruko", {}, "established", frozenset()),
+        ("tyruko", {}, "established", frozenset({"cancelled"})),
+        ("tyruko", {}, "established", frozenset()),
+    ),
+}
+
+# How long ago an established course started, in days, per regimen.
+ESTABLISHED_DAYS_AGO = {
+    "ocrevus": (250, 1500),
+    "ocrevus-zunovo": (200, 700),
+    "briumvi": (250, 1200),
+    "rituximab": (250, 1400),
+    "tysabri": (150, 1100),
+    "tyruko": (120, 600),
+}
+
+FIRST_NAMES = (
+    "Amelia Oliver Priya Tomasz Grace Kwame Sophie Daniel Aisha Lucas Hannah Mateo Chloe Ibrahim "
+    "Zoe Samuel Fatima Leo Isla Marcus Yuki Ruth Elena Joseph Niamh Arjun Lily Omar Freya Diego "
+    "Harriet Kofi Maya Patrick Anika Rosa Benjamin Leila Ewan Naomi Viktor Imogen Carlos Esther "
+    "Rahul Molly Theo Adaeze Finn Clara Hamza Ines Gareth Sienna Andre Bethany Kenji Olivia Rory Talia"
+).split()
+LAST_NAMES = (
+    "Whitfield Adeyemi Novak Brennan Chaudhry Lindqvist Morales Okonkwo Pemberton Sato Galloway Haddad "
+    "Ferreira Kowalczyk Ashworth Mensah Delgado Thornton Rahman Fitzgerald Ivanova Castellanos Hargreaves "
+    "Nakamura Osei Blackwood Marchetti Quinn Abernathy Varga Lindgren Achebe Moreau Sinclair Petrov "
+    "Oduya Callaghan Bergström Iqbal Donnelly Yamamoto Kavanagh Rossi Ellison Tanaka Wojcik Barros "
+    "Harrington Nwosu Lachance Gupta Eriksen Mahoney Santos Kaur Whitaker Demir Fontaine Bianchi Ogunleye"
+).split()
+
+REACTION_NOTE = "Flushing and itch 40 minutes into the infusion; rate halved, settled with an antihistamine."
+SERIOUS_REACTION_NOTE = (
+    "Throat tightness and wheeze during the infusion; infusion stopped and treated per protocol, observed "
+    "for 3 hours. Shorter infusions no longer allowed."
+)
+CANCEL_REASONS = (
+    "Patient unwell (chest infection); will call to rebook when better.",
+    "Patient asked to move it: work commitment.",
+    "Transport could not come that day.",
+)
+NO_SHOW_NOTE = "Did not attend; no answer on the phone."
+
+PATIENT_NOTES = (
+    "",
+    "",
+    "",
+    "",
+    "Prefers afternoon appointments.",
+    "Needle-phobic: numbing cream an hour before.",
+    "Uses a wheelchair: a bed or the wide chair.",
+    "Hospital transport: confirm the time two days before.",
+    "Works shifts; call after 4 pm.",
+)
+
+AUTHORIZATION_PREFIX = {"tysabri": "TOUCH", "tyruko": "TYRUKO", "lemtrada": "LEM"}

@@ -1,0 +1,200 @@
+"""Visits that began before now, written as they happened: given, under way today, missed, cancelled.
+
+The booking services refuse a start in the past, so these rows are written directly, with
+the history and the actual times the services would have recorded: booked some days
+before, then moved through the day's statuses (the roster's moves and their time fields),
+cancelled, or marked a no-show. Everything that starts after now is booked through the
+booking services instead (`bookings`).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from patients.models import Patient, TreatmentCourse
+from scheduling.demo.days import Placement
+from scheduling.demo.history import Visit
+from scheduling.demo.plans import ARRIVAL_LEAD, NO_SHOW_NOTE, REACTION_NOTE, SERIOUS_REACTION_NOTE
+from scheduling.models import Appointment, AppointmentEvent
+from scheduling.reminders.outbox import appointment_reminders_sync
+from scheduling.roster.services import MOVES
+
+Status = Appointment.Status
+
+
+def booked_at_for(starts_at: datetime, rng: random.Random, now: datetime) -> datetime:
+    """When the front desk booked a visit: some days before it, and before now."""
+    return min(now - timedelta(hours=1), starts_at - timedelta(days=rng.randint(5, 40), hours=rng.randint(0, 5)))
+
+
+def cancelled_at_for(booked_at: datetime, rng: random.Random, now: datetime) -> datetime:
+    return min(now - timedelta(minutes=30), booked_at + timedelta(days=rng.randint(1, 4)))
+
+
+def slot_details(placement: Placement) -> dict:
+    """The booked slot as the booking services record it in the history."""
+    return {
+        "chair_id": placement.chair.pk,
+        "chair": placement.chair.name,
+        "starts_at": placement.starts_at.isoformat(),
+        "ends_at": placement.ends_at.isoformat(),
+    }
+
+
+def status_on_the_day(placement: Placement, now: datetime) -> tuple[str, list[tuple[str, datetime]]]:
+    """Where a visit stands at `now`, and the times it moved through the day's statuses."""
+    start, chair_time = placement.starts_at, placement.chair_time
+    infusion_started = start + timedelta(minutes=chair_time.premed_minutes + 5)
+    infusion_ended = infusion_started + timedelta(minutes=chair_time.infusion_minutes)
+    steps = [
+        (Status.ARRIVED, start - ARRIVAL_LEAD),
+        (Status.IN_CHAIR, start),
+        (Status.INFUSING, infusion_started),
+        (Status.OBSERVATION, infusion_ended),
+        (Status.COMPLETED, infusion_ended + timedelta(minutes=chair_time.observation_minutes)),
+    ]
+    if not chair_time.observation_minutes:
+        steps.remove((Status.OBSERVATION, infusion_ended))
+    done = [(status, moment) for status, moment in steps if moment <= now]
+    return (done[-1][0] if done else Status.BOOKED), done
+
+
+def visits_write(
+    visits: Sequence[Visit],
+    *,
+    patient: Patient,
+    course: TreatmentCourse,
+    staff: dict,
+    rng: random.Random,
+    now: datetime,
+) -> list[Appointment]:
+    """Write visits that began before now, with their history; the reminder outbox follows."""
+    front_desk, nurse = staff["front_desk"], staff["nurse"]
+    rows: list[tuple[Appointment, list[AppointmentEvent]]] = []
+    for visit in sorted(visits, key=lambda visit: visit.placement.starts_at):
+        placement, chair_time = visit.placement, visit.placement.chair_time
+        starts_at = placement.starts_at
+        booked_at = booked_at_for(starts_at, rng, now)
+        appointment = Appointment(
+            clinic=patient.clinic,
+            chair=placement.chair,
+            patient=patient,
+            course=course,
+            dose_number=visit.dose.dose_number,
+            starts_at=starts_at,
+            ends_at=placement.ends_at,
+            premed_minutes=chair_time.premed_minutes,
+            infusion_minutes=chair_time.infusion_minutes,
+            observation_minutes=chair_time.observation_minutes,
+            status=visit.status,
+            booked_by=front_desk,
+            created_at=booked_at,
+        )
+        slot = slot_details(placement)
+        events = [
+            AppointmentEvent(
+                by=front_desk,
+                at=booked_at,
+                action=AppointmentEvent.Action.BOOKED,
+                to_status=Status.BOOKED,
+                details={**slot, "dose_number": visit.dose.dose_number, "dose": visit.dose.reason},
+            )
+        ]
+        if visit.status == Status.CANCELLED:
+            events.append(
+                AppointmentEvent(
+                    by=front_desk,
+                    at=cancelled_at_for(booked_at, rng, now),
+                    action=AppointmentEvent.Action.CANCELLED,
+                    from_status=Status.BOOKED,
+                    to_status=Status.CANCELLED,
+                    reason=visit.cancel_reason,
+                    details=slot,
+                )
+            )
+        elif visit.status == Status.NO_SHOW:
+            appointment.notes = NO_SHOW_NOTE
+            marked = starts_at + timedelta(minutes=45)
+            events.append(
+                AppointmentEvent(
+                    by=front_desk,
+                    at=marked,
+                    action=AppointmentEvent.Action.STATUS,
+                    from_status=Status.BOOKED,
+                    to_status=Status.NO_SHOW,
+                    reason=NO_SHOW_NOTE,
+                    details={"at": marked.isoformat()},
+                )
+            )
+        else:
+            events += _day_of_the_visit(appointment, visit, front_desk=front_desk, nurse=nurse, now=now)
+        rows.append((appointment, events))
+    _write(rows)
+    appointments = [appointment for appointment, _events in rows]
+    # The reminder outbox follows, as after every booking change: a no-show owes the patient a message.
+    for appointment in appointments:
+        if appointment.status == Status.NO_SHOW:
+            appointment_reminders_sync(appointment=appointment)
+    return appointments
+
+
+def _day_of_the_visit(appointment: Appointment, visit: Visit, *, front_desk, nurse, now: datetime) -> list:
+    """Move a visit given before today, or under way today, through the day's statuses."""
+    status, steps = status_on_the_day(visit.placement, now)
+    appointment.status = status
+    events = []
+    previous = Status.BOOKED
+    for step, moment in steps:
+        setattr(appointment, MOVES[step].time_field, moment)
+        if step == Status.COMPLETED and not appointment.infusion_ended_at:
+            appointment.infusion_ended_at = moment  # no observation after this infusion
+        events.append(
+            AppointmentEvent(
+                by=front_desk if step == Status.ARRIVED else nurse,
+                at=moment,
+                action=AppointmentEvent.Action.STATUS,
+                from_status=previous,
+                to_status=step,
+                details={"at": moment.isoformat()},
+            )
+        )
+        previous = step
+    if visit.infusion_reaction and appointment.infusion_started_at:
+        appointment.infusion_reaction = True
+        appointment.serious_reaction = visit.serious_reaction
+        appointment.reaction_note = SERIOUS_REACTION_NOTE if visit.serious_reaction else REACTION_NOTE
+        noticed = appointment.infusion_started_at + timedelta(minutes=40)
+        events.append(
+            AppointmentEvent(
+                by=nurse,
+                at=noticed,
+                action=AppointmentEvent.Action.REACTION,
+                from_status=Status.INFUSING,
+                to_status=Status.INFUSING,
+                reason=appointment.reaction_note,
+                details={"serious": visit.serious_reaction, "at": noticed.isoformat()},
+            )
+        )
+    return events
+
+
+def _write(rows: list[tuple[Appointment, list[AppointmentEvent]]]) -> None:
+    """Insert the appointments and their history; keep the historical times auto_now_add would replace."""
+    appointments = [appointment for appointment, _events in rows]
+    booked_at = [appointment.created_at for appointment in appointments]
+    Appointment.objects.bulk_create(appointments)
+    for appointment, moment in zip(appointments, booked_at, strict=True):
+        appointment.created_at = moment
+    Appointment.objects.bulk_update(appointments, ["created_at"])
+    events = []
+    for appointment, appointment_events in rows:
+        for event in appointment_events:
+            event.appointment = appointment
+            events.append(event)
+    moments = [event.at for event in events]
+    AppointmentEvent.objects.bulk_create(events)
+    for event, moment in zip(events, moments, strict=True):
+        event.at = moment
+    AppointmentEvent.objects.bulk_update(events, ["at"])

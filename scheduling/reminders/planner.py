@@ -1,0 +1,239 @@
+"""The planner: the due-soon, overdue and lab reminders the dosing rules call for.
+
+It reads each active course's stored next dose (`DoseState`, kept in step with every
+booking and visit by `scheduling.doses`) instead of running the dosing rules over every
+course's appointments. A dose's status changes with the calendar, not with any write, so
+it is worked out here from the stored dates and each clinic's today.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta
+
+from django.db import transaction
+from django.db.models import Q
+
+from clinic import dosing
+from clinic.models import Clinic, MonitoringRule
+from patients.models import Patient, TreatmentCourse
+from scheduling.doses import RegimenSpecs, clinic_today
+from scheduling.models import DoseState, Reminder
+from scheduling.reminders.outbox import OPEN_STATUSES, Wanted, rows_put
+from scheduling.reminders.times import next_local_moment
+
+logger = logging.getLogger(__name__)
+
+Kind = Reminder.Kind
+Status = Reminder.Status
+
+# Overdue doses: one reminder a week, at most this many per dose.
+OVERDUE_REMINDERS = 3
+OVERDUE_EVERY = timedelta(days=7)
+# Lab monitoring: remind this many days before the test is due.
+LAB_REMINDER_DAYS_BEFORE = 3
+# Courses read per query, so the planner's memory stays bounded.
+PLAN_CHUNK = 2000
+
+PLANNED_KINDS = (Kind.DOSE_DUE_SOON, Kind.DOSE_OVERDUE, Kind.MONITORING_LABS)
+
+
+@dataclass(frozen=True)
+class _CourseToPlan:
+    """What the planner reads of a course's stored state: plain values, not model instances."""
+
+    course_id: int
+    patient_id: int
+    clinic_id: int
+    regimen_id: int
+    dose_number: int | None
+    target_date: date | None
+    latest_date: date | None
+    due_soon_from: date | None
+    when_needed: bool
+    booked_count: int
+    first_given_on: date | None
+    last_given_on: date | None
+
+
+_STATE_FIELDS = tuple(field.name for field in fields(_CourseToPlan))
+
+
+def _courses_in_chunks(chunk: int, *, today_at_most: date, lab_regimens) -> Iterator[list[_CourseToPlan]]:
+    """Active courses of patients who want email reminders, `chunk` at a time (keyset paging).
+
+    Only the courses that can need a planned reminder: an unbooked dose whose due-soon day
+    has come in some clinic (`today_at_most` is the latest clinic's today), or a dose given
+    on a regimen with lab tests.
+    """
+    may_need = Q(dose_number__isnull=False, booked_count=0, when_needed=False, due_soon_from__lte=today_at_most) | Q(
+        first_given_on__isnull=False, regimen_id__in=lab_regimens
+    )
+    base = (
+        DoseState.objects.filter(
+            may_need,
+            course__status=TreatmentCourse.Status.ACTIVE,
+            clinic__active=True,
+            patient__reminder_consent=True,
+            patient__reminder_channel=Patient.Channel.EMAIL,
+            patient__unsubscribed_at__isnull=True,
+        )
+        .exclude(patient__email="")
+        .order_by("course_id")
+        .values_list(*_STATE_FIELDS)
+    )
+    last = 0
+    while True:
+        rows = list(base.filter(course_id__gt=last)[:chunk])
+        if not rows:
+            return
+        yield [_CourseToPlan(*row) for row in rows]
+        last = rows[-1][0]
+
+
+def _dose_status(course: _CourseToPlan, today: date) -> dosing.DoseStatus:
+    return dosing.dose_status(
+        target=course.target_date,
+        latest=course.latest_date,
+        today=today,
+        due_soon_days=(course.target_date - course.due_soon_from).days,
+    )
+
+
+def _plan_course(
+    course: _CourseToPlan,
+    *,
+    clinic: Clinic,
+    lab_specs: dict[int, dosing.RegimenSpec],
+    now: datetime,
+    existing: dict[str, Reminder],
+) -> list[Wanted]:
+    """The planned reminders this course needs now."""
+    today = clinic_today(clinic, now)
+    common = {"clinic_id": clinic.pk, "patient_id": course.patient_id, "course_id": course.course_id}
+    wanted: list[Wanted] = []
+
+    # A patient with a visit booked gets that visit's reminders, not "please book".
+    if course.dose_number is not None and not course.booked_count and not course.when_needed:
+        status = _dose_status(course, today)
+        if status in (dosing.DoseStatus.DUE_SOON, dosing.DoseStatus.DUE):
+            wanted.append(
+                Wanted(
+                    key=Reminder.due_soon_key(course.course_id, course.dose_number),
+                    kind=Kind.DOSE_DUE_SOON,
+                    due_at=next_local_moment(clinic, now),
+                    **common,
+                )
+            )
+        elif status == dosing.DoseStatus.OVERDUE:
+            overdue = _next_overdue(course.course_id, course.dose_number, clinic=clinic, now=now, existing=existing)
+            if overdue is not None:
+                wanted.append(Wanted(kind=Kind.DOSE_OVERDUE, **overdue, **common))
+
+    spec = lab_specs.get(course.regimen_id)
+    if spec is not None and course.first_given_on is not None:
+        # Lab checks count from dose 1 until a time after the last dose: the first and last
+        # given dates are all the rules read.
+        given = [dosing.GivenDose(course.first_given_on), dosing.GivenDose(course.last_given_on)]
+        for item in dosing.monitoring_due(spec, given=given, today=today):
+            if item.kind != MonitoringRule.Kind.LABS:
+                continue  # programme paperwork is the clinic's job, not the patient's
+            wanted.append(
+                Wanted(
+                    key=Reminder.labs_key(course.course_id, item.due_date),
+                    kind=Kind.MONITORING_LABS,
+                    due_at=next_local_moment(
+                        clinic, now, not_before=item.due_date - timedelta(days=LAB_REMINDER_DAYS_BEFORE)
+                    ),
+                    **common,
+                )
+            )
+    # Several tests due on the same day make one email.
+    return list({item.key: item for item in wanted}.values())
+
+
+def _next_overdue(course_id: int, dose_number: int, *, clinic: Clinic, now: datetime, existing) -> dict | None:
+    """The next weekly overdue reminder for this dose, or None (one is open, or three went)."""
+    rows = [existing.get(Reminder.overdue_key(course_id, dose_number, n)) for n in range(1, OVERDUE_REMINDERS + 1)]
+    if any(row is not None and row.status in OPEN_STATUSES for row in rows):
+        return None
+    done = [row for row in rows if row is not None and row.status in (Status.SENT, Status.FAILED)]
+    if len(done) >= OVERDUE_REMINDERS:
+        return None
+    not_before = None
+    if done:
+        last = max(row.sent_at or row.due_at for row in done)
+        not_before = (last + OVERDUE_EVERY).astimezone(clinic.tz).date()
+    return {
+        "key": Reminder.overdue_key(course_id, dose_number, len(done) + 1),
+        "due_at": next_local_moment(clinic, now, not_before=not_before),
+    }
+
+
+def _lab_specs() -> dict[int, dosing.RegimenSpec]:
+    """The rules of each regimen with lab tests, read before the courses so planning one touches no database."""
+    specs = RegimenSpecs()
+    lab_specs = {}
+    for regimen_id in set(
+        MonitoringRule.objects.filter(kind=MonitoringRule.Kind.LABS).values_list("regimen_id", flat=True)
+    ):
+        try:
+            lab_specs[regimen_id] = specs(regimen_id)
+        except Exception:
+            # A regimen the rules cannot read loses its lab reminders, not everyone's reminders.
+            logger.exception("reminders plan skipped labs regimen=%s", regimen_id)
+    return lab_specs
+
+
+def reminders_plan(*, now: datetime, chunk: int = PLAN_CHUNK) -> int:
+    """Create the due-soon, overdue and lab reminders the courses' next doses call for.
+
+    Runs every hour (each clinic's reminders fall due at its own local hour); idempotent,
+    since every message has a key. Reads courses `chunk` at a time, one transaction per
+    chunk, so memory stays bounded however many patients the clinics have. A course whose
+    planning fails is logged and skipped; the others are planned. Returns the number of
+    rows created or made pending again.
+    """
+    clinics = {clinic.pk: clinic for clinic in Clinic.objects.filter(active=True)}
+    if not clinics:
+        return 0
+    today_at_most = max(clinic_today(clinic, now) for clinic in clinics.values())
+    lab_specs = _lab_specs()
+    made = 0
+    for courses in _courses_in_chunks(chunk, today_at_most=today_at_most, lab_regimens=list(lab_specs)):
+        course_ids = [course.course_id for course in courses]
+        with transaction.atomic():
+            existing = {
+                row.key: row
+                for row in Reminder.objects.filter(course__in=course_ids, kind__in=PLANNED_KINDS).only(
+                    "id", "key", "status", "due_at", "sent_at", "kind"
+                )
+            }
+            # A patient just asked to rebook a missed visit is not also told to book that dose.
+            just_missed = set(
+                Reminder.objects.filter(
+                    course__in=course_ids, kind=Kind.MISSED_APPOINTMENT, due_at__gte=now - OVERDUE_EVERY
+                )
+                .exclude(status=Status.CANCELLED)
+                .values_list("course_id", flat=True)
+            )
+            wanted: list[Wanted] = []
+            for course in courses:
+                clinic = clinics.get(course.clinic_id)
+                if clinic is None:
+                    continue
+                try:
+                    planned = _plan_course(course, clinic=clinic, lab_specs=lab_specs, now=now, existing=existing)
+                except Exception:
+                    # One course's bad data (a regimen the rules cannot read) must not keep
+                    # every other patient's reminders back. Ids only: no patient data in logs.
+                    logger.exception("reminders plan skipped course=%s", course.course_id)
+                    continue
+                if course.course_id in just_missed:
+                    planned = [item for item in planned if item.kind == Kind.MONITORING_LABS]
+                wanted.extend(planned)
+            made += rows_put(wanted, existing, now=now)
+    logger.info("reminders planned made=%s", made)
+    return made

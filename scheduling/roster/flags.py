@@ -1,0 +1,93 @@
+"""What a nurse must know about a visit before infusing: the badges on the roster.
+
+Pure: `visit_flags` reads the appointment, its course and regimen, and what the dose module
+and the dosing rules already answered (the planned dose, the monitoring due). No queries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from clinic.dosing import MonitoringItem
+from clinic.models import MonitoringRule
+
+# Labs are flagged when they fall due within a week of the visit.
+LABS_HORIZON_DAYS = 7
+
+
+@dataclass(frozen=True)
+class Flag:
+    code: str  # first_infusion, observation, prior_reaction, authorization, authorization_expired, labs, pregnancy
+    label: str  # shown on the badge
+    short: str  # printed on the timeline bar
+    level: str  # info, warning, danger
+    detail: str = ""
+
+
+def visit_flags(
+    *,
+    appointment,
+    course,
+    regimen,
+    day: date,
+    observation_required: bool,
+    monitoring: Iterable[MonitoringItem],
+    prior_reaction: bool,
+    prior_serious_reaction: bool,
+) -> list[Flag]:
+    """The badges of one visit on `day`, in the order the roster shows them.
+
+    `prior_reaction` and `prior_serious_reaction` say whether the patient had an infusion
+    reaction (a serious one) at an earlier visit; `monitoring` is the course's checks due.
+    """
+    flags: list[Flag] = []
+    if appointment.dose_number == 1:
+        flags.append(Flag("first_infusion", "First infusion", "1st", "info"))
+    if appointment.observation_minutes or observation_required:
+        minutes = appointment.observation_minutes
+        label = f"Observe {minutes} min" if minutes else "Observation required"
+        flags.append(Flag("observation", label, "Obs", "info"))
+    if prior_reaction or prior_serious_reaction:
+        flags.append(
+            Flag(
+                "prior_reaction",
+                "Serious infusion reaction before" if prior_serious_reaction else "Infusion reaction before",
+                "Rx!",
+                "danger" if prior_serious_reaction else "warning",
+            )
+        )
+    if regimen.requires_authorization:
+        flags.append(_authorization_flag(regimen.programme or "Programme", course.authorization_expires_on, day))
+    labs = [
+        item
+        for item in monitoring
+        if item.kind == MonitoringRule.Kind.LABS and day <= item.due_date <= day + timedelta(days=LABS_HORIZON_DAYS)
+    ]
+    if labs:
+        names = "; ".join(f"{item.name} (due {item.due_date:%d %b})" for item in labs)
+        flags.append(Flag("labs", "Labs due", "Labs", "warning", names))
+    if regimen.pregnancy_check:
+        flags.append(Flag("pregnancy", "Pregnancy check", "Preg", "warning"))
+    return flags
+
+
+def _authorization_flag(programme: str, expires: date | None, day: date) -> Flag:
+    if expires is None:
+        return Flag(
+            "authorization_expired",
+            f"{programme}: no authorization on file",
+            "Auth!",
+            "danger",
+            "Record the authorization and its expiry on the course before infusing.",
+        )
+    if expires < day:
+        return Flag(
+            "authorization_expired",
+            f"{programme}: authorization expired {expires:%d %b %Y}",
+            "Auth!",
+            "danger",
+            "Do not infuse until the authorization is renewed.",
+        )
+    return Flag("authorization", f"{programme}: check authorization (valid to {expires:%d %b %Y})", "Auth", "warning")
