@@ -47,7 +47,7 @@ def course_book_ahead(
         return 0
     days, today = story.days, story.today
     horizon = today + timedelta(days=BOOKING_HORIZON_DAYS)
-    writer = _Writer(story, rng, patient=patient, course=course, staff=staff, now=now)
+    bookings = _CourseBookings(story, rng, patient=patient, course=course, staff=staff, now=now)
     changes_first = bool(story.flags & {"moved", "cancelled"})
     while True:
         dose = course_doses(course, today=today).next
@@ -64,7 +64,7 @@ def course_book_ahead(
             placement = _series_fit(days, rng, doses, first_day, first_day + timedelta(days=FIRST_FIT_DAYS), patient)
             if placement is None:
                 break
-            writer.series(placement)
+            bookings.book_series(placement)
             continue
         else:
             placement = first_fit(
@@ -81,16 +81,16 @@ def course_book_ahead(
             break
         if changes_first:
             if "moved" in story.flags:
-                _cancelled_first(writer, dose, placement)
+                _cancelled_first(bookings, dose, placement)
             if "cancelled" in story.flags:
-                writer.cancelled(writer.booked(placement), CANCEL_REASONS[0])
-                return writer.count
+                bookings.cancel(bookings.book(placement), CANCEL_REASONS[0])
+                return bookings.count
             changes_first = False
-        writer.one(dose, placement)
+        bookings.dose(dose, placement)
     if "moved" in story.flags and changes_first and story.given:
         last = story.given[-1]
-        _cancelled_first(writer, last.dose, last.placement)
-    return writer.count
+        _cancelled_first(bookings, last.dose, last.placement)
+    return bookings.count
 
 
 def _series_fit(
@@ -113,11 +113,11 @@ def _series_fit(
     return None
 
 
-def _cancelled_first(writer: _Writer, dose: PlannedDose, visit_placement: Placement) -> None:
+def _cancelled_first(bookings: _CourseBookings, dose: PlannedDose, visit_placement: Placement) -> None:
     """The visit was first booked on another day, then cancelled at the patient's request."""
-    story, today = writer.story, writer.story.today
+    story, today = bookings.story, bookings.story.today
     offsets = [-3, -2, -1, 1, 2, 3, 4]
-    writer.rng.shuffle(offsets)
+    bookings.rng.shuffle(offsets)
     for offset in offsets:
         day = visit_placement.day + timedelta(days=offset)
         ahead = day > today
@@ -125,20 +125,20 @@ def _cancelled_first(writer: _Writer, dose: PlannedDose, visit_placement: Placem
             continue  # a cancellation stays on the same side of today as the visit it moved
         chair_time = visit_placement.chair_time
         slots = story.days.free_slots(
-            chair_time, day, day, earliest_date=dose.earliest_date, patient_id=writer.patient.pk, from_now=ahead
+            chair_time, day, day, earliest_date=dose.earliest_date, patient_id=bookings.patient.pk, from_now=ahead
         )[day]
-        placement = story.days.choose(writer.rng, slots, chair_time)
+        placement = story.days.choose(bookings.rng, slots, chair_time)
         if placement is None:
             continue
         if ahead:
-            writer.cancelled(writer.booked(placement), CANCEL_REASONS[1])
+            bookings.cancel(bookings.book(placement), CANCEL_REASONS[1])
         else:
-            writer.as_it_happened(Visit(dose, placement, Appointment.Status.CANCELLED, cancel_reason=CANCEL_REASONS[1]))
+            bookings.record(Visit(dose, placement, Appointment.Status.CANCELLED, cancel_reason=CANCEL_REASONS[1]))
         return
 
 
-class _Writer:
-    """Books one course's visits through the services (or writes those already begun), and counts them."""
+class _CourseBookings:
+    """One course's bookings through the services (or written as they happened, once begun), counted."""
 
     def __init__(self, story: CourseStory, rng: random.Random, *, patient, course, staff: dict, now: datetime):
         self.story = story
@@ -150,14 +150,15 @@ class _Writer:
         self.now = now
         self.count = 0
 
-    def one(self, dose: PlannedDose, placement: Placement) -> None:
+    def dose(self, dose: PlannedDose, placement: Placement) -> None:
+        """Book one dose, or record it as it happened when it has begun by now (today's roster)."""
         if placement.starts_at - ARRIVAL_LEAD <= self.now:
-            self.as_it_happened(Visit(dose, placement, Appointment.Status.BOOKED))
+            self.record(Visit(dose, placement, Appointment.Status.BOOKED))
         else:
-            self.booked(placement)
+            self.book(placement)
         self.story.days.add(placement)
 
-    def booked(self, placement: Placement) -> Appointment:
+    def book(self, placement: Placement) -> Appointment:
         appointment = booking_create(
             course=self.course, chair=placement.chair, starts_at=placement.starts_at, booked_by=self.front_desk
         )
@@ -165,7 +166,7 @@ class _Writer:
         self.count += 1
         return appointment
 
-    def series(self, placement: Placement) -> None:
+    def book_series(self, placement: Placement) -> None:
         appointments = booking_create_series(
             course=self.course, chair=placement.chair, starts_at=placement.starts_at, booked_by=self.front_desk
         )
@@ -178,13 +179,13 @@ class _Writer:
             self.story.days.add(Placement(appointment.chair, appointment.starts_at.astimezone(tz), chair_time))
         self.count += len(appointments)
 
-    def cancelled(self, appointment: Appointment, reason: str) -> None:
+    def cancel(self, appointment: Appointment, reason: str) -> None:
         booking_cancel(appointment=appointment, by=self.front_desk, reason=reason)
         AppointmentEvent.objects.filter(appointment=appointment, action=AppointmentEvent.Action.CANCELLED).update(
             at=cancelled_at_for(appointment.created_at, self.rng, self.now)
         )
 
-    def as_it_happened(self, visit: Visit) -> None:
+    def record(self, visit: Visit) -> None:
         visits_write([visit], patient=self.patient, course=self.course, staff=self.staff, rng=self.rng, now=self.now)
         self.count += 1
 

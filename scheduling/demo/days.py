@@ -66,6 +66,13 @@ class ClinicDays:
         self.now = now
         # The visits placed that hold a chair, by local day (for each nurse's share).
         self.placed: dict[date, list[Placement]] = defaultdict(list)
+        for nurses in plan.staffing.values():
+            block = -(-len(chairs) // nurses)  # the largest block of chairs
+            if nurses > 1 and block > clinic.patients_per_nurse:
+                raise ValueError(
+                    f"{clinic.name}: {nurses} nurses share {len(chairs)} chairs in blocks of up to {block}, more "
+                    f"than the {clinic.patients_per_nurse} patients one nurse may look after at once."
+                )
 
     def is_open(self, day: date) -> bool:
         if day.weekday() not in self.plan.hours or not self.plan.staffing.get(day.weekday()):

@@ -82,7 +82,7 @@ def first_fit(
     """
     chair_time = dose.chair_time
     span = max(block_days, default=0)
-    chunk = 3  # the day wanted first: most often it has room
+    chunk = 1  # the day wanted first: most often it has room
     while day <= last_day:
         chunk_end = min(day + timedelta(days=chunk - 1), last_day)
         slots = days.free_slots(

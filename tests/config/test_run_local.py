@@ -25,7 +25,7 @@ import pytest
 from django.conf import settings
 from django.urls import reverse
 
-from scheduling.demo.builder import DEMO_PASSWORD
+from scheduling.demo import DEMO_PASSWORD
 
 pytestmark = pytest.mark.slow
 

@@ -17,6 +17,7 @@ from clinic.models import Chair, Clinic, Closure, NurseStaffing, OpeningHours, R
 from clinic.roles import FRONT_DESK, MANAGER, NURSE, ROLE_PERMISSIONS
 from patients.models import Patient, TreatmentCourse
 from scheduling.demo import DEMO_PASSWORD
+from scheduling.doses import dose_states_verify
 from scheduling.models import Appointment, AppointmentEvent, NurseAssignment, Reminder
 
 SEVEN_REGIMENS = {"ocrevus", "tysabri", "lemtrada", "briumvi", "rituximab", "ocrevus-zunovo", "tyruko"}
@@ -279,6 +280,23 @@ def test_the_past_is_completed_and_the_coming_weeks_are_booked(seeded):
     completed = Appointment.objects.filter(status=Appointment.Status.COMPLETED)
     assert not completed.filter(completed_at__isnull=True).exists()
     assert not completed.filter(infusion_started_at__isnull=True).exists()
+
+
+def test_a_lemtrada_course_coming_up_is_booked_as_one_series_on_one_chair_at_one_time(seeded):
+    course = TreatmentCourse.objects.get(regimen__code="lemtrada", start_date__gt=timezone.localdate())
+    clinic = course.patient.clinic
+    booked = list(course.appointments.filter(status=Appointment.Status.BOOKED).order_by("starts_at"))
+    assert len(booked) == 5
+    assert {appointment.chair_id for appointment in booked} == {booked[0].chair_id}
+    assert {local(appointment.starts_at, clinic).time() for appointment in booked} == {
+        local(booked[0].starts_at, clinic).time()
+    }
+    series = [appointment.events.get(action=AppointmentEvent.Action.BOOKED).details["series"] for appointment in booked]
+    assert series == [{"day": day, "of": 5} for day in range(1, 6)]
+
+
+def test_every_course_s_stored_next_dose_agrees_with_its_appointments(seeded):
+    assert dose_states_verify() == []
 
 
 def test_every_appointment_has_its_history(seeded):
