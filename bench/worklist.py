@@ -57,8 +57,31 @@ def _clinics():
     return clinics
 
 
+def _visit(course, chairs, index: int, day: date, dose_number: int, status: str):
+    from scheduling.models import Appointment
+
+    # Each clinic's visits on its ten chairs in turn, one minute each: no two overlap.
+    starts_at = datetime.combine(day, datetime.min.time(), tzinfo=UTC) + timedelta(minutes=(index // 10) % 1440)
+    return Appointment(
+        clinic=course.patient.clinic,
+        chair=chairs[index % 10],
+        patient=course.patient,
+        course=course,
+        dose_number=dose_number,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=1),
+        infusion_minutes=1,
+        status=status,
+    )
+
+
 def _populate(clinics, start: int, stop: int, rng: random.Random, today: date) -> None:
-    """Courses `start`..`stop`: Tysabri every 4 weeks, one dose given some weeks ago each."""
+    """Courses `start`..`stop`, like a real network's: about 5% due within six weeks and unbooked.
+
+    - 5%: Tysabri or Tyruko, dose 1 given 0 to 40 days ago, nothing booked (on the worklist);
+    - 60%: Tysabri or Tyruko, dose 1 given 0 to 27 days ago and dose 2 booked four weeks on;
+    - 35%: Ocrevus, doses 1 and 2 given 30 to 120 days ago (maintenance months away).
+    """
     from clinic.models import Chair, Regimen
     from patients.models import Patient, TreatmentCourse
     from scheduling.doses import dose_states_refresh
@@ -66,6 +89,7 @@ def _populate(clinics, start: int, stop: int, rng: random.Random, today: date) -
 
     regimens = {code: Regimen.objects.get(code=code) for code in ("tysabri", "ocrevus", "tyruko")}
     chairs = {clinic.pk: list(Chair.objects.filter(clinic=clinic).order_by("position")) for clinic in clinics}
+    completed, booked = Appointment.Status.COMPLETED, Appointment.Status.BOOKED
     for batch_start in range(start, stop, BATCH):
         numbers = range(batch_start, min(batch_start + BATCH, stop))
         patients = Patient.objects.bulk_create(
@@ -82,41 +106,29 @@ def _populate(clinics, start: int, stop: int, rng: random.Random, today: date) -
                 for n in numbers
             ]
         )
-        courses, visits = [], []
+        kinds, courses = [], []
         for n, patient in zip(numbers, patients, strict=True):
-            code = ("tysabri", "ocrevus", "tyruko")[n % 3]
-            # About 5% are due within six weeks: their last dose was given long enough ago.
-            due = rng.random() < 0.05
-            if code == "ocrevus":
-                given_days_ago = rng.randint(150, 200) if due else rng.randint(0, 100)
+            draw = rng.random()
+            kind = "due" if draw < 0.05 else "booked" if draw < 0.65 else "maintenance"
+            if kind == "maintenance":
+                code, first = "ocrevus", today - timedelta(days=rng.randint(30, 120))
             else:
-                given_days_ago = rng.randint(0, 40) if due else rng.randint(-200, -100)
-            courses.append(
-                TreatmentCourse(
-                    patient=patient, regimen=regimens[code], start_date=today - timedelta(days=abs(given_days_ago))
-                )
-            )
+                code = "tysabri" if n % 2 else "tyruko"
+                first = today - timedelta(days=rng.randint(0, 40 if kind == "due" else 27))
+            kinds.append(kind)
+            courses.append(TreatmentCourse(patient=patient, regimen=regimens[code], start_date=first))
         courses = TreatmentCourse.objects.bulk_create(courses)
-        for n, course in enumerate(courses, batch_start):
-            # Each clinic's visits on its ten chairs in turn, one minute each: no two overlap.
+        visits = []
+        for n, course, kind in zip(numbers, courses, kinds, strict=True):
+            own = chairs[course.patient.clinic_id]
             index = n // CLINICS
-            starts_at = datetime.combine(course.start_date, datetime.min.time(), tzinfo=UTC) + timedelta(
-                minutes=(index // 10) % 1440
-            )
-            visits.append(
-                Appointment(
-                    clinic=course.patient.clinic,
-                    chair=chairs[course.patient.clinic_id][index % 10],
-                    patient=course.patient,
-                    course=course,
-                    dose_number=1,
-                    starts_at=starts_at,
-                    ends_at=starts_at + timedelta(minutes=1),
-                    infusion_minutes=1,
-                    status=Appointment.Status.COMPLETED,
-                )
-            )
+            visits.append(_visit(course, own, index, course.start_date, 1, completed))
+            if kind == "booked":
+                visits.append(_visit(course, own, index, course.start_date + timedelta(days=28), 2, booked))
+            elif kind == "maintenance":
+                visits.append(_visit(course, own, index, course.start_date + timedelta(days=14), 2, completed))
         Appointment.objects.bulk_create(visits)
+        # Bulk writes send no signal: the stored next doses are brought in step here.
         dose_states_refresh([course.pk for course in courses])
 
 
@@ -137,10 +149,11 @@ def _users(clinics):
 
 def _measure(client, url: str, params: dict) -> tuple[int, float, int]:
     from django.db import connection
-    from django.test.utils import CaptureQueriesContext
 
     client.get(url, params)  # warm the session and permission caches
-    with CaptureQueriesContext(connection) as queries:
+    # Counted by an execute wrapper: Django empties its own query log when a request starts.
+    queries = []
+    with connection.execute_wrapper(lambda execute, sql, *args: queries.append(sql) or execute(sql, *args)):
         response = client.get(url, params)
     if response.status_code != 200:
         raise SystemExit(f"{url} answered {response.status_code}")

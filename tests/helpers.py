@@ -157,3 +157,27 @@ def give(course, day: date, *, dose_number: int = 1, hour: int = 10) -> Appointm
     return book_directly(
         course=course, starts_at=starts_at, dose_number=dose_number, minutes=120, status=Appointment.Status.COMPLETED
     )
+
+
+def admin_form_data(response) -> dict:
+    """The admin change form as the browser would send it back, inlines and management forms included."""
+    forms = [response.context["adminform"].form]
+    for inline in response.context["inline_admin_formsets"]:
+        forms.append(inline.formset.management_form)
+        forms.extend(inline.formset.forms)
+    data: dict = {}
+    for form in forms:
+        for name in form.fields:
+            bound = form[name]
+            value = bound.value()
+            if value is None or value is False:
+                continue
+            if value is True:
+                data[bound.html_name] = "on"
+            elif isinstance(value, list | tuple):
+                data[bound.html_name] = [str(item) for item in value]
+            elif isinstance(value, time):
+                data[bound.html_name] = value.strftime("%H:%M")
+            else:
+                data[bound.html_name] = str(value)
+    return data

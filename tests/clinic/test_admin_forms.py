@@ -9,32 +9,9 @@ from django.urls import reverse
 
 from clinic.models import Closure, OpeningHours, Regimen
 from tests.factories import PatientFactory
+from tests.helpers import admin_form_data as _post_data
 
 pytestmark = pytest.mark.django_db
-
-
-def _post_data(response) -> dict:
-    """The admin change form as the browser would send it back, inlines and management forms included."""
-    forms = [response.context["adminform"].form]
-    for inline in response.context["inline_admin_formsets"]:
-        forms.append(inline.formset.management_form)
-        forms.extend(inline.formset.forms)
-    data: dict = {}
-    for form in forms:
-        for name in form.fields:
-            bound = form[name]
-            value = bound.value()
-            if value is None or value is False:
-                continue
-            if value is True:
-                data[bound.html_name] = "on"
-            elif isinstance(value, list | tuple):
-                data[bound.html_name] = [str(item) for item in value]
-            elif isinstance(value, time):
-                data[bound.html_name] = value.strftime("%H:%M")
-            else:
-                data[bound.html_name] = str(value)
-    return data
 
 
 def _inline_prefix(response, model) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.config.test_deploy_check import ROOT
+from tests.config.support import ROOT
 
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 PACKAGES = ("clinic", "patients", "scheduling", "config")

@@ -21,12 +21,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.config.test_deploy_check import env_example
+from tests.config.support import APPLICATION_SERVICES, COMPOSE_FILE, ROOT, env_example, load_compose, stack_commands
 
-ROOT = Path(__file__).resolve().parents[2]
-COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "Dockerfile"
-APPLICATION_SERVICES = ("migrate", "web", "worker", "beat")
 BACKING_SERVICES = ("db", "redis")
 
 # ${NAME}, ${NAME:-default}, ${NAME-default}, ${NAME:?error}, ${NAME?error}, ${NAME:+x}, $NAME;
@@ -34,16 +31,6 @@ BACKING_SERVICES = ("db", "redis")
 _INTERPOLATION = re.compile(
     r"(?<!\$)\$(?:\{(?P<braced>[A-Za-z_]\w*)(?P<modifier>:?[-?+][^}]*)?\}|(?P<bare>[A-Za-z_]\w*))"
 )
-
-
-def load_compose() -> dict:
-    return yaml.safe_load(COMPOSE_FILE.read_text())
-
-
-def stack_commands() -> dict[str, list[str]]:
-    """The command of each application service, as the smoke test starts it."""
-    services = load_compose()["services"]
-    return {name: list(services[name]["command"]) for name in APPLICATION_SERVICES}
 
 
 def interpolated_variables(text: str) -> dict[str, str | None]:

@@ -8,45 +8,12 @@ is what is proven.
 
 from __future__ import annotations
 
-import os
-import secrets
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-
-# Variables of the test run that must not leak into a production child process.
-_DEVELOPMENT_ONLY = ("DEBUG", "DJANGO_SETTINGS_MODULE", "CELERY_TASK_ALWAYS_EAGER", "DJANGO_ALLOW_ASYNC_UNSAFE")
-
-
-def env_example() -> dict[str, str]:
-    """The variables of `.env.example`, as docker compose's env_file would read them."""
-    values = {}
-    for line in (ROOT / ".env.example").read_text().splitlines():
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        key, _, value = line.partition("=")
-        values[key.strip()] = value.strip()
-    return values
-
-
-def production_environment(tmp_path: Path, **overrides: str) -> dict[str, str]:
-    """A production environment: `.env.example`, a fresh secret key, DEBUG off."""
-    environment = {key: value for key, value in os.environ.items() if key not in _DEVELOPMENT_ONLY}
-    environment.update(env_example())
-    environment.update(
-        DEBUG="0",
-        SECRET_KEY=secrets.token_urlsafe(50),
-        CHAIRSIDE_VAR_DIR=str(tmp_path / "var"),
-        DJANGO_SETTINGS_MODULE="config.settings",
-        PYTHONUNBUFFERED="1",
-    )
-    environment.update(overrides)
-    return {key: value for key, value in environment.items() if value is not None}
+from tests.config.support import ROOT, production_environment
 
 
 def manage(environment: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess:

@@ -15,7 +15,7 @@ from urllib.parse import urlparse, urlunparse
 
 import pytest
 
-from tests.config.test_deploy_check import ROOT, production_environment
+from tests.config.support import ROOT, production_environment
 
 _REQUEST = """
 import json, django

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.contrib.auth.hashers import make_password
 
 from config.logging import HidePatientDataFilter, LogfmtFormatter
-from tests.config.test_deploy_check import ROOT, production_environment
+from tests.config.support import ROOT, production_environment
 
 _DUMP = """
 import json

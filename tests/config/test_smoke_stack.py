@@ -42,8 +42,7 @@ import pytest
 import redis
 from aiosmtpd.controller import Controller
 
-from tests.config.test_compose import stack_commands
-from tests.config.test_deploy_check import ROOT, production_environment
+from tests.config.support import ROOT, production_environment, stack_commands
 from tests.helpers import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.postgres, pytest.mark.redis, pytest.mark.slow]

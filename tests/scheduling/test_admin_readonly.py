@@ -17,10 +17,10 @@ from clinic.roles import MANAGER, NURSE, sync_roles
 from patients.models import TreatmentCourse
 from scheduling.booking.services import booking_create
 from scheduling.models import Appointment, NurseAssignment, Reminder
-from tests.clinic.test_admin_forms import _post_data
 from tests.conftest import make_clinic, make_staff
 from tests.factories import PatientFactory, TreatmentCourseFactory
-from tests.scheduling.availability.test_availability import book_directly, ensure_formulary, local
+from tests.helpers import admin_form_data as _post_data
+from tests.helpers import book_directly, ensure_formulary, local
 
 pytestmark = pytest.mark.django_db
 

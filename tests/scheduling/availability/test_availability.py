@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from importlib import import_module
 
 import pytest
 import time_machine
-from django.apps import apps as django_apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
@@ -18,6 +16,7 @@ from scheduling.availability.search import find_slots, find_slots_for_course, sl
 from scheduling.models import Appointment
 from tests.conftest import make_clinic
 from tests.factories import PatientFactory, TreatmentCourseFactory
+from tests.helpers import book_directly, local
 
 pytestmark = pytest.mark.django_db
 
@@ -25,37 +24,6 @@ MONDAY = date(2027, 3, 1)  # a Monday in winter (GMT in London, EST in New York)
 BEFORE = datetime(2027, 2, 1, 12, 0, tzinfo=UTC)  # "now" for the tests: well before MONDAY
 OCREVUS_VISIT = ChairTime(premed_minutes=0, infusion_minutes=210, observation_minutes=0)  # 3.5 hours
 HOUR = ChairTime(premed_minutes=0, infusion_minutes=60, observation_minutes=0)
-
-
-def ensure_formulary() -> None:
-    """Seed the regimens again if a transactional test elsewhere flushed them (the seed is idempotent)."""
-    if not Regimen.objects.filter(code="ocrevus").exists():
-        import_module("clinic.migrations.0003_seed_regimens").seed(django_apps, None)
-
-
-@pytest.fixture(autouse=True)
-def _formulary(db):
-    ensure_formulary()
-
-
-def local(clinic, day: date, hour: int, minute: int = 0) -> datetime:
-    return datetime.combine(day, time(hour, minute), tzinfo=clinic.tz)
-
-
-def book_directly(*, chair, course, starts_at, minutes=210, premed=0, status=Appointment.Status.BOOKED, dose_number=1):
-    """An appointment row written straight to the table, to set up a day's bookings."""
-    return Appointment.objects.create(
-        clinic=chair.clinic,
-        chair=chair,
-        patient=course.patient,
-        course=course,
-        dose_number=dose_number,
-        starts_at=starts_at,
-        ends_at=starts_at + timedelta(minutes=minutes),
-        premed_minutes=premed,
-        infusion_minutes=minutes - premed,
-        status=status,
-    )
 
 
 def new_course(clinic):

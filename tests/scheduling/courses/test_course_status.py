@@ -18,7 +18,7 @@ from scheduling.courses.selectors import course_future_appointments
 from scheduling.courses.services import course_status_change
 from scheduling.models import Appointment, AppointmentEvent, Reminder
 from tests.factories import PatientFactory, TreatmentCourseFactory
-from tests.scheduling.availability.test_availability import book_directly, ensure_formulary, local
+from tests.helpers import book_directly, ensure_formulary, local
 
 pytestmark = pytest.mark.django_db
 

@@ -7,83 +7,22 @@ test_reminder_pipeline.py.
 
 from __future__ import annotations
 
-import socket
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
 from django.core import mail
 
-from clinic.models import Regimen
 from scheduling.models import Appointment, Reminder
 from scheduling.reminders import dispatcher, outbox, planner, sender
 from scheduling.reminders.outbox import appointment_reminders_sync
-from tests.factories import PatientFactory, TreatmentCourseFactory
+from tests.helpers import book, change, free_port, give, local, make_course
 
 Kind = Reminder.Kind
 Status = Reminder.Status
 
 
 # --- helpers shared by the reminder tests ----------------------------------------------------
-
-
-def local(clinic, *args) -> datetime:
-    return datetime(*args, tzinfo=clinic.tz)
-
-
-def make_course(clinic, regimen: str = "ocrevus", start: date = date(2027, 1, 4), options=None, **patient):
-    patient = PatientFactory(clinic=clinic, **patient)
-    return TreatmentCourseFactory(
-        patient=patient, regimen=Regimen.objects.get(code=regimen), start_date=start, options=options or {}
-    )
-
-
-def free_chair(clinic, starts_at: datetime, ends_at: datetime):
-    busy = Appointment.objects.active().overlapping(starts_at, ends_at).values("chair")
-    return clinic.chairs.exclude(pk__in=busy).order_by("position").first()
-
-
-def book(course, starts_at: datetime, *, dose_number: int = 1, minutes: int = 240, status=Appointment.Status.BOOKED):
-    """An appointment as the booking service leaves it: the row, then its reminders synced."""
-    clinic = course.patient.clinic
-    appointment = Appointment.objects.create(
-        clinic=clinic,
-        chair=free_chair(clinic, starts_at, starts_at + timedelta(minutes=minutes)),
-        patient=course.patient,
-        course=course,
-        dose_number=dose_number,
-        starts_at=starts_at,
-        ends_at=starts_at + timedelta(minutes=minutes),
-        infusion_minutes=minutes,
-        status=status,
-    )
-    appointment_reminders_sync(appointment=appointment)
-    return appointment
-
-
-def change(appointment, **fields):
-    for name, value in fields.items():
-        setattr(appointment, name, value)
-    appointment.save()
-    appointment_reminders_sync(appointment=appointment)
-    return appointment
-
-
-def give(course, day: date, *, dose_number: int = 1, hour: int = 10):
-    """A dose given: a completed two-hour appointment at `hour` local on `day`."""
-    clinic = course.patient.clinic
-    starts_at = local(clinic, day.year, day.month, day.day, hour, 0)
-    return Appointment.objects.create(
-        clinic=clinic,
-        chair=free_chair(clinic, starts_at, starts_at + timedelta(hours=2)),
-        patient=course.patient,
-        course=course,
-        dose_number=dose_number,
-        starts_at=starts_at,
-        ends_at=starts_at + timedelta(hours=2),
-        infusion_minutes=120,
-        status=Appointment.Status.COMPLETED,
-    )
 
 
 def open_rows(**filters):
@@ -106,12 +45,6 @@ def run_scan_and_send(now: datetime) -> list[str]:
         sender.reminder_deliver(reminder_id=pk)
         for pk in Reminder.objects.filter(status=Status.SENDING).values_list("pk", flat=True)
     ]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

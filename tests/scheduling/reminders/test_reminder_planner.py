@@ -11,7 +11,7 @@ import time_machine
 from clinic import dosing
 from scheduling.models import DoseState, Reminder
 from scheduling.reminders import planner
-from tests.scheduling.reminders.test_reminder_outbox import book, give, local, make_course
+from tests.helpers import book, give, local, make_course
 
 Kind = Reminder.Kind
 
