@@ -1,5 +1,8 @@
 """The dosing rules: pure functions over a regimen's data and a course's dose history.
 
+One module past the usual size, on purpose: the phases, intervals, windows, chair times and
+monitoring rules read each other's private helpers, and splitting them would scatter one rule set.
+
 Nothing here touches the database: a regimen arrives as a `RegimenSpec` (built once from
 the model by `Regimen.spec()`), the doses given as their local dates. Booking, the
 worklist, the roster and reminders all ask these functions the same question: which dose

@@ -18,6 +18,9 @@ assumed given on their booked day, so the dose after an Ocrevus dose 1 booked fo
 dose 2 on 16 Dec, not dose 1 again. Cancelled and no-show visits count for nothing: their
 dose is still owed.
 
+It stays one module on purpose, past the usual size: it is the single place that defines
+given, booked and next, and the stored state is that same answer written down.
+
 One course or many at once: `courses_doses` reads every course's visits in one query.
 The stored `DoseState` rows (one per active course) hold the next dose for the worklist and
 the planner, refreshed by `dose_states_refresh` in the transaction of every change that

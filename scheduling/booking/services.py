@@ -1,5 +1,9 @@
 """Booking services: book a dose or a whole series, reschedule, cancel, mark a no-show.
 
+One module past the usual size, on purpose: every booking change shares the same lock order
+(course row, then clinic days), the same checks and the same history and reminder writes, and
+keeping them side by side is what keeps the lock order the same everywhere.
+
 Every service runs in one transaction and, before it reads the day's bookings, takes a
 short lock per clinic day (an advisory lock on PostgreSQL, the clinic row elsewhere): the
 nurse rules count every appointment of the day and no database constraint can express

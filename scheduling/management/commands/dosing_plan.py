@@ -2,6 +2,11 @@
 
     python manage.py dosing_plan --regimen ocrevus --given 2027-01-06 --given 2027-01-20 \\
         [--reaction 2] [--option short_infusion=true] [--today 2027-06-20] [--json]
+    python manage.py dosing_plan --course 42 [--today 2027-06-20] [--json]
+
+With --course it asks the dose module (`scheduling.doses`) about a real course: the doses
+given and booked from its appointments, and the next dose planned after them, exactly as the
+worklist, booking and reminders see it.
 """
 
 from __future__ import annotations
@@ -14,6 +19,8 @@ from django.utils import timezone
 
 from clinic.dosing import GivenDose, PlannedDose, dose_plan
 from clinic.models import Regimen
+from patients.models import TreatmentCourse
+from scheduling.doses import course_doses
 
 USAGE_EXIT = 2
 TRUE_WORDS = {"true", "yes", "on", "1"}
@@ -63,6 +70,10 @@ def dose_as_dict(dose: PlannedDose) -> dict:
     }
 
 
+def _visit_as_dict(visit) -> dict:
+    return {"dose_number": visit.dose_number, "date": visit.date.isoformat(), "status": visit.status}
+
+
 def _dose_lines(dose: PlannedDose) -> list[str]:
     chair = dose.chair_time
     return [
@@ -78,7 +89,8 @@ class Command(BaseCommand):
     help = "Show the next dose and the plan after it for a regimen and the doses given (for checking its setup)."
 
     def add_arguments(self, parser):
-        parser.add_argument("--regimen", required=True, metavar="CODE", help="Regimen code, e.g. ocrevus.")
+        parser.add_argument("--regimen", metavar="CODE", help="Regimen code, e.g. ocrevus.")
+        parser.add_argument("--course", metavar="ID", help="A treatment course's id: plan from its appointments.")
         parser.add_argument(
             "--given", action="append", default=[], metavar="YYYY-MM-DD", help="A dose given, oldest first."
         )
@@ -102,6 +114,14 @@ class Command(BaseCommand):
         parser.add_argument("--json", action="store_true", help="Print one JSON object.")
 
     def handle(self, *args, **options):
+        if options["count"] < 1:
+            raise _fail("--count must be at least 1.")
+        if options["course"] is not None:
+            if options["regimen"] or options["given"] or options["reaction"] or options["option"] or options["start"]:
+                raise _fail("--course reads the course's own regimen, doses and options; give it alone (with --today).")
+            return self._course(options)
+        if not options["regimen"]:
+            raise _fail("Give --regimen CODE (with --given dates), or --course ID for a course on file.")
         code = options["regimen"]
         regimen = Regimen.objects.prefetch_related("phases", "monitoring").filter(code=code).first()
         if regimen is None:
@@ -113,7 +133,7 @@ class Command(BaseCommand):
                 raise _fail(f"--given dates are out of order: {later} comes after {earlier}; list them oldest first.")
         reactions = set()
         for value in options["reaction"]:
-            if not value.isdigit() or not 1 <= int(value) <= len(given_dates):
+            if not value.isdecimal() or not 1 <= int(value) <= len(given_dates):
                 raise _fail(f"--reaction {value!r} must be the number of a given dose, from 1 to {len(given_dates)}.")
             reactions.add(int(value))
         course_options = dict(_parse_option(text) for text in options["option"])
@@ -129,8 +149,6 @@ class Command(BaseCommand):
             start = given_dates[0] if given_dates else today
         if given_dates and start > given_dates[0]:
             raise _fail(f"--start {start} is after the first dose given ({given_dates[0]}).")
-        if options["count"] < 1:
-            raise _fail("--count must be at least 1.")
 
         given = [GivenDose(day, serious_reaction=(number in reactions)) for number, day in enumerate(given_dates, 1)]
         plan = dose_plan(
@@ -158,6 +176,41 @@ class Command(BaseCommand):
             return
 
         self.stdout.write(f"{regimen.name}: {len(given)} dose(s) given, course start {start}, today {today}")
+        self._write_plan(plan)
+
+    def _course(self, options) -> None:
+        value = options["course"]
+        course = (
+            TreatmentCourse.objects.select_related("patient__clinic", "regimen").filter(pk=int(value)).first()
+            if value.isdecimal() and len(value) < 10
+            else None
+        )
+        if course is None:
+            raise _fail(f"No treatment course with id {value!r}. The id is in the course page's address.")
+        today = _parse_date(options["today"], "--today") if options["today"] else None
+        doses = course_doses(course, today=today, plan_length=options["count"])
+        plan = list(doses.plan)
+        if options["json"]:
+            result = {
+                "course": course.pk,
+                "regimen": course.regimen.code,
+                "today": doses.today.isoformat(),
+                "given": [_visit_as_dict(visit) for visit in doses.given],
+                "booked": [_visit_as_dict(visit) for visit in doses.booked],
+                "next": dose_as_dict(plan[0]) if plan else None,
+                "upcoming": [dose_as_dict(dose) for dose in plan[1:]],
+            }
+            self.stdout.write(json.dumps(result, indent=2))
+            return
+        self.stdout.write(
+            f"{course.regimen.name}, course {course.pk}: {len(doses.given)} dose(s) given, "
+            f"{len(doses.booked)} booked, today {doses.today}"
+        )
+        for booked in doses.booked:
+            self.stdout.write(f"  booked: dose {booked.dose_number} on {booked.date}")
+        self._write_plan(plan)
+
+    def _write_plan(self, plan: list[PlannedDose]) -> None:
         if not plan:
             self.stdout.write("No further dose: the regimen is complete.")
             return

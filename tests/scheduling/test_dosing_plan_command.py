@@ -1,4 +1,4 @@
-"""The `dosing_plan` command clinic IT uses to check a regimen's configuration."""
+"""The `dosing_plan` command clinic IT uses to check a regimen's configuration, or a course on file."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date
 from io import StringIO
 from pathlib import Path
 from urllib.parse import quote
@@ -13,6 +14,10 @@ from urllib.parse import quote
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+
+from clinic.models import Regimen
+from tests.factories import PatientFactory, TreatmentCourseFactory
+from tests.helpers import book_directly, free_chair, local
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -103,6 +108,10 @@ def test_the_text_output_reads_as_sentences(db):
         (["--regimen", "ocrevus", "--given", "2027-01-06", "--reaction", "2"], "must be the number of a given dose"),
         (["--regimen", "ocrevus", "--option", "short_infusion"], "needs the form KEY=VALUE"),
         (["--regimen", "ocrevus", "--option", "extended_interval=1"], "offers no course option 'extended_interval'"),
+        (["--given", "2027-01-06"], "Give --regimen CODE"),
+        (["--course", "²"], "No treatment course with id '²'"),
+        (["--course", "99999999999999999999"], "No treatment course with id"),
+        (["--course", "1", "--regimen", "ocrevus"], "--course reads the course's own regimen"),
     ],
 )
 def test_it_refuses_bad_input_with_exit_status_2(db, args, message):
@@ -140,3 +149,22 @@ def test_from_the_shell_it_prints_one_line_and_exits_with_status_2(db, args):
     assert done.stdout == ""
     assert len(done.stderr.strip().splitlines()) == 1
     assert done.stderr.startswith("CommandError: ")
+
+
+def test_for_a_course_on_file_it_plans_after_the_doses_given_and_booked(clinic_a):
+    course = TreatmentCourseFactory(
+        patient=PatientFactory(clinic=clinic_a),
+        regimen=Regimen.objects.get(code="ocrevus"),
+        start_date=date(2027, 1, 6),
+    )
+    first = local(clinic_a, date(2027, 1, 6), 9)
+    book_directly(chair=free_chair(clinic_a, first, first), course=course, starts_at=first, status="completed")
+    second = local(clinic_a, date(2027, 1, 20), 9)
+    book_directly(chair=free_chair(clinic_a, second, second), course=course, starts_at=second, dose_number=2)
+    result = json.loads(run("--course", str(course.pk), "--today", "2027-01-10", "--json"))
+    assert [dose["dose_number"] for dose in result["given"]] == [1]
+    assert [(dose["dose_number"], dose["date"]) for dose in result["booked"]] == [(2, "2027-01-20")]
+    assert (result["next"]["dose_number"], result["next"]["target_date"]) == (3, "2027-07-06")
+    text = run("--course", str(course.pk), "--today", "2027-01-10")
+    assert "1 dose(s) given, 1 booked" in text
+    assert "booked: dose 2 on 2027-01-20" in text
