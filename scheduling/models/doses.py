@@ -48,7 +48,7 @@ class DoseState(models.Model):
         indexes = [
             models.Index(
                 fields=["clinic", "target_date"],
-                condition=Q(dose_number__isnull=False, when_needed=False),
+                condition=Q(dose_number__isnull=False, when_needed=False, booked_count=0),
                 name="dosestate_due_by_clinic",
             ),
             models.Index(fields=["drug", "target_date"], name="dosestate_due_by_drug"),

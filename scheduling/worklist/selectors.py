@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, CharField, IntegerField, Q, Value, When
+from django.db.models import Case, CharField, Count, IntegerField, Q, Value, When
 from django.db.models.functions import Lower
 
 from clinic.dosing import ChairTime, DoseStatus
@@ -166,14 +166,17 @@ def worklist_page(
     page: int | str | None = 1,
     per_page: int = PAGE_SIZE,
     today: date | None = None,
-) -> Page:
-    """One page of the worklist (`page.object_list` holds WorklistRow), in two queries."""
-    paginator = Paginator(
-        worklist_queryset(clinics=clinics, weeks=weeks, drug=drug, status=status, today=today), per_page
+) -> tuple[Page, int]:
+    """One page of the worklist (`page.object_list` holds WorklistRow) and the overdue count, in two queries."""
+    rows = worklist_queryset(clinics=clinics, weeks=weeks, drug=drug, status=status, today=today)
+    totals = rows.order_by().aggregate(
+        total=Count("pk"), overdue=Count("pk", filter=Q(dose_status=DoseStatus.OVERDUE.value))
     )
+    paginator = Paginator(rows, per_page)
+    paginator.count = totals["total"]  # counted above, with the overdue rows, in one pass
     result = paginator.get_page(page)
     result.object_list = [_row(state, today) for state in result.object_list]
-    return result
+    return result, totals["overdue"]
 
 
 def worklist_rows(*, clinics, weeks: int = DEFAULT_WEEKS, drug=None, status=None, today=None) -> list[WorklistRow]:
@@ -182,7 +185,3 @@ def worklist_rows(*, clinics, weeks: int = DEFAULT_WEEKS, drug=None, status=None
         _row(state, today)
         for state in worklist_queryset(clinics=clinics, weeks=weeks, drug=drug, status=status, today=today)
     ]
-
-
-def overdue_count(*, clinics, weeks: int = DEFAULT_WEEKS, drug=None, today=None) -> int:
-    return worklist_queryset(clinics=clinics, weeks=weeks, drug=drug, status=DoseStatus.OVERDUE, today=today).count()

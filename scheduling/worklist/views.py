@@ -8,7 +8,7 @@ from django.shortcuts import render
 
 from clinic.access import clinics_for_user
 from clinic.models import Drug
-from scheduling.worklist.selectors import DEFAULT_WEEKS, STATUS_LABELS, overdue_count, worklist_page
+from scheduling.worklist.selectors import DEFAULT_WEEKS, STATUS_LABELS, worklist_page
 
 
 class WorklistFilterForm(forms.Form):
@@ -47,7 +47,7 @@ def worklist(request):
         filters.update(form.cleaned_data)
     weeks = filters["weeks"] or DEFAULT_WEEKS
     shown = [filters["clinic"]] if filters["clinic"] else list(clinics)
-    page = worklist_page(
+    page, overdue = worklist_page(
         clinics=shown,
         weeks=weeks,
         drug=filters["drug"],
@@ -66,6 +66,6 @@ def worklist(request):
         "filtered": any(filters[key] for key in ("clinic", "drug", "status")),
         "several_clinics": len(clinic_list) > 1,
         "clinics": clinic_list,
-        "overdue_count": overdue_count(clinics=shown, weeks=weeks, drug=filters["drug"]),
+        "overdue_count": overdue,
     }
     return render(request, "scheduling/worklist.html", context)
