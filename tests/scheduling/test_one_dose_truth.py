@@ -1,8 +1,8 @@
 """One truth for every dose: the same course histories give the same next dose everywhere.
 
 Each case is a course history; the dose module, the stored state, the worklist, the booking
-page's search, the reminder planner and the patient page must all name the same next dose
-(number and target date). A course with a visit on the books is left off the worklist and
+page's search, the reminder planner, the patient page and the roster (once that dose is booked)
+must all name the same next dose (number and target date; on the roster, its phase and label). A course with a visit on the books is left off the worklist and
 gets no "please book" reminder, by rule; the others still agree on the dose after it.
 """
 
@@ -16,10 +16,12 @@ import pytest
 from clinic.models import Chair, Regimen
 from patients.models import TreatmentCourse
 from scheduling.availability.search import find_slots_for_course
+from scheduling.booking.services import booking_create
 from scheduling.dose_summaries import course_dosing_summaries
-from scheduling.doses import course_doses
+from scheduling.doses import course_doses, planned_dose
 from scheduling.models import Appointment, DoseState, Reminder
 from scheduling.reminders.planner import reminders_plan
+from scheduling.roster.selectors import roster_for_day
 from scheduling.worklist.selectors import worklist_rows
 from tests.factories import PatientFactory, TreatmentCourseFactory
 
@@ -104,7 +106,7 @@ def _course(clinic, case: Case) -> TreatmentCourse:
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
-def test_every_page_and_job_names_the_same_next_dose(clinic_a, case):
+def test_every_page_and_job_names_the_same_next_dose(clinic_a, front_desk, case):
     course = _course(clinic_a, case)
     expected = case.next_dose
 
@@ -132,3 +134,19 @@ def test_every_page_and_job_names_the_same_next_dose(clinic_a, case):
         assert [(row.dose.dose_number, row.dose.target_date) for row in rows] == [expected]
         assert dose_reminders, "a due dose gets a reminder"
         assert {reminder.key.split(":")[2] for reminder in dose_reminders} == {str(expected[0])}
+
+    # The roster: the booked visit of the case, or the next dose once the front desk books it.
+    if case.booked:
+        visit = doses.booked[0]
+        roster_dose = planned_dose(course, visit.dose_number, exclude_appointment_id=visit.appointment_id)
+        day = visit.date
+    else:
+        slot = search.slots[0]
+        chair = Chair.objects.get(pk=slot.chair_id)
+        booking_create(course=course, chair=chair, starts_at=slot.starts_at, booked_by=front_desk)
+        roster_dose, day = doses.next, slot.starts_at.astimezone(clinic_a.tz).date()
+    assert roster_dose.phase and roster_dose.dose_label
+    shown = [v for v in roster_for_day(clinic=clinic_a, day=day).visits if v.appointment.course_id == course.pk]
+    assert [(v.dose_number, v.phase, v.dose_label) for v in shown] == [
+        (roster_dose.dose_number, roster_dose.phase, roster_dose.dose_label)
+    ]
