@@ -7,19 +7,28 @@ they work at; the formulary (drugs and regimens) is shared by every clinic.
 from __future__ import annotations
 
 from functools import update_wrapper
+from zoneinfo import ZoneInfo
 
+from auditlog.admin import LogEntryAdmin
+from auditlog.models import LogEntry
 from django import forms
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin import AdminSite
+from django.contrib.admin.utils import unquote
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from django.shortcuts import redirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.text import capfirst
+from django_otp import user_has_device
 
+from audit.history import about, changes_to, history
+from clinic.mfa import mfa_required
 from clinic.models import (
     Chair,
     Clinic,
@@ -31,6 +40,13 @@ from clinic.models import (
     Regimen,
     RegimenPhase,
     StaffProfile,
+)
+from clinic.signals import (
+    SCHEDULE_FIELDS,
+    SchedulePreview,
+    clinic_schedule_changed,
+    clinic_schedule_preview,
+    combined,
 )
 
 # --- Who may open the admin ------------------------------------------------------------------
@@ -46,9 +62,25 @@ def _staff_only_admin_view(view, cacheable=False):
     def inner(request, *args, **kwargs):
         if request.user.is_authenticated and not admin.site.has_permission(request):
             raise PermissionDenied
+        if request.user.is_authenticated and not _passed_two_step(request):
+            # The app's middleware sends such a user to the code page first; the admin holds
+            # the same line on its own, so no change to the middleware can open it.
+            raise PermissionDenied
         return wrapped(request, *args, **kwargs)
 
     return update_wrapper(inner, wrapped)
+
+
+def _passed_two_step(request) -> bool:
+    """Whether this session may use the admin as far as two-step sign-in goes.
+
+    A user with an authenticator app must have typed a code this session; a user whose clinic
+    requires one (clinic.mfa) must have one and have typed its code.
+    """
+    user = request.user
+    if user.is_verified():
+        return True
+    return not (user_has_device(user) or mfa_required(user))
 
 
 @login_not_required
@@ -76,7 +108,49 @@ def admin_clinics(user):
     return Clinic.objects.filter(staff__user=user)
 
 
-class ClinicScopedAdmin(admin.ModelAdmin):
+# --- The audit trail --------------------------------------------------------------------------
+#
+# An object's "History" page shows the audit trail (audit.history): every change, from the app,
+# the admin or a shell, with the old and new values. It opens only for an object the manager
+# may see here, so a manager reads the history of their own clinics' configuration only. The
+# trail itself (auditlog's LogEntry) is for superusers, and nobody changes or deletes it.
+
+
+class AuditHistoryMixin:
+    """The admin's History page from the audit trail, for an object this admin would show."""
+
+    def history_parts(self, obj):
+        """The entries the page lists: the object's own; a clinic or a regimen adds the rows it owns."""
+        return [about(self.model._default_manager.filter(pk=obj.pk))]
+
+    def history_time_zone(self, obj):
+        clinic = getattr(obj, "clinic", None)
+        return clinic.tz if isinstance(clinic, Clinic) else ZoneInfo(settings.TIME_ZONE)
+
+    def history_view(self, request, object_id, extra_context=None):
+        obj = self.get_object(request, unquote(object_id))
+        if obj is None:
+            raise Http404(f"No such {self.opts.verbose_name}.")
+        if not self.has_view_or_change_permission(request, obj):
+            raise PermissionDenied
+        zone = self.history_time_zone(obj)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"History: {obj}",
+            "subtitle": None,
+            "object": obj,
+            "opts": self.opts,
+            "module_name": str(capfirst(self.opts.verbose_name_plural)),
+            "history": history(changes_to(*self.history_parts(obj)), time_zone=zone),
+            "time_zone_name": str(zone),
+            "show_addresses": True,
+            **(extra_context or {}),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "audit/admin_history.html", context)
+
+
+class ClinicScopedAdmin(AuditHistoryMixin, admin.ModelAdmin):
     """Rows that belong to a clinic: a manager sees and assigns only their own clinics.
 
     Another clinic's row answers 404, as it does in the app, and the clinic list filter
@@ -156,18 +230,171 @@ class NurseStaffingInline(admin.TabularInline):
     extra = 0
 
 
+# Visits listed one by one when a time-zone change is previewed; the rest are counted.
+PREVIEW_VISITS = 20
+# How the admin's messages name the fields that move reminders.
+_FIELD_WORDS = {
+    "time_zone": "time zone",
+    "reminder_local_time": "reminder hour",
+    "reminder_days_before": "reminder days",
+}
+
+
+def _visits(count: int) -> str:
+    return f"{count} booked visit{'s' if count != 1 else ''}"
+
+
+def _day_and_time(moment) -> str:
+    return f"{moment:%a %d %b %Y} {moment:%H:%M}"
+
+
+class ClinicForm(forms.ModelForm):
+    """The clinic's settings. A new time zone with visits booked is saved only once its effect was shown and confirmed.
+
+    A visit keeps its moment when the time zone changes, so its local time moves: the form
+    first lists what would move and what would fall outside the opening hours, and refuses
+    until the confirm box is ticked.
+    """
+
+    confirm_time_zone_change = forms.BooleanField(
+        required=False,
+        label="Change the time zone of booked visits",
+        help_text=(
+            "Needed only when the time zone changes while visits are booked. Save once to see what the change "
+            "would do; tick this box and save again to make it."
+        ),
+    )
+
+    class Meta:
+        model = Clinic
+        fields = [
+            "name",
+            "time_zone",
+            "address",
+            "phone",
+            "email",
+            "active",
+            "slot_minutes",
+            "patients_per_nurse",
+            "starts_per_nurse",
+            "reminder_days_before",
+            "reminder_local_time",
+            "due_soon_days",
+            "require_mfa_for_managers",
+            "require_mfa_for_everyone",
+        ]
+
+    def clean(self):
+        data = super().clean()
+        self.schedule_preview = SchedulePreview()
+        new_zone = data.get("time_zone")
+        if self.instance.pk is None or "time_zone" not in self.changed_data or not new_zone:
+            return data
+        # The instance is still as saved here: the form copies its values onto it after clean().
+        preview = combined(clinic_schedule_preview.send(sender=Clinic, clinic=self.instance, time_zone=new_zone))
+        self.schedule_preview = preview
+        if preview.visits and not data.get("confirm_time_zone_change"):
+            self.add_error(
+                "confirm_time_zone_change",
+                f"Tick this box to change the time zone of {_visits(len(preview.visits))}, or put the old time "
+                "zone back.",
+            )
+            raise ValidationError(self._time_zone_sentences(preview, new_zone))
+        return data
+
+    def _time_zone_sentences(self, preview: SchedulePreview, new_zone: str) -> list[str]:
+        visits = preview.visits
+        first = visits[0]
+        sentences = [
+            f"Changing the time zone from {self.instance.time_zone} to {new_zone} moves the local time of "
+            f"{_visits(len(visits))} from {first.after:%a %d %b %Y} on: each stays at the same moment, so "
+            f"{first.before:%H:%M} becomes {first.after:%H:%M}, and patients' reminders will give the new times.",
+        ]
+        sentences += [
+            f"{_day_and_time(visit.before)} becomes "
+            + (f"{visit.after:%H:%M}" if visit.after.date() == visit.before.date() else _day_and_time(visit.after))
+            + f" ({visit.chair})"
+            + (", outside the opening hours" if visit.outside_hours else "")
+            for visit in visits[:PREVIEW_VISITS]
+        ]
+        if len(visits) > PREVIEW_VISITS:
+            sentences.append(f"… and {_visits(len(visits) - PREVIEW_VISITS)} more.")
+        outside = preview.outside_hours
+        if outside:
+            sentences.append(
+                f"{_visits(len(outside))} would fall outside the opening hours: "
+                + "; ".join(visit.label() for visit in outside)
+                + ". Move them once the change is saved."
+            )
+        sentences.append(
+            "Tick “Change the time zone of booked visits” and save again to make the change; the reminders "
+            "of these visits are then re-planned for the clinic's reminder hour in the new time zone."
+        )
+        return sentences
+
+
 @admin.register(Clinic)
-class ClinicAdmin(admin.ModelAdmin):
+class ClinicAdmin(AuditHistoryMixin, admin.ModelAdmin):
+    form = ClinicForm
     list_display = ["name", "time_zone", "phone", "active"]
     inlines = [ChairInline, OpeningHoursInline, NurseStaffingInline, ClosureInline]
     fieldsets = [
-        (None, {"fields": ["name", "time_zone", "address", "phone", "email", "active"]}),
+        (None, {"fields": ["name", "time_zone", "confirm_time_zone_change", "address", "phone", "email", "active"]}),
         ("Booking and nurse rules", {"fields": ["slot_minutes", "patients_per_nurse", "starts_per_nurse"]}),
         ("Reminders", {"fields": ["reminder_days_before", "reminder_local_time", "due_soon_days"]}),
+        ("Signing in", {"fields": ["require_mfa_for_managers", "require_mfa_for_everyone"]}),
     ]
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(pk__in=admin_clinics(request.user))
+
+    def history_parts(self, obj):
+        return [
+            about(Clinic.objects.filter(pk=obj.pk)),
+            *(
+                about(model.objects.filter(clinic=obj), owner="clinic", owner_id=obj.pk)
+                for model in (Chair, OpeningHours, Closure, NurseStaffing)
+            ),
+        ]
+
+    def history_time_zone(self, obj):
+        return obj.tz
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is not None:
+            return self.fieldsets
+        # A new clinic has no visits to move.
+        first, *rest = self.fieldsets
+        fields = [name for name in first[1]["fields"] if name != "confirm_time_zone_change"]
+        return [(first[0], {**first[1], "fields": fields}), *rest]
+
+    def save_related(self, request, form, formsets, change):
+        """After the clinic and its hours are saved: re-plan the reminders if its clock changed, name misplaced visits."""
+        super().save_related(request, form, formsets, change)
+        changed = [name for name in SCHEDULE_FIELDS if name in form.changed_data]
+        if not change or not changed:
+            return
+        now = combined(
+            clinic_schedule_changed.send(
+                sender=Clinic, clinic=form.instance, changed=changed, previous_time_zone=form.initial.get("time_zone")
+            )
+        )
+        if now.visits:
+            self.message_user(
+                request,
+                f"The reminders of {_visits(len(now.visits))} were re-planned for the new "
+                + " and ".join(_FIELD_WORDS[name] for name in changed)
+                + ".",
+                messages.INFO,
+            )
+        if now.outside_hours:
+            self.message_user(
+                request,
+                f"Outside the opening hours now ({_visits(len(now.outside_hours))}); move or cancel them: "
+                + "; ".join(visit.label() for visit in now.outside_hours)
+                + ".",
+                messages.WARNING,
+            )
 
 
 @admin.register(Chair)
@@ -190,18 +417,52 @@ class MonitoringRuleInline(admin.TabularInline):
 
 
 @admin.register(Drug)
-class DrugAdmin(admin.ModelAdmin):
+class DrugAdmin(AuditHistoryMixin, admin.ModelAdmin):
     list_display = ["brand_name", "generic_name", "route", "active"]
 
 
 @admin.register(Regimen)
-class RegimenAdmin(admin.ModelAdmin):
+class RegimenAdmin(AuditHistoryMixin, admin.ModelAdmin):
     list_display = ["name", "code", "drug", "active", "programme"]
     list_filter = ["active", "drug"]
     inlines = [RegimenPhaseInline, MonitoringRuleInline]
 
+    def history_parts(self, obj):
+        return [
+            about(Regimen.objects.filter(pk=obj.pk)),
+            *(
+                about(model.objects.filter(regimen=obj), owner="regimen", owner_id=obj.pk)
+                for model in (RegimenPhase, MonitoringRule)
+            ),
+        ]
+
 
 @admin.register(StaffProfile)
-class StaffProfileAdmin(admin.ModelAdmin):
+class StaffProfileAdmin(AuditHistoryMixin, admin.ModelAdmin):
     list_display = ["user"]
     filter_horizontal = ["clinics"]
+
+
+# auditlog registers its own LogEntry admin, which a user given its view permission could read
+# whole, every clinic's entries at once: replaced by one for superusers only.
+admin.site.unregister(LogEntry)
+
+
+@admin.register(LogEntry)
+class AuditTrailAdmin(LogEntryAdmin):
+    """The whole audit trail: superusers read it; nobody adds, changes or deletes an entry."""
+
+    def has_module_permission(self, request):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.is_active and request.user.is_superuser
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -14,7 +14,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import MAXYEAR, MINYEAR, date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
 
@@ -162,12 +162,20 @@ class MonitoringItem:
 
 # --- Calendar arithmetic ---------------------------------------------------------------------
 
+# The days a dose may be planned on: a century inside the calendar's ends at year 1 and 9999.
+PLANNABLE = (date(MINYEAR + 100, 1, 1), date(MAXYEAR - 100, 12, 31))
+
 
 def add_months(day: date, months: int) -> date:
-    """`day` moved by whole calendar months; a day past the month's end clamps to its last day."""
+    """`day` moved by whole calendar months; a day past the month's end clamps to its last day.
+
+    Past the calendar's ends (year 1, year 9999) it raises OverflowError, as `date + timedelta` does.
+    """
     month_index = day.year * 12 + (day.month - 1) + months
     year, month = divmod(month_index, 12)
     month += 1
+    if not MINYEAR <= year <= MAXYEAR:
+        raise OverflowError("date value out of range")
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
@@ -274,6 +282,33 @@ def _in_order(given: Sequence[GivenDose]) -> list[GivenDose]:
 
 
 def _plan_one(
+    spec: RegimenSpec,
+    *,
+    start_date: date,
+    given: list[GivenDose],
+    options: Mapping[str, Any],
+    today: date,
+    due_soon_days: int,
+) -> PlannedDose | None:
+    """The next dose, or None when the regimen has no further dose or its dates fall off the calendar.
+
+    A course saved with a date at the calendar's edge (0001-01-01, 9999-12-31) has no dose
+    Chairside could book, and must never stop a page or a batch that plans other courses. A
+    dose is planned only inside PLANNABLE, so whoever reads it may still count a century of
+    days either way (reminder offsets, search windows) without leaving the calendar.
+    """
+    try:
+        planned = _plan_dates(
+            spec, start_date=start_date, given=given, options=options, today=today, due_soon_days=due_soon_days
+        )
+    except OverflowError:
+        return None
+    if planned is not None and not (PLANNABLE[0] <= planned.earliest_date and planned.latest_date <= PLANNABLE[1]):
+        return None
+    return planned
+
+
+def _plan_dates(
     spec: RegimenSpec,
     *,
     start_date: date,
@@ -397,12 +432,25 @@ def _every_months(first: date, every: int, *, until: date | None, window: tuple[
     days = []
     step = 1
     while True:
-        due = add_months(first, every * step)
+        try:
+            due = add_months(first, every * step)
+        except OverflowError:  # the calendar ends before the window does
+            return days
         if due > window[1] or (until is not None and due > until):
             return days
         if due >= window[0]:
             days.append(due)
         step += 1
+
+
+def _months_after(day: date, months: int | None) -> date | None:
+    """`day` plus `months`, the calendar's last day when that is past it; None for no limit."""
+    if months is None:
+        return None
+    try:
+        return add_months(day, months)
+    except OverflowError:
+        return date.max
 
 
 def monitoring_due(
@@ -427,11 +475,7 @@ def monitoring_due(
         first, last = history[0].date, history[-1].date
         reauthorization_rules = set()
         for rule in spec.monitoring:
-            until = (
-                add_months(last, rule.until_months_after_last_dose)
-                if rule.until_months_after_last_dose is not None
-                else None
-            )
+            until = _months_after(last, rule.until_months_after_last_dose)
             if rule.kind == "reauthorization":
                 reauthorization_rules.add(rule.every_months)
             for due in _every_months(first, rule.every_months, until=until, window=(today, horizon)):

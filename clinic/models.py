@@ -75,6 +75,18 @@ class Clinic(models.Model):
         default=21, help_text="Remind a patient to book when the next dose is due within this many days."
     )
     active = models.BooleanField(default=True)
+    # Two-step sign-in (an authenticator app's code after the password). On for managers by
+    # default: they hold the admin and the staff page, so a guessed password must not be enough.
+    require_mfa_for_managers = models.BooleanField(
+        "require two-step sign-in for managers",
+        default=True,
+        help_text="Managers of this clinic must sign in with a code from an authenticator app as well as their password.",
+    )
+    require_mfa_for_everyone = models.BooleanField(
+        "require two-step sign-in for all staff",
+        default=False,
+        help_text="Everyone working at this clinic (front desk and nurses too) must sign in with an authenticator code.",
+    )
 
     class Meta:
         ordering = ["name"]
@@ -179,6 +191,9 @@ class StaffProfile(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="staff_profile")
     clinics = models.ManyToManyField(Clinic, related_name="staff", blank=True)
+
+    class Meta:
+        permissions = [("manage_staff", "Can set passwords of, deactivate and unlock the staff of their clinics")]
 
     def __str__(self) -> str:
         return str(self.user)
@@ -345,6 +360,13 @@ class RegimenPhase(models.Model):
         ordering = ["regimen", "position"]
         constraints = [
             models.UniqueConstraint(fields=["regimen", "position"], name="phase_position_unique"),
+            # A dose of no minutes cannot be placed in a chair; the booking pages would have nothing to book.
+            models.CheckConstraint(
+                condition=Q(infusion_minutes__gt=0),
+                name="phase_infusion_minutes_positive",
+                violation_error_message="Give the infusion minutes, more than 0: a dose with no infusion time "
+                "cannot be booked.",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -362,8 +384,32 @@ class RegimenPhase(models.Model):
             errors["alternative_interval_value"] = "Give the alternative interval for the option."
         if self.short_infusion_option and not self.short_infusion_minutes:
             errors["short_infusion_minutes"] = "Give the minutes of the shorter infusion."
+        errors.update(self._chair_time_errors())
         if errors:
             raise ValidationError(errors)
+
+    def _chair_time_errors(self) -> dict[str, str]:
+        """Every dose of the phase needs chair time: a dose of 0 minutes cannot be booked into a chair."""
+        errors = {}
+        if self.infusion_minutes is not None and self.infusion_minutes <= 0:
+            if not (self.premed_minutes or self.observation_minutes):
+                errors["infusion_minutes"] = (
+                    "This phase gives its doses no chair time: premedication, infusion and observation are all "
+                    "0 minutes. Give the infusion minutes (more than 0) so its doses can be booked."
+                )
+            else:
+                errors["infusion_minutes"] = (
+                    "Give the infusion minutes, more than 0: a dose with no infusion time cannot be booked."
+                )
+        if self.first_infusion_minutes == 0:
+            errors["first_infusion_minutes"] = (
+                "Leave this empty when the first infusion is not longer; 0 minutes cannot be booked."
+            )
+        if self.short_infusion_minutes == 0:
+            errors["short_infusion_minutes"] = (
+                "Give the minutes of the shorter infusion (more than 0), or leave it empty."
+            )
+        return errors
 
 
 class MonitoringRule(models.Model):

@@ -61,6 +61,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "scheduling.change_nurseassignment",
         "scheduling.view_reminder",
         "scheduling.change_reminder",
+        # The staff page: set a colleague's password, deactivate them, lift a lockout.
+        "clinic.manage_staff",
     ]
     + [
         f"clinic.{action}_{model}"

@@ -46,17 +46,20 @@ class LogfmtFormatter(logging.Formatter):
 class HidePatientDataFilter(logging.Filter):
     """Strip what may carry patient data before a record is written.
 
-    URLs lose their query strings (search terms, names typed into a filter), gunicorn's access
-    records lose the query string, status line and referrer atoms, and Celery's task records
-    lose their arguments and return values. Our own code logs ids, never names or MRNs.
+    URLs lose their query strings (search terms, names typed into a filter) and the token of an
+    unsubscribe link (it acts for the patient without a login), gunicorn's access records lose
+    the query string, status line and referrer atoms, and Celery's task records lose their
+    arguments and return values. Our own code logs ids, never names or MRNs.
     """
 
     _QUERY_STRING = re.compile(r"((?:https?://[^\s?#\"']*)|(?:/[\w\-./%~]*))\?[^\s\"']*")
+    _UNSUBSCRIBE_TOKEN = re.compile(r"(/reminders/unsubscribe/)[^/\s?#\"']+")
     _PAYLOAD_KEYS = ("args", "kwargs", "return_value")
 
     @classmethod
     def strip_query_strings(cls, text: str) -> str:
-        return cls._QUERY_STRING.sub(r"\1", text)
+        """The text with every URL's query string removed and every unsubscribe token masked."""
+        return cls._UNSUBSCRIBE_TOKEN.sub(r"\1[token]", cls._QUERY_STRING.sub(r"\1", text))
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args

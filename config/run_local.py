@@ -22,8 +22,11 @@ from pathlib import Path
 STOP_TIMEOUT_SECONDS = 15
 
 
-def _prepare_broker() -> None:
-    """The file-system broker needs its folders before the worker and beat start."""
+def _prepare_broker() -> list[str]:
+    """The file-system broker needs its folders before the worker and beat start.
+
+    Returns the queues the worker consumes: the scan's and the sends' (see CELERY_TASK_QUEUES).
+    """
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
     import django
     from django.conf import settings
@@ -34,6 +37,7 @@ def _prepare_broker() -> None:
         for key in ("data_folder_in", "data_folder_out", "processed_folder"):
             if options.get(key):
                 Path(options[key]).mkdir(parents=True, exist_ok=True)
+    return [queue.name for queue in settings.CELERY_TASK_QUEUES]
 
 
 def _die_with_parent() -> None:
@@ -68,9 +72,11 @@ def main() -> int:
     port = os.environ.get("PORT", "8000")
     # Links in the emails the worker writes point at this server unless SITE_URL says otherwise.
     os.environ.setdefault("SITE_URL", f"http://{host}:{port}")
-    _prepare_broker()
+    queues = _prepare_broker()
+    # One worker for both queues here; production may give each queue its own (README, "Reminders").
     worker = _start(
-        ["-m", "celery", "-A", "config", "worker", "--beat", "--loglevel", "INFO", "--concurrency", "2"],
+        ["-m", "celery", "-A", "config", "worker", "--beat", "--loglevel", "INFO", "--concurrency", "2"]
+        + ["-Q", ",".join(queues)],
     )
     web = _start(["manage.py", "runserver", f"{host}:{port}"])
     processes = (web, worker)

@@ -14,6 +14,7 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 from config.logging import logging_config
 
@@ -79,7 +80,13 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_htmx",
     "bootstrap",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "auditlog",
     "clinic",
+    "accounts",
     "patients",
     "scheduling",
 ]
@@ -90,14 +97,28 @@ MIDDLEWARE = [
     "config.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Content-Security-Policy on every page (CONTENT_SECURITY_POLICY below).
+    "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Cache-Control: no-store on every signed-in page and on the unsubscribe pages.
+    "config.middleware.PrivatePagesNotCachedMiddleware",
+    # user.is_verified(): whether this session has passed the second step of signing in.
+    "django_otp.middleware.OTPMiddleware",
+    # The audit trail's actor, address and source (app or admin) for every change in the request.
+    "audit.middleware.AuditMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Signs a session out after SESSION_IDLE_MINUTES without activity (before any view runs).
+    "accounts.middleware.IdleTimeoutMiddleware",
+    # Sends a signed-in user who still owes the second step (or must set it up) there first.
+    "accounts.middleware.TwoStepSignInMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -144,6 +165,11 @@ PASSWORD_HASHERS = [
     "django.contrib.auth.hashers.Argon2PasswordHasher",
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
+# django-axes first: it refuses a locked-out username-and-address before the password is checked.
+AUTHENTICATION_BACKENDS = [
+    "accounts.backends.LockoutBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -170,6 +196,16 @@ STORAGES = {
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
+# The audit trail: django-auditlog. It takes the actor and the address from its middleware
+# (audit.middleware), stores each change as a JSON diff of old and new values, follows
+# many-to-many changes (group membership, a manager's clinics), logs record views with its
+# `accessed` signal, and needs nothing of the database beyond Django's JSONField, so SQLite and
+# PostgreSQL behave alike. The apps register their models in their own ready().
+AUDITLOG_STORE_JSON_CHANGES = True  # numbers, booleans and empty values keep their type
+# A raw save is a fixture or database restore (loaddata, a test database put back), not a change
+# anyone made: logging it would also create content types mid-restore.
+AUDITLOG_DISABLE_ON_RAW_SAVE = True
+
 # Email: EMAIL_URL (smtp://user:password@host:port, smtp+tls:// for STARTTLS, smtp+ssl:// for
 # TLS); with DEBUG=1 and none set, emails are written as files under var/mail/ for a person
 # to read.
@@ -194,7 +230,9 @@ if _email_url:
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(VAR_DIR / "mail")
-EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
+# Seconds each step of an SMTP conversation may take. A hung mail server costs a send this
+# long per step (the send task's own limits bound the whole), never a person at the desk.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Chairside <no-reply@chairside.invalid>")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
@@ -208,7 +246,11 @@ _redis_url = _service_url(
 )
 if _redis_url:
     CELERY_BROKER_URL = _redis_url
-    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+    # Seconds before Redis hands an unacknowledged task (its worker gone) to another worker.
+    # Longer than the longest task's hard time limit (the planner's 30 minutes), so a running
+    # task is never delivered twice; a lost send is re-claimed by the minute scan far sooner
+    # (scheduling.reminders.outbox.SENDING_TIMEOUT, 5 minutes). See README, "Reminders".
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 35 * 60}
 else:
     _broker_dir = VAR_DIR / "celery-broker"
     CELERY_BROKER_URL = "filesystem://"
@@ -220,9 +262,18 @@ else:
         "store_processed": False,
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# The queue web, beat and workers share; two installations (or test runs) on one Redis
-# database stay apart by naming their own.
+# The queues: CELERY_QUEUE for the minute scan, the planner and other housekeeping, and
+# CELERY_QUEUE.send for the reminder sends, so a backlog of sends or a hung mail server never
+# holds a scan back. A worker started without -Q consumes both; `-Q <name>` or `-Q <name>.send`
+# gives each its own worker. Two installations (or test runs) on one Redis database stay apart
+# by naming their own.
 CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_QUEUE", default="celery")
+_send_queue = f"{CELERY_TASK_DEFAULT_QUEUE}.send"
+CELERY_TASK_QUEUES = (
+    Queue(CELERY_TASK_DEFAULT_QUEUE, Exchange(CELERY_TASK_DEFAULT_QUEUE), routing_key=CELERY_TASK_DEFAULT_QUEUE),
+    Queue(_send_queue, Exchange(_send_queue), routing_key=_send_queue),
+)
+CELERY_TASK_ROUTES = {"scheduling.tasks.reminder_send": {"queue": _send_queue}}
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -253,6 +304,34 @@ CELERY_BEAT_SCHEDULE: dict = {
 # Security. Production (DEBUG off) gets secure cookies and HSTS; behind a TLS-terminating
 # proxy set SECURE_PROXY_SSL_HEADER_ENABLED=1.
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=60 * 60 * 10)  # one clinic day
+# Front-desk and nurses' computers are shared: a session left alone this long is signed out
+# (accounts.middleware.IdleTimeoutMiddleware), and the page warns the person this many seconds
+# before, with a button to stay signed in.
+SESSION_IDLE_MINUTES = env.int("SESSION_IDLE_MINUTES", default=30)
+SESSION_IDLE_WARNING_SECONDS = 120
+
+# Failed logins (django-axes). 5 wrong passwords for one username from one address lock that
+# username from that address for 30 minutes; every further try during the lockout starts the
+# 30 minutes again. The pair, not the username alone: a stranger cannot lock a nurse out of her
+# own terminal by typing her name elsewhere, and one colleague's typos at a shared front-desk
+# computer never lock the others out. A clinic manager lifts a lockout on the staff page.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True  # a correct password forgets that address's earlier typos
+AXES_LOCKOUT_CALLABLE = "accounts.lockouts.lockout_response"  # the login page, with a sentence
+AXES_CLIENT_IP_CALLABLE = "accounts.lockouts.client_address"
+AXES_VERBOSE = False  # a lockout is logged once, by accounts.lockouts, without the username
+# Behind a reverse proxy every request comes from the proxy's address: set TRUSTED_PROXY_COUNT
+# to the number of proxies in front of Chairside that append to X-Forwarded-For, so the
+# lockout counts each person's own address. Left at 0, X-Forwarded-For is never read (a
+# visitor could write anything in it).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
+# Two-step sign-in (django-otp): an authenticator app's code (TOTP) or a recovery code.
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Chairside")
+# The admin never shows a secret or its QR code: whoever saw one could make that person's codes.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = True
@@ -269,6 +348,22 @@ if not DEBUG:
     SECURE_REDIRECT_EXEMPT = [r"^health/$"]
     if env.bool("SECURE_PROXY_SSL_HEADER_ENABLED", default=False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# Content-Security-Policy (django-csp): scripts, styles and images from Chairside's own static
+# files only, no inline script, style attribute or eval (htmx's own inline style is switched
+# off in base.html), no framing, forms post only to Chairside.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    },
+}
 
 # Logs: one line per event as key=value pairs, never a query string or task payload
 # (config/logging.py, shared with gunicorn's own logs).

@@ -2,13 +2,16 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accounts.middleware import mfa_exempt
 from config import health, views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("health/", health.health, name="health"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Logging out is open before the second step of signing in, so a shared computer can be freed.
+    path("accounts/logout/", mfa_exempt(auth_views.LogoutView.as_view()), name="logout"),
+    path("", include("accounts.urls")),
     path("patients/", include("patients.urls")),
     path("scheduling/", include("scheduling.urls")),
     path("admin/", admin.site.urls),

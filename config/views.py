@@ -1,11 +1,17 @@
 """The home page: each role starts where its work is."""
 
+from datetime import timedelta
+
 from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from clinic.access import clinics_for_user
 from clinic.roles import FRONT_DESK, MANAGER, NURSE, role_of
+from scheduling.reminders.selectors import reminders_failed_by_clinic
+
+# The manager's figure of failed reminders counts this far back.
+FAILED_REMINDERS_WINDOW = timedelta(hours=24)
 
 # Where each role's day starts; the manager (and a superuser) get the overview below.
 ROLE_HOMES = {FRONT_DESK: "scheduling:worklist", NURSE: "scheduling:roster"}
@@ -23,9 +29,14 @@ def home(request):
 
 def _overview(user) -> list[dict]:
     """Today's figures for each of the user's clinics, today being the clinic's own local date."""
-    clinics = clinics_for_user(user).annotate(
-        active_chairs=Count("chairs", filter=Q(chairs__active=True), distinct=True),
-        registered_patients=Count("patients", distinct=True),
+    clinics = list(
+        clinics_for_user(user).annotate(
+            active_chairs=Count("chairs", filter=Q(chairs__active=True), distinct=True),
+            registered_patients=Count("patients", distinct=True),
+        )
+    )
+    failed = reminders_failed_by_clinic(
+        [clinic.pk for clinic in clinics], since=timezone.now() - FAILED_REMINDERS_WINDOW
     )
     rows = []
     for clinic in clinics:
@@ -42,6 +53,7 @@ def _overview(user) -> list[dict]:
                 "patients_today": figures["patients"],
                 "chairs": clinic.active_chairs,
                 "patients": clinic.registered_patients,
+                "failed_reminders": failed.get(clinic.pk, 0),
             }
         )
     return rows

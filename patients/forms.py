@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from clinic.inputs import EARLIEST_BIRTH, EARLIEST_DAY, NOTE_MAX_LENGTH, BoundedDateField, latest_day, phone_e164
 from clinic.models import Regimen
 from patients.models import Patient, TreatmentCourse
-from patients.services import check_mrn_free
+from patients.services import check_mrn_free, patient_phone_region
 
 
 class DateInput(forms.DateInput):
@@ -36,11 +39,33 @@ class PatientSearchForm(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off", "placeholder": "e.g. Smith or MRN001"}),
     )
-    page = forms.IntegerField(min_value=1, required=False, widget=forms.HiddenInput)
+    page = forms.IntegerField(min_value=1, max_value=100_000, required=False, widget=forms.HiddenInput)
+
+
+def _latest_course_day() -> date:
+    return latest_day(timezone.localdate())
+
+
+def _course_date(**kwargs) -> BoundedDateField:
+    """A course or authorization date: from 2000 to five years ahead, as anything Chairside plans."""
+    return BoundedDateField(
+        earliest=EARLIEST_DAY,
+        latest=_latest_course_day,
+        too_early=f"Choose a date on or after {EARLIEST_DAY:%d %b %Y}. Check the year.",
+        too_late="Choose a date at most five years from today. Check the year.",
+        widget=DateInput(),
+        **kwargs,
+    )
 
 
 class PatientForm(forms.ModelForm):
     clinic = forms.ModelChoiceField(queryset=None, empty_label=None)
+    date_of_birth = BoundedDateField(
+        earliest=EARLIEST_BIRTH,
+        too_early=f"Choose a date of birth on or after {EARLIEST_BIRTH:%d %b %Y}. Check the year.",
+        widget=DateInput(),
+    )
+    notes = forms.CharField(required=False, max_length=NOTE_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}))
 
     class Meta:
         model = Patient
@@ -57,10 +82,10 @@ class PatientForm(forms.ModelForm):
             "notes",
         ]
         widgets = {
-            "date_of_birth": DateInput(),
-            "notes": forms.Textarea(attrs={"rows": 3}),
             "email": forms.EmailInput(attrs={"autocomplete": "off"}),
+            "phone": forms.TextInput(attrs={"type": "tel", "autocomplete": "off"}),
         }
+        help_texts = {"phone": "With its area code; a number from another country starts with + and its code."}
         error_messages = {
             "email": {"invalid": "Enter an email address such as name@example.org, or leave the box empty."},
         }
@@ -75,15 +100,28 @@ class PatientForm(forms.ModelForm):
             if clinics.count() == 1:
                 self.fields["clinic"].initial = clinics.first()
 
+    def _clinic(self):
+        if "clinic" in self.fields:
+            return self.cleaned_data.get("clinic")
+        return self.instance.clinic
+
     def clean_date_of_birth(self):
         born = self.cleaned_data["date_of_birth"]
-        if born and born > timezone.localdate():
+        clinic = self._clinic()
+        # "Today" where the clinic is: just after midnight in New York it is still yesterday in London.
+        today = timezone.localdate(timezone=clinic.tz) if clinic else timezone.localdate()
+        if born and born > today:
             raise ValidationError("The date of birth is in the future. Check the year.")
         return born
 
+    def clean_phone(self):
+        clinic = self._clinic()
+        # Stored as E.164 (+442079460321) so reminders and exports read every clinic's numbers alike.
+        return phone_e164(self.cleaned_data["phone"], region=patient_phone_region(clinic)) if clinic else ""
+
     def clean(self):
         cleaned = super().clean()
-        clinic = cleaned.get("clinic") if "clinic" in self.fields else self.instance.clinic
+        clinic = self._clinic()
         mrn = cleaned.get("mrn")
         if clinic and mrn:
             # Checked here as well as in the services so the form says it in the same sentence
@@ -113,6 +151,9 @@ class CourseForm(forms.ModelForm):
     options = forms.MultipleChoiceField(
         label="Course options", required=False, widget=forms.CheckboxSelectMultiple, choices=()
     )
+    start_date = _course_date(label="Start date (target date of dose 1)")
+    authorization_expires_on = _course_date(label="Authorization expires on", required=False)
+    notes = forms.CharField(required=False, max_length=NOTE_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}))
 
     class Meta:
         model = TreatmentCourse
@@ -123,16 +164,7 @@ class CourseForm(forms.ModelForm):
             "authorization_expires_on",
             "notes",
         ]
-        labels = {
-            "start_date": "Start date (target date of dose 1)",
-            "authorization_number": "Programme authorization number",
-            "authorization_expires_on": "Authorization expires on",
-        }
-        widgets = {
-            "start_date": DateInput(),
-            "authorization_expires_on": DateInput(),
-            "notes": forms.Textarea(attrs={"rows": 3}),
-        }
+        labels = {"authorization_number": "Programme authorization number"}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

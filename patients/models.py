@@ -30,11 +30,19 @@ class Patient(models.Model):
     )
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The credential in the patient's unsubscribe links: random, so a link names nobody, made
+    # on the first reminder and kept, since a link in an old email must go on working.
+    unsubscribe_token = models.CharField(max_length=64, blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["last_name", "first_name"]
         constraints = [
             models.UniqueConstraint(fields=["clinic", "mrn"], name="patient_mrn_unique_in_clinic"),
+            models.UniqueConstraint(
+                fields=["unsubscribe_token"],
+                condition=~models.Q(unsubscribe_token=""),
+                name="patient_unsubscribe_token_unique",
+            ),
         ]
         indexes = [models.Index(fields=["clinic", "last_name", "first_name"])]
 

@@ -7,12 +7,14 @@ write raises `ValidationError` with the problem on the field it concerns; nothin
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Iterable
 from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from clinic.inputs import phone_e164, phone_region_for_time_zone
 from clinic.models import Clinic, Regimen
 from patients.models import Patient, TreatmentCourse
 
@@ -50,6 +52,19 @@ def check_mrn_free(*, clinic: Clinic, mrn: str, exclude_pk: int | None = None) -
         raise _mrn_taken_error(mrn)
 
 
+def patient_phone_region(clinic: Clinic) -> str:
+    """The country a national phone number typed at `clinic` belongs to (GB in London, US in New York)."""
+    return phone_region_for_time_zone(clinic.time_zone)
+
+
+def _phone(value: str, *, clinic: Clinic) -> str:
+    """`value` in E.164, or the front desk's sentence on the phone field."""
+    try:
+        return phone_e164(value, region=patient_phone_region(clinic))
+    except ValidationError as error:
+        raise ValidationError({"phone": error.messages}, code="invalid_phone") from None
+
+
 def _save_patient(patient: Patient) -> Patient:
     check_mrn_free(clinic=patient.clinic, mrn=patient.mrn, exclude_pk=patient.pk)
     patient.full_clean()
@@ -63,6 +78,18 @@ def _save_patient(patient: Patient) -> Patient:
             raise _mrn_taken_error(patient.mrn) from None
         raise
     return patient
+
+
+def patient_unsubscribe_token(*, patient: Patient) -> str:
+    """The random token of the patient's unsubscribe links, made the first time a link is needed.
+
+    Every link sent to one patient carries the same token, so an old email keeps working. Made
+    with a conditional UPDATE: two reminders built at the same moment agree on one token.
+    """
+    if patient.unsubscribe_token:
+        return patient.unsubscribe_token
+    Patient.objects.filter(pk=patient.pk, unsubscribe_token="").update(unsubscribe_token=secrets.token_urlsafe(32))
+    return Patient.objects.values_list("unsubscribe_token", flat=True).get(pk=patient.pk)
 
 
 @transaction.atomic
@@ -87,7 +114,7 @@ def patient_create(
         last_name=last_name.strip(),
         date_of_birth=date_of_birth,
         email=email.strip(),
-        phone=phone.strip(),
+        phone=_phone(phone, clinic=clinic),
         reminder_consent=reminder_consent,
         reminder_channel=reminder_channel,
         notes=notes,
@@ -104,6 +131,9 @@ def patient_update(*, patient: Patient, **changes) -> Patient:
     for name, value in changes.items():
         if isinstance(value, str) and name != "notes":
             value = value.strip()
+        if name == "phone" and value != patient.phone:
+            # A number kept from before numbers were checked stays until someone changes it.
+            value = _phone(value, clinic=patient.clinic)
         setattr(patient, name, value)
     return _save_patient(patient)
 

@@ -16,9 +16,11 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from audit.history import record_viewed
 from clinic.access import clinics_for_user
 from patients import services
 from patients.forms import CourseForm, PatientForm, PatientSearchForm, apply_errors
+from patients.history import course_history, patient_history, patient_record_views, sees_record_views
 from patients.models import Patient, TreatmentCourse
 
 # The patient page reads the dose module through the documented seam: pages may read
@@ -130,6 +132,9 @@ def patient_detail(request, patient_id: int):
     reminders = None
     if request.user.has_perm("scheduling.view_reminder"):
         reminders = patient_reminders(patient)
+    # Every opening of a patient's record is logged (who, when, from where), as the law asks.
+    record_viewed(patient)
+    record_views = patient_record_views(patient) if sees_record_views(request.user) else None
     return render(
         request,
         "patients/patient_detail.html",
@@ -141,6 +146,8 @@ def patient_detail(request, patient_id: int):
             "today": today,
             "reminders": reminders,
             "time_zone": patient.clinic.time_zone,
+            "history": patient_history(patient, appointments=appointments),
+            "record_views": record_views,
         },
     )
 
@@ -176,7 +183,10 @@ def course_edit(request, patient_id: int, course_id: int):
         else:
             messages.success(request, "Course saved.")
             return redirect("patients:detail", patient_id=patient.pk)
-    return render(request, "patients/course_form.html", {"form": form, "patient": patient, "course": course})
+    history = course_history(course, appointments=course.appointments.all())
+    return render(
+        request, "patients/course_form.html", {"form": form, "patient": patient, "course": course, "history": history}
+    )
 
 
 @permission_required("patients.add_treatmentcourse", raise_exception=True)

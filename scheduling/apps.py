@@ -7,6 +7,7 @@ class SchedulingConfig(AppConfig):
 
     def ready(self) -> None:
         from clinic.models import Clinic, Regimen, RegimenPhase
+        from clinic.signals import clinic_schedule_changed, clinic_schedule_preview
         from patients.models import TreatmentCourse
         from scheduling import receivers
         from scheduling.models import Appointment
@@ -18,3 +19,17 @@ class SchedulingConfig(AppConfig):
         post_save.connect(receivers.clinic_saved, sender=Clinic, dispatch_uid="dose_state_clinic")
         post_save.connect(receivers.regimen_saved, sender=RegimenPhase, dispatch_uid="dose_state_regimen_phase")
         post_migrate.connect(receivers.states_after_migrate, sender=self, dispatch_uid="dose_state_migrate")
+        clinic_schedule_preview.connect(receivers.clinic_schedule_preview, dispatch_uid="clinic_schedule_preview")
+        clinic_schedule_changed.connect(receivers.clinic_schedule_changed, dispatch_uid="clinic_schedule_reminders")
+        self._register_audit_trail()
+
+    def _register_audit_trail(self) -> None:
+        from auditlog.registry import auditlog
+
+        from scheduling.models import Appointment, NurseAssignment
+
+        # Bookings, reschedules, cancellations, visit statuses and nurse assignments: who, when,
+        # from where, old and new values. Changes made with QuerySet.update() are not logged, so
+        # the services change these rows with save().
+        auditlog.register(Appointment, exclude_fields=["created_at"])
+        auditlog.register(NurseAssignment, exclude_fields=["assigned_at"])

@@ -2,7 +2,8 @@
 
 The outbox rows are the record; a task that is lost, repeated or killed changes nothing
 the next minute scan cannot put right. Late acknowledgement and reject-on-worker-lost
-come from settings (CELERY_TASK_ACKS_LATE, CELERY_TASK_REJECT_ON_WORKER_LOST).
+come from settings (CELERY_TASK_ACKS_LATE, CELERY_TASK_REJECT_ON_WORKER_LOST); which queue
+each task goes to comes from CELERY_TASK_ROUTES (sends apart from the scan and the planner).
 """
 
 from __future__ import annotations
@@ -12,18 +13,29 @@ from django.utils import timezone
 
 from patients.models import TreatmentCourse
 from scheduling.doses import dose_states_refresh
-from scheduling.reminders import dispatcher, planner, sender
+from scheduling.reminders import alerts, dispatcher, planner, sender
 
 # Rows claimed per scan round; the scan goes round again while a round is full.
 DISPATCH_CHUNK = 500
 # One scan never claims more than this, so a backlog drains over a few minutes instead of
 # flooding the queue in one go.
 DISPATCH_MAX = 20_000
+# A send that finds its row held by another attempt or a booking change tries again after
+# this many seconds, this many times (a minute in all); after that the scan's re-claim
+# (outbox.SENDING_TIMEOUT) picks the row up.
+BUSY_RETRY_SECONDS = 5
+BUSY_RETRIES = 12
+# A send's limits: EMAIL_TIMEOUT (10 s) bounds each step of the SMTP conversation, these
+# bound the whole of it. The soft limit records the attempt as failed and retried; the hard
+# limit kills a send stuck past it. outbox.SENDING_TIMEOUT and the broker's visibility
+# timeout are longer than both (see the README).
+SEND_SOFT_TIME_LIMIT = 60
+SEND_TIME_LIMIT = 75
 
 
 @shared_task(name="scheduling.tasks.reminders_dispatch_due", expires=50, soft_time_limit=50, time_limit=60)
 def reminders_dispatch_due() -> int:
-    """Every minute: claim the due reminder rows and enqueue one send task per row."""
+    """Every minute: claim the due reminder rows, enqueue one send task per row, alert on failures."""
     now = timezone.now()
     claimed = 0
     while claimed < DISPATCH_MAX:
@@ -31,6 +43,7 @@ def reminders_dispatch_due() -> int:
         claimed += count
         if count < DISPATCH_CHUNK:
             break
+    alerts.reminders_alert_failing(now=now)
     return claimed
 
 
@@ -40,10 +53,18 @@ def reminders_plan() -> int:
     return planner.reminders_plan(now=timezone.now())
 
 
-@shared_task(name="scheduling.tasks.reminder_send")
-def reminder_send(*, reminder_id: int) -> str:
+@shared_task(
+    name="scheduling.tasks.reminder_send",
+    bind=True,
+    soft_time_limit=SEND_SOFT_TIME_LIMIT,
+    time_limit=SEND_TIME_LIMIT,
+)
+def reminder_send(self, *, reminder_id: int) -> str:
     """Send one reminder row; a second delivery of the same id finds it sent and does nothing."""
-    return sender.reminder_deliver(reminder_id=reminder_id)
+    outcome = sender.reminder_deliver(reminder_id=reminder_id)
+    if outcome == sender.BUSY and self.request.retries < BUSY_RETRIES:
+        raise self.retry(countdown=BUSY_RETRY_SECONDS, max_retries=BUSY_RETRIES)
+    return outcome
 
 
 def reminder_send_later(reminder_id: int) -> None:

@@ -27,7 +27,13 @@ DEMO_PASSWORD = "chairside-test-pw"  # noqa: S105 - test users only
 
 
 def make_clinic(name: str, time_zone: str = "Europe/London", chairs: int = 6, nurses: int = 2, **fields) -> Clinic:
-    """A clinic open 08:00-18:00 Monday to Friday, `nurses` on duty each day, `chairs` chairs."""
+    """A clinic open 08:00-18:00 Monday to Friday, `nurses` on duty each day, `chairs` chairs.
+
+    Two-step sign-in is not required of its managers unless asked for
+    (`require_mfa_for_managers=True`), so the cast signs in with a password alone; a real clinic
+    requires it by default, and tests/accounts checks that.
+    """
+    fields.setdefault("require_mfa_for_managers", False)
     return ClinicFactory(name=name, time_zone=time_zone, chairs=chairs, nurses=nurses, **fields)
 
 

@@ -64,6 +64,21 @@ URL_ACCESS: dict[str, frozenset[str]] = {
     "scheduling:roster_nurse_assignments": frozenset({MANAGER}),
     "scheduling:reminders_failed": BOOKERS,
     "scheduling:reminder_retry": frozenset({MANAGER}),
+    "scheduling:reminders_retry_failed": frozenset({MANAGER}),
+    # Signing in: everyone signed in changes their own password and sets up two-step sign-in.
+    "accounts:password_change": frozenset(ROLES),
+    "accounts:password_change_done": frozenset(ROLES),
+    "accounts:mfa": frozenset(ROLES),
+    "accounts:mfa_setup": frozenset(ROLES),
+    "accounts:mfa_verify": frozenset(ROLES),
+    "accounts:recovery_codes_new": frozenset(ROLES),
+    "accounts:keep_alive": frozenset(ROLES),
+    # The staff page: managers look after their own clinics' staff.
+    "accounts:staff": frozenset({MANAGER}),
+    "accounts:staff_password": frozenset({MANAGER}),
+    "accounts:staff_active": frozenset({MANAGER}),
+    "accounts:staff_unlock": frozenset({MANAGER}),
+    "accounts:staff_two_step_reset": frozenset({MANAGER}),
 }
 
 # Logging out ends at the login page by design.

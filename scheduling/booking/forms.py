@@ -2,21 +2,44 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
 
 from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
 
+from clinic.inputs import EARLIEST_DAY, NOTE_MAX_LENGTH, BoundedDateField, latest_day
 from clinic.models import Chair, Clinic
 
 MAX_SEARCH_DAYS = 62
+# No regimen comes near this many doses; a larger number in a URL is a mistake, not a dose.
+MAX_DOSE_NUMBER = 1000
+
+
+def _latest_day() -> date:
+    return latest_day(timezone.localdate())
+
+
+def _search_day(label: str) -> BoundedDateField:
+    return BoundedDateField(
+        required=False,
+        label=label,
+        earliest=EARLIEST_DAY,
+        latest=_latest_day,
+        too_early=f"Search from {EARLIEST_DAY:%d %b %Y} on. Check the year.",
+        too_late="Search at most five years ahead. Check the year.",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
 
 
 class SlotSearchForm(forms.Form):
     """The days to search (GET): ids and dates only."""
 
-    start = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    end = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
-    dose = forms.IntegerField(required=False, min_value=1, label="Dose number", widget=forms.HiddenInput)
+    start = _search_day("From")
+    end = _search_day("To")
+    dose = forms.IntegerField(
+        required=False, min_value=1, max_value=MAX_DOSE_NUMBER, label="Dose number", widget=forms.HiddenInput
+    )
 
     def clean(self):
         data = super().clean()
@@ -40,12 +63,22 @@ class ChairSlotForm(forms.Form):
         self.clinic = clinic
         self.fields["chair"].queryset = Chair.objects.filter(clinic=clinic, active=True)
 
+    def clean_starts_at(self):
+        starts_at = self.cleaned_data["starts_at"]
+        # Far from the calendar's ends, so the chair time and the reminders can be computed.
+        earliest = datetime.combine(EARLIEST_DAY, time(), tzinfo=self.clinic.tz)
+        latest = datetime.combine(_latest_day(), time(), tzinfo=self.clinic.tz)
+        if not earliest <= starts_at <= latest:
+            raise ValidationError("This start time is outside the days Chairside books. Choose a slot from the list.")
+        return starts_at
+
 
 class BookingForm(ChairSlotForm):
     series = forms.BooleanField(required=False, widget=forms.HiddenInput)
     override_reason = forms.CharField(
         required=False,
         label="Reason for booking before the earliest date",
+        max_length=NOTE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Only a clinic manager may book a dose early. The reason is kept with the appointment.",
     )
@@ -58,11 +91,15 @@ class BookingForm(ChairSlotForm):
 
 class RescheduleForm(ChairSlotForm):
     reason = forms.CharField(
-        required=False, label="Why is it moved?", widget=forms.TextInput(attrs={"placeholder": "e.g. patient asked"})
+        required=False,
+        label="Why is it moved?",
+        max_length=500,
+        widget=forms.TextInput(attrs={"placeholder": "e.g. patient asked"}),
     )
     override_reason = forms.CharField(
         required=False,
         label="Reason for moving before the earliest date",
+        max_length=NOTE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 

@@ -11,6 +11,12 @@ them. The course row is locked first, so two people can never book the same dose
 Chair and patient overlaps are checked here, so the user reads a sentence, and refused by
 the exclusion constraints on PostgreSQL even if two writers race past the check.
 
+Rows are locked bare, by primary key, and loaded with what the checks read only once the
+lock is held. A lock taken through a join (`select_for_update(of=("self",))` with
+`select_related`) loses the row when it waited for another transaction that changed the
+joined key (a chair move, a regimen change): PostgreSQL re-checks the join against the new
+row version and returns nothing.
+
 Every change writes an AppointmentEvent (who, when, why) and brings the appointment's
 reminder rows in line in the same transaction. Nothing is deleted.
 """
@@ -66,20 +72,35 @@ def lock_clinic_days(clinic: Clinic, days: Iterable[date]) -> None:
         list(Clinic.objects.select_for_update().filter(pk=clinic.pk).values_list("pk", flat=True))
 
 
+def _lock_row(model, pk: int, what: str) -> None:
+    """Lock one row by its primary key alone until the transaction ends (no join: see the module's docstring).
+
+    `order_by()` matters: Appointment's default ordering goes through the chair, a join too.
+    """
+    if not list(model.objects.select_for_update().filter(pk=pk).order_by().values_list("pk", flat=True)):
+        # Rows are never deleted; should one be missing under the lock all the same, the person
+        # reads a sentence rather than an error page.
+        raise BookingError(
+            f"This {what} was changed by someone else at the same moment. Open it again, check it and try again.",
+            code="changed_meanwhile",
+        )
+
+
 def _lock_course(course_id: int) -> TreatmentCourse:
-    return (
-        TreatmentCourse.objects.select_for_update(of=("self",))
-        .select_related("patient__clinic", "regimen__drug")
-        .get(pk=course_id)
-    )
+    """The course row, locked, then loaded with its patient, clinic and regimen."""
+    _lock_row(TreatmentCourse, course_id, "treatment course")
+    return TreatmentCourse.objects.select_related("patient__clinic", "regimen__drug").get(pk=course_id)
 
 
-def _lock_appointment(appointment_id: int) -> Appointment:
-    return (
-        Appointment.objects.select_for_update(of=("self",))
-        .select_related("chair", "clinic", "course__patient__clinic", "course__regimen")
-        .get(pk=appointment_id)
-    )
+def lock_appointment(appointment_id: int) -> Appointment:
+    """The appointment row, locked until the transaction ends, then loaded as it now stands.
+
+    Shared with the visit services, so every change of an appointment locks it the same way.
+    """
+    _lock_row(Appointment, appointment_id, "appointment")
+    return Appointment.objects.select_related(
+        "chair", "clinic", "patient", "course__patient__clinic", "course__regimen"
+    ).get(pk=appointment_id)
 
 
 # --- Checks -----------------------------------------------------------------------------------
@@ -102,6 +123,22 @@ def _check_course(course: TreatmentCourse) -> None:
             f"This treatment course is {course.get_status_display().lower()}. Make it active before booking a dose.",
             code="course_inactive",
         )
+
+
+def _check_chair_time(chair_time: ChairTime, *, regimen, dose_number: int) -> None:
+    """Refuse a dose whose chair time the regimen leaves empty, instead of failing on it.
+
+    The regimen admin and a database constraint refuse a phase without infusion minutes; this
+    is the last guard, for data that predates them.
+    """
+    if chair_time.infusion_minutes > 0 and chair_time.total_minutes > 0:
+        return
+    raise BookingError(
+        f"The {regimen} regimen gives dose {dose_number} no chair time ({chair_time.premed_minutes} min premedication, "
+        f"{chair_time.infusion_minutes} min infusion, {chair_time.observation_minutes} min observation), so it cannot "
+        "be booked. Ask a clinic manager to fix the regimen's chair times in Clinic settings.",
+        code="regimen_unusable",
+    )
 
 
 def _check_chair(chair: Chair, clinic: Clinic) -> None:
@@ -272,6 +309,7 @@ def booking_create(
     dose = _dose_to_book(course, dose_number=dose_number, today=_today(clinic))
     override_reason = override_reason.strip()
     overridden = _check_earliest(dose=dose, day=day, user=booked_by, override_reason=override_reason)
+    _check_chair_time(dose.chair_time, regimen=course.regimen, dose_number=dose.dose_number)
     _check_slot(
         clinic=clinic, chair=chair, starts_at=starts_at, chair_time=dose.chair_time, patient_id=course.patient_id
     )
@@ -321,6 +359,8 @@ def series_plan(
             "The next dose does not start a series (an initiation or a Lemtrada course). Book it on its own.",
             code="no_series",
         )
+    for dose in doses:
+        _check_chair_time(dose.chair_time, regimen=course.regimen, dose_number=dose.dose_number)
     tz = clinic.tz
     local_start = starts_at.astimezone(tz)
     first_day = local_start.date()
@@ -423,7 +463,7 @@ def booking_reschedule(
 ) -> Appointment:
     """Move a booked appointment to another chair or time; it keeps its dose and its history."""
     course = _lock_course(appointment.course_id)
-    appointment = _lock_appointment(appointment.pk)
+    appointment = lock_appointment(appointment.pk)
     clinic = appointment.clinic
     if appointment.status != Appointment.Status.BOOKED:
         raise BookingError(
@@ -437,6 +477,9 @@ def booking_reschedule(
     override_reason = override_reason.strip()
     overridden = bool(dose) and _check_earliest(dose=dose, day=day, user=by, override_reason=override_reason)
     chair_time = ChairTime(appointment.premed_minutes, appointment.infusion_minutes, appointment.observation_minutes)
+    if chair_time.total_minutes <= 0:
+        # A row written around the services; its parts may be empty, only the whole must not.
+        _check_chair_time(chair_time, regimen=course.regimen, dose_number=appointment.dose_number)
     _check_slot(
         clinic=clinic,
         chair=chair,
@@ -482,7 +525,7 @@ def booking_cancel(*, appointment: Appointment, by, reason: str) -> Appointment:
     reason = (reason or "").strip()
     if not reason:
         raise BookingError("Write why the appointment is cancelled; the reason is kept in its history.")
-    appointment = _lock_appointment(appointment.pk)
+    appointment = lock_appointment(appointment.pk)
     if appointment.status not in (Appointment.Status.BOOKED, Appointment.Status.ARRIVED):
         raise BookingError(
             f"This appointment is {appointment.get_status_display().lower()} and can no longer be cancelled.",
@@ -506,7 +549,7 @@ def booking_cancel(*, appointment: Appointment, by, reason: str) -> Appointment:
 @transaction.atomic
 def booking_mark_no_show(*, appointment: Appointment, by) -> Appointment:
     """Record that the patient did not come; the chair is free again for the rest of the visit."""
-    appointment = _lock_appointment(appointment.pk)
+    appointment = lock_appointment(appointment.pk)
     if appointment.status != Appointment.Status.BOOKED:
         raise BookingError(
             f"This appointment is {appointment.get_status_display().lower()}; only a booked appointment can be "

@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
 from clinic.dosing import ChairTime, format_day
+from clinic.inputs import InputError, clamp_int, parse_id
 from patients.models import TreatmentCourse
 from scheduling.availability.search import find_slots_for_course
 from scheduling.booking.access import get_appointment_for_user, get_course_for_user
@@ -259,6 +260,8 @@ def no_show(request, appointment_id: int):
 
 # --- JSON ----------------------------------------------------------------------------------------
 
+DEFAULT_SLOTS, MAX_SLOTS = 500, 5000
+
 
 @permission_required("scheduling.add_appointment", raise_exception=True)
 @require_GET
@@ -266,12 +269,15 @@ def availability_json(request):
     """The same search as the booking page: `course` (id), `from` and `to` (dates), `dose` (number) in.
 
     Out: the dose and its window, the earliest and the balanced slot, every slot in time
-    order (at most `limit`, default 500) and each day's reason when it has none.
+    order (at most `limit`, from 1 to 5,000, default 500) and each day's reason when it has none.
     """
-    course_id = request.GET.get("course", "")
-    if not course_id.isdigit():
+    try:
+        course_id = parse_id(request.GET.get("course"), name="course")
+    except InputError:
+        course_id = None
+    if course_id is None:
         return JsonResponse({"error": "Give the course as its id, e.g. ?course=12."}, status=400)
-    course = get_course_for_user(request.user, int(course_id))
+    course = get_course_for_user(request.user, course_id)
     form = SlotSearchForm(
         {"start": request.GET.get("from", ""), "end": request.GET.get("to", ""), "dose": request.GET.get("dose", "")}
     )
@@ -279,8 +285,7 @@ def availability_json(request):
         return JsonResponse(
             {"error": "Check the dates (YYYY-MM-DD) and the dose number.", "fields": form.errors}, status=400
         )
-    limit_text = request.GET.get("limit", "500")
-    limit = int(limit_text) if limit_text.isdigit() else 500
+    limit = clamp_int(request.GET.get("limit"), low=1, high=MAX_SLOTS, default=DEFAULT_SLOTS)
     if course.status != TreatmentCourse.Status.ACTIVE:
         return JsonResponse({"error": "This treatment course is not active."}, status=409)
     result = find_slots_for_course(course, **_search_args(form))

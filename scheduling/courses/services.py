@@ -84,15 +84,20 @@ def course_status_change(*, course: TreatmentCourse, status: str, by, reason: st
             {"status": f"The course is already {_label(status)}. Choose another status, or go back."},
             code="unchanged",
         )
+    now = timezone.now()
+    future: list[Appointment] = []
+    if status in HALTING_STATUSES:
+        # Locked in start order before cancelling, so a visit a nurse is moving along right now
+        # either is still booked once we hold it, or has started and is left alone. Locked
+        # before the course is saved: saving it writes the course's stored next dose, which a
+        # cancel or a visit change writes too once it holds its appointment, so taking the
+        # appointments first keeps the order the same and two such changes cannot deadlock.
+        future = list(course_future_appointments(locked, now=now).select_related(None).select_for_update())
     locked = patient_services.course_update(course=locked, status=status)
     if status not in HALTING_STATUSES:
         logger.info("course status changed course=%s from=%s to=%s", locked.pk, previous, status)
         return CourseStatusResult(course=locked, previous_status=previous)
 
-    now = timezone.now()
-    # Locked in start order before cancelling, so a visit a nurse is moving along right now
-    # either is still booked once we hold it, or has started and is left alone.
-    future = list(course_future_appointments(locked, now=now).select_related(None).select_for_update())
     why = f"Treatment course {_label(status)}: {reason}"
     cancelled = tuple(booking_cancel(appointment=appointment, by=by, reason=why) for appointment in future)
     reminders = Reminder.objects.filter(course=locked, kind__in=PLANNED_KINDS, status__in=OPEN_STATUSES).update(

@@ -40,6 +40,7 @@ def clinic_setup(plan: ClinicPlan) -> Clinic:
             "email": plan.email,
             "patients_per_nurse": plan.patients_per_nurse,
             "starts_per_nurse": plan.starts_per_nurse,
+            "require_mfa_for_managers": plan.require_mfa_for_managers,
         },
     )
     for position, (name, kind) in enumerate(plan.chairs, start=1):

@@ -43,6 +43,9 @@ class ClinicPlan:
     mrn_prefix: str
     email_domain: str
     phone_prefix: str
+    # The demo's documented passwords sign straight in: two-step sign-in is not required of the
+    # demo's managers (a real clinic requires it by default). Turn it on under Clinic settings.
+    require_mfa_for_managers: bool = False
 
 
 LONDON = ClinicPlan(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from django.db import models
 from django.db.models import Q
@@ -57,6 +57,15 @@ class Reminder(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    send_started_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the attempt in progress began; cleared once its outcome is recorded. "
+        "Still set when no worker is sending means that attempt died mid-send.",
+    )
+    lost_attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Attempts in a row whose worker died before it could record the outcome."
+    )
     sent_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -66,10 +75,34 @@ class Reminder(models.Model):
         indexes = [
             models.Index(fields=["due_at"], condition=Q(status="pending"), name="reminder_pending_due"),
             models.Index(fields=["clinic", "status"]),
+            # The failure counts (the minute scan's alert, the manager's home page) read only
+            # the few rows whose last attempt failed.
+            models.Index(
+                fields=["updated_at"],
+                condition=Q(status="failed") | Q(status="pending", attempts__gt=0),
+                name="reminder_last_attempt_failed",
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} for patient {self.patient_id} due {self.due_at:%Y-%m-%d %H:%M}Z"
+
+    # How long a dose, lab or missed-visit reminder is still worth sending after it fell due.
+    USEFUL_AFTER_DUE = timedelta(days=1)
+
+    @property
+    def useful_until(self) -> datetime:
+        """The moment the message stops being worth sending: the visit's start, or a day after it was due."""
+        if self.kind == self.Kind.APPOINTMENT_UPCOMING and self.appointment is not None:
+            return self.appointment.starts_at
+        return self.due_at + self.USEFUL_AFTER_DUE
+
+    @property
+    def useful_until_phrase(self) -> str:
+        """`useful_until` in words, for the sentence staff read on a failed reminder."""
+        if self.kind == self.Kind.APPOINTMENT_UPCOMING:
+            return "when the visit began"
+        return "a day after it was due"
 
     # --- Keys ------------------------------------------------------------------------------------
 
@@ -116,3 +149,21 @@ class Reminder(models.Model):
     def is_for_start_of(self, appointment: Appointment) -> bool:
         """Whether this upcoming-visit reminder was made for the appointment's current start time."""
         return self.key.startswith(self._upcoming_prefix(appointment))
+
+
+class ReminderFailureAlert(models.Model):
+    """One alert line logged for a clinic's failing reminders: at most one per clinic per hour.
+
+    The row is how two workers, or two beats, agree that the hour's alert was already logged.
+    """
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.PROTECT, related_name="reminder_failure_alerts")
+    hour = models.DateTimeField(help_text="The UTC hour the alert belongs to.")
+    failed = models.PositiveIntegerField(help_text="Reminders whose attempt failed in the hour before the alert.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["clinic", "hour"], name="reminder_alert_once_per_hour")]
+
+    def __str__(self) -> str:
+        return f"{self.failed} failing reminders at clinic {self.clinic_id} in the hour to {self.hour:%Y-%m-%d %H:00}Z"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
 from collections.abc import Callable
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
+from django.core.mail import EmailMultiAlternatives, get_connection
 
 from scheduling.models import Reminder
 from scheduling.reminders.content import ReminderContent
@@ -30,15 +31,34 @@ def email_message(content: ReminderContent) -> EmailMultiAlternatives:
     return message
 
 
-def email_send(content: ReminderContent) -> None:
-    email_message(content).send()
+def email_send(content: ReminderContent, *, still_wanted: Callable[[], bool]) -> bool:
+    """Connect to the mail server, ask `still_wanted` once more, then hand the email over.
+
+    Connecting is the slow part when a server is slow or hung (up to EMAIL_TIMEOUT per step),
+    so the last look at the row comes after it: a cancellation saved meanwhile stops the
+    message. Returns False when it was stopped that way.
+    """
+    connection = get_connection()
+    connection.open()
+    try:
+        if not still_wanted():
+            return False
+        connection.send_messages([email_message(content)])
+        return True
+    finally:
+        # Once the server has accepted the message, a goodbye that fails changes nothing.
+        with contextlib.suppress(*SEND_ERRORS):
+            connection.close()
 
 
-CHANNELS: dict[str, Callable[[ReminderContent], None]] = {
+CHANNELS: dict[str, Callable[..., bool]] = {
     Reminder.Channel.EMAIL: email_send,
 }
 
 
-def content_send(content: ReminderContent, *, channel: str) -> None:
-    """Send the content by the row's channel; raises one of SEND_ERRORS when it did not go."""
-    CHANNELS[channel](content)
+def content_send(content: ReminderContent, *, channel: str, still_wanted: Callable[[], bool]) -> bool:
+    """Send the content by the row's channel, unless `still_wanted()` says no once connected.
+
+    Returns whether the message was handed over; raises one of SEND_ERRORS when it did not go.
+    """
+    return CHANNELS[channel](content, still_wanted=still_wanted)

@@ -6,8 +6,8 @@ here reads the dosing rules or the other reminder modules.
 
 What a patient reads says when and where, in their clinic's time, and how to reach the
 clinic. It never names a drug, a dose or a diagnosis: an email can be read over a
-shoulder or on a shared screen. Each one carries a signed link that turns reminder emails
-off without logging in.
+shoulder or on a shared screen. Each one carries a link that turns reminder emails off
+without logging in; its token is random, kept on the patient, and names nobody.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar, Event
 
+from patients.services import patient_unsubscribe_token
 from scheduling.models import AppointmentEvent, Reminder
 
 
@@ -56,12 +57,12 @@ TEMPLATE_NAMES = {
 }
 
 
-def unsubscribe_token(patient) -> str:
-    """A signed token naming only the patient's id; it does not expire, as old emails keep working."""
-    return signing.dumps(patient.pk, salt=UNSUBSCRIBE_SALT, compress=True)
+def patient_id_from_signed_unsubscribe_token(token: str) -> int | None:
+    """The patient of a link from an email sent before links carried a random token.
 
-
-def patient_id_from_unsubscribe_token(token: str) -> int | None:
+    Those links signed the patient's id and never expired; they keep working for as long as
+    such an email may be opened. No new link is made this way.
+    """
     try:
         value = signing.loads(token, salt=UNSUBSCRIBE_SALT)
     except signing.BadSignature:
@@ -70,7 +71,8 @@ def patient_id_from_unsubscribe_token(token: str) -> int | None:
 
 
 def unsubscribe_url(patient) -> str:
-    return settings.SITE_URL + reverse("scheduling:reminders_unsubscribe", args=[unsubscribe_token(patient)])
+    token = patient_unsubscribe_token(patient=patient)
+    return settings.SITE_URL + reverse("scheduling:reminders_unsubscribe", args=[token])
 
 
 def format_long_day(day: date) -> str:

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from scheduling.models import Reminder
-from scheduling.reminders.outbox import MAX_ATTEMPTS, RETRY_BACKOFF, SENDING_TIMEOUT
+from scheduling.reminders.outbox import RETRY_EVERY, RETRY_WAITS, SENDING_TIMEOUT
 
 logger = logging.getLogger(__name__)
 
@@ -25,11 +25,11 @@ Status = Reminder.Status
 
 
 def _backoff_elapsed(now: datetime) -> Q:
-    """Pending rows whose wait after their last failed attempt is over."""
+    """Pending rows whose wait after their last failed attempt is over (see `outbox.retry_wait`)."""
     condition = Q(attempts=0) | Q(claimed_at__isnull=True)
-    for attempts in range(1, MAX_ATTEMPTS):
-        condition |= Q(attempts=attempts, claimed_at__lte=now - RETRY_BACKOFF * 2 ** (attempts - 1))
-    return condition
+    for attempts, wait in enumerate(RETRY_WAITS, start=1):
+        condition |= Q(attempts=attempts, claimed_at__lte=now - wait)
+    return condition | Q(attempts__gt=len(RETRY_WAITS), claimed_at__lte=now - RETRY_EVERY)
 
 
 def _enqueue_all(enqueue: Callable[[int], object], ids: list[int]) -> None:
@@ -42,10 +42,10 @@ def reminders_dispatch_due(*, now: datetime, enqueue: Callable[[int], object], l
     """Claim up to `limit` due rows and call `enqueue(reminder_id)` for each once the claim commits.
 
     Claims pending rows whose time has come (and whose retry backoff is over), and rows
-    stuck in 'sending' past SENDING_TIMEOUT (their worker died and the broker will not give
-    the message back soon). `skip_locked` lets two scans run side by side without claiming
-    a row twice. A row whose enqueue is lost stays 'sending' and is claimed again after the
-    timeout. Returns the number of rows claimed; call again while it equals `limit`.
+    stuck in 'sending' past SENDING_TIMEOUT (their task was lost: a whole worker killed, the
+    queue flushed; the broker would give it back only after its visibility timeout).
+    `skip_locked` lets two scans run side by side without claiming a row twice. Returns the
+    number of rows claimed; call again while it equals `limit`.
     """
     due = Reminder.objects.filter(status=Status.PENDING, due_at__lte=now).filter(_backoff_elapsed(now))
     stuck = Reminder.objects.filter(status=Status.SENDING, claimed_at__lt=now - SENDING_TIMEOUT)

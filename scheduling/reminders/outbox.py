@@ -2,16 +2,18 @@
 
 A reminder row is the record of one message owed to a patient. Redis only carries the
 ids of rows to send; every decision (is it due, is it still wanted, was it sent) is made
-against the row, under a row lock, so a lost or repeated Celery message can never lose
-a reminder or send it twice.
+against the row, and every change to it under a short row lock, so a lost or repeated
+Celery message can never lose a reminder or send it twice (the README names the two
+windows that can). No lock is held while a mail server is talked to.
 
 The life of a row::
 
     pending --(minute scan claims it)--> sending --(worker sends it)--> sent
-       ^                                   |  \\--(SMTP error, attempts left)--> pending (after a backoff)
-       |                                   |   \\-(SMTP error, last attempt)---> failed (staff see it, may retry)
+       ^                                   |  \\--(SMTP error, still useful)--> pending (after a backoff)
+       |                                   |   \\-(SMTP error, too late now)---> failed (staff see it, may retry)
        +--(staff retry a failed row)       +--(worker died: redelivered, or re-claimed by the scan)
     pending/sending --(appointment cancelled or moved, patient unsubscribed, dose booked)--> cancelled
+    cancelled while the message was already with the mail server --> sent, with a note saying so
 
 This module writes and cancels rows (for a booking change, an unsubscribe, a retry); the
 planner (`planner.py`) writes the rows the dosing rules call for, the minute scan
@@ -24,29 +26,44 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from clinic.models import Clinic
 from patients.models import Patient
 from scheduling.models import Appointment, Reminder
-from scheduling.reminders.times import local_moment
+from scheduling.reminders.times import local_day_start, local_moment
 
 logger = logging.getLogger(__name__)
 
 Kind = Reminder.Kind
 Status = Reminder.Status
 
-# Attempts per row before it is failed and shown to staff. A worker that dies mid-send
-# uses up an attempt too, so a message that crashes the worker cannot loop for ever.
-MAX_ATTEMPTS = 5
-# Wait before attempt n+1 after a failed attempt n: 1, 2, 4, 8 minutes.
-RETRY_BACKOFF = timedelta(minutes=1)
-# A row still 'sending' this long after its claim lost its worker (the task time limit is
-# 90 s): the scan claims it again. Long enough that a busy queue is not mistaken for a death.
-SENDING_TIMEOUT = timedelta(minutes=15)
+# Wait before the next attempt after a failed one: 1, 2, 4 and 8 minutes, then every 15
+# minutes for as long as the message is still useful (`Reminder.useful_until`), so an outage
+# of a mail server heals by itself.
+RETRY_WAITS = (timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4), timedelta(minutes=8))
+RETRY_EVERY = timedelta(minutes=15)
+# A row still 'sending' this long after its last claim lost its task (a whole worker killed,
+# the queue flushed): the scan claims it again. Longer than any live attempt (the send task's
+# hard time limit is 75 s), so the re-claim finds only lost tasks; a re-claim of a row whose
+# task is merely queued behind a backlog queues a second task, which finds the row sent (or
+# meets the attempt lock and waits) and sends nothing. See the README, "Reminders".
+SENDING_TIMEOUT = timedelta(minutes=5)
+# Attempts in a row that kill their worker before anything is recorded: then the row is failed,
+# so a message that crashes the worker cannot loop for ever.
+MAX_LOST_ATTEMPTS = 3
+
+
+def retry_wait(attempts: int) -> timedelta:
+    """How long a row waits after its `attempts`-th attempt failed."""
+    if attempts < 1:
+        return timedelta(0)
+    return RETRY_WAITS[attempts - 1] if attempts <= len(RETRY_WAITS) else RETRY_EVERY
+
 
 OPEN_STATUSES = (Status.PENDING, Status.SENDING)
 
@@ -103,7 +120,9 @@ def rows_put(wanted: Iterable[Wanted], existing: dict[str, Reminder], *, now: da
             row.status = Status.PENDING
             row.due_at = item.due_at
             row.attempts = 0
+            row.lost_attempts = 0
             row.claimed_at = None
+            row.send_started_at = None
             row.last_error = ""
             row.updated_at = now
             revived.append(row)
@@ -117,13 +136,27 @@ def rows_put(wanted: Iterable[Wanted], existing: dict[str, Reminder], *, now: da
         Reminder.objects.bulk_create(new, ignore_conflicts=True)
     if revived:
         Reminder.objects.bulk_update(
-            revived, ["status", "due_at", "attempts", "claimed_at", "last_error", "updated_at"]
+            revived,
+            [
+                "status",
+                "due_at",
+                "attempts",
+                "lost_attempts",
+                "claimed_at",
+                "send_started_at",
+                "last_error",
+                "updated_at",
+            ],
         )
     return len(new) + len(revived)
 
 
 def _cancel(queryset, *, reason: str) -> int:
-    """Cancel the open rows of `queryset`. A row being sent right now waits for its lock."""
+    """Cancel the open rows of `queryset`.
+
+    A row being sent right now is cancelled at once too: the sender holds no row lock while it
+    talks to the mail server, and records afterwards whether the message went out anyway.
+    """
     return queryset.filter(status__in=OPEN_STATUSES).update(
         status=Status.CANCELLED, last_error=reason, updated_at=timezone.now()
     )
@@ -225,32 +258,95 @@ def patient_unsubscribe(*, patient: Patient) -> bool:
     return True
 
 
-@transaction.atomic
-def reminder_retry(*, reminder: Reminder, by) -> Reminder:
-    """Send a failed reminder again at the next minute scan, with fresh attempts."""
-    reminder = (
-        Reminder.objects.select_for_update(of=("self",)).select_related("appointment", "patient").get(pk=reminder.pk)
-    )
+def _retry_refusal(reminder: Reminder, *, now: datetime) -> str:
+    """'' when a failed reminder may be sent again, else the sentence saying why not."""
     if reminder.status != Status.FAILED:
-        raise ReminderError(
-            f"This reminder is {reminder.get_status_display().lower()}, not failed, so there is nothing to retry."
-        )
+        return f"This reminder is {reminder.get_status_display().lower()}, not failed, so there is nothing to retry."
     appointment = reminder.appointment
     if reminder.kind == Kind.APPOINTMENT_UPCOMING and (
-        appointment.status != Appointment.Status.BOOKED or appointment.starts_at <= timezone.now()
+        appointment.status != Appointment.Status.BOOKED or appointment.starts_at <= now
     ):
-        raise ReminderError(
+        return (
             "This appointment has started, moved or been cancelled, so its reminder can no longer be sent. "
             "Call the patient instead."
         )
     if not reminder.patient.wants_email_reminders:
-        raise ReminderError(
-            "The patient has no email address or does not want email reminders. Check their details first."
-        )
+        return "The patient has no email address or does not want email reminders. Check their details first."
+    return ""
+
+
+def _make_pending_again(reminder: Reminder, *, by) -> None:
     reminder.status = Status.PENDING
     reminder.attempts = 0
+    reminder.lost_attempts = 0
     reminder.claimed_at = None
+    reminder.send_started_at = None
     reminder.last_error = f"Retried by {by.get_username()} after: {reminder.last_error}"[:2000]
-    reminder.save(update_fields=["status", "attempts", "claimed_at", "last_error", "updated_at"])
+    reminder.save(
+        update_fields=[
+            "status",
+            "attempts",
+            "lost_attempts",
+            "claimed_at",
+            "send_started_at",
+            "last_error",
+            "updated_at",
+        ]
+    )
+
+
+@transaction.atomic
+def reminder_retry(*, reminder: Reminder, by) -> Reminder:
+    """Send a failed reminder again at the next minute scan, with fresh attempts."""
+    # The bare row is locked, then what it needs is read: a lock through a join can come back
+    # empty when another transaction changes the joined row.
+    reminder = Reminder.objects.select_for_update().get(pk=reminder.pk)
+    refusal = _retry_refusal(reminder, now=timezone.now())
+    if refusal:
+        raise ReminderError(refusal)
+    _make_pending_again(reminder, by=by)
     logger.info("reminder retried reminder=%s by=%s", reminder.pk, by.pk)
     return reminder
+
+
+@dataclass(frozen=True)
+class RetriedFailed:
+    """What a "retry all failed" did: rows made pending again, and rows that can no longer go."""
+
+    retried: int
+    refused: int
+
+
+def failed_in_period(*, clinic: Clinic, first_day: date, last_day: date):
+    """The clinic's failed reminders due between two of its local dates, both included."""
+    return Reminder.objects.filter(
+        clinic=clinic,
+        status=Status.FAILED,
+        due_at__gte=local_day_start(clinic, first_day),
+        due_at__lt=local_day_start(clinic, last_day + timedelta(days=1)),
+    )
+
+
+@transaction.atomic
+def reminders_retry_failed(*, clinic: Clinic, first_day: date, last_day: date, by) -> RetriedFailed:
+    """Send again, at the next minute scan, every failed reminder of a clinic due in a period.
+
+    For the morning after an outage. A reminder that can no longer be sent (its visit has
+    started or moved, the patient turned reminders off) stays failed and is counted apart, so
+    staff know how many patients to call instead.
+    """
+    now = timezone.now()
+    ids = list(
+        failed_in_period(clinic=clinic, first_day=first_day, last_day=last_day)
+        .select_for_update(skip_locked=True)
+        .values_list("pk", flat=True)
+    )
+    retried = refused = 0
+    for reminder in Reminder.objects.filter(pk__in=ids).select_related("appointment", "patient").order_by("pk"):
+        if _retry_refusal(reminder, now=now):
+            refused += 1
+            continue
+        _make_pending_again(reminder, by=by)
+        retried += 1
+    logger.info("reminders retried clinic=%s retried=%s refused=%s by=%s", clinic.pk, retried, refused, by.pk)
+    return RetriedFailed(retried=retried, refused=refused)

@@ -1,16 +1,30 @@
-"""The sender: one claimed row, checked once more under its row lock, built and sent.
+"""The sender: one claimed row sent with no row lock held, and its outcome recorded after.
 
-Only a row in 'sending' whose claim is ours is sent, and it is sent while its row lock is
-held, so a second delivery of the same task, a re-claim by the scan and a cancellation all
-wait for this one to finish and then find the row sent.
+A send is three short steps, so nothing a person does (cancel, move, book, unsubscribe)
+ever waits on a mail server:
+
+1. claim: lock the bare row for a moment, count the attempt, note when it started, commit;
+2. check and send, with no transaction open: is the message still wanted, build it, connect,
+   look at the row once more, hand the message over;
+3. record: lock the row for a moment and write what happened (sent, retry, failed).
+
+One attempt at a row runs at a time: an attempt holds a PostgreSQL advisory lock on the
+row's id from before its claim until it has recorded the outcome. No booking change takes
+that lock, so only another attempt at the same row ever meets it, and it goes with the
+worker's database connection when the worker dies. That is how a busy row is told from a
+dead worker: the lock is held (busy: try again shortly), or it is free while the row says
+an attempt started (that attempt died: count it as lost and send).
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from datetime import date, datetime
 
-from django.db import transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from patients.models import TreatmentCourse
@@ -18,7 +32,7 @@ from scheduling.doses import CourseDoses, clinic_today, course_doses
 from scheduling.models import Appointment, Reminder
 from scheduling.reminders.channels import SEND_ERRORS, content_send
 from scheduling.reminders.content import ReminderContent, reminder_content
-from scheduling.reminders.outbox import MAX_ATTEMPTS
+from scheduling.reminders.outbox import MAX_LOST_ATTEMPTS, SENDING_TIMEOUT, retry_wait
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +40,14 @@ Kind = Reminder.Kind
 Status = Reminder.Status
 
 DOSE_KINDS = (Kind.DOSE_DUE_SOON, Kind.DOSE_OVERDUE)
+
+# What `reminder_deliver` returns.
+SENT = "sent"
+RETRY = "retry"
+FAILED = "failed"
+CANCELLED = "cancelled"
+SKIPPED = "skipped"  # nothing to do: sent, cancelled or failed already, or back to pending
+BUSY = "busy"  # another attempt or a booking change holds the row right now: try again shortly
 
 
 def _doses(reminder: Reminder, *, now: datetime) -> CourseDoses | None:
@@ -84,81 +106,205 @@ def reminder_content_at(reminder: Reminder, *, now: datetime) -> ReminderContent
     return reminder_content(reminder, due_date=_due_date(reminder, _doses(reminder, now=now)))
 
 
-def _claim_for_send(reminder_id: int) -> datetime | None:
-    """Count an attempt and take a fresh claim, in its own committed transaction.
+# --- One attempt at a time ------------------------------------------------------------------
 
-    The attempt is counted before the message goes out, so a message that kills its
-    worker every time ends as 'failed' after MAX_ATTEMPTS instead of looping.
+
+def _attempt_lock_key(reminder_id: int) -> int:
+    digest = hashlib.blake2b(f"chairside:reminder-send:{reminder_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@contextmanager
+def _one_attempt_at_a_time(reminder_id: int) -> Iterator[bool]:
+    """Hold the row's attempt lock for the block; yields False when another attempt holds it.
+
+    A session-level advisory lock, not a transaction: no transaction stays open while the
+    mail server is talked to. Elsewhere than PostgreSQL (the embedded SQLite default) it
+    yields True, and an attempt started less than SENDING_TIMEOUT ago counts as alive.
+    """
+    if connection.vendor != "postgresql":
+        yield True
+        return
+    key = _attempt_lock_key(reminder_id)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        acquired = cursor.fetchone()[0]
+    try:
+        yield acquired
+    finally:
+        # A connection that broke meanwhile has taken the lock with it.
+        if acquired:
+            with suppress(DatabaseError), connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+
+
+# --- The three steps -------------------------------------------------------------------------
+
+
+def _fail(reminder: Reminder, sentence: str) -> None:
+    reminder.status = Status.FAILED
+    reminder.send_started_at = None
+    reminder.last_error = sentence[:2000]
+    reminder.save(update_fields=["status", "send_started_at", "lost_attempts", "last_error", "updated_at"])
+
+
+def _claim(reminder_id: int) -> datetime | str:
+    """Step 1: count an attempt and note when it started, in its own committed transaction.
+
+    Returns the attempt's start (which identifies it on the row), or BUSY, SKIPPED or FAILED.
+    The attempt is counted before the message goes out, so a message that kills its worker
+    every time ends as 'failed' after MAX_LOST_ATTEMPTS instead of looping.
     """
     with transaction.atomic():
-        reminder = (
-            Reminder.objects.select_for_update(skip_locked=True).filter(pk=reminder_id, status=Status.SENDING).first()
-        )
+        reminder = Reminder.objects.select_for_update(skip_locked=True).filter(pk=reminder_id).first()
         if reminder is None:
-            return None  # sent, cancelled, failed, back to pending, or being sent right now
+            # Locked for a moment by a booking change, a scan or a retry; or no such row.
+            return BUSY if Reminder.objects.filter(pk=reminder_id, status=Status.SENDING).exists() else SKIPPED
+        if reminder.status != Status.SENDING:
+            return SKIPPED  # sent, cancelled, failed, or back to pending
         now = timezone.now()
-        if reminder.attempts >= MAX_ATTEMPTS:
-            reminder.status = Status.FAILED
-            reminder.last_error = (
-                f"Gave up after {reminder.attempts} attempts: the sending stopped part-way "
-                f"(last error: {reminder.last_error or 'none recorded'}). "
-                "Check with the patient whether it arrived before you retry."
-            )[:2000]
-            reminder.save(update_fields=["status", "last_error", "updated_at"])
-            logger.warning("reminder failed reminder=%s attempts=%s (worker lost)", reminder.pk, reminder.attempts)
-            return None
+        if reminder.send_started_at is not None:
+            if connection.vendor != "postgresql" and reminder.send_started_at > now - SENDING_TIMEOUT:
+                return BUSY
+            # The attempt before this one started and never recorded an outcome: its worker died.
+            reminder.lost_attempts += 1
+            if reminder.lost_attempts >= MAX_LOST_ATTEMPTS:
+                _fail(
+                    reminder,
+                    f"Gave up after the sending stopped part-way {reminder.lost_attempts} times in a row "
+                    f"(last error: {reminder.last_error or 'none recorded'}). "
+                    "Check with the patient whether it arrived before you retry.",
+                )
+                logger.warning("reminder failed reminder=%s lost_attempts=%s", reminder.pk, reminder.lost_attempts)
+                return FAILED
+        if reminder.attempts and now >= reminder.useful_until:
+            _fail(reminder, _too_late(reminder, reminder.last_error))
+            logger.warning("reminder failed reminder=%s attempts=%s (too late)", reminder.pk, reminder.attempts)
+            return FAILED
         reminder.attempts += 1
         reminder.claimed_at = now
-        reminder.save(update_fields=["attempts", "claimed_at", "updated_at"])
+        reminder.send_started_at = now
+        reminder.save(update_fields=["attempts", "lost_attempts", "claimed_at", "send_started_at", "updated_at"])
         return now
+
+
+def _too_late(reminder: Reminder, error: str) -> str:
+    return (
+        f"Not sent: every one of {reminder.attempts} attempts failed, and the reminder stopped being useful "
+        f"{reminder.useful_until_phrase} (last error: {error or 'none recorded'}). "
+        "Contact the patient another way if it still matters."
+    )
+
+
+def _record_sent(reminder_id: int, *, started: datetime) -> str:
+    """Step 3 after the message went out: the row says so, whatever happened to it meanwhile."""
+    with transaction.atomic():
+        reminder = Reminder.objects.select_for_update().get(pk=reminder_id)
+        if reminder.send_started_at == started:
+            reminder.send_started_at = None
+            reminder.lost_attempts = 0
+        if reminder.status == Status.SENT:
+            # Only when two attempts ran at once, which the attempt lock prevents on PostgreSQL.
+            reminder.save(update_fields=["send_started_at", "lost_attempts", "updated_at"])
+            logger.warning("reminder sent twice reminder=%s", reminder.pk)
+            return SENT
+        if reminder.status == Status.CANCELLED:
+            # The cancellation was saved while the message was on its way; it went out all the
+            # same. The row keeps both facts, so staff can tell the patient what stands.
+            reason = reminder.last_error or "It was cancelled."
+            reminder.last_error = (
+                f"Sent while it was being cancelled: {reason[:1].lower()}{reason[1:]} "
+                "Make sure the patient knows what stands."
+            )[:2000]
+            logger.warning("reminder sent while cancelled reminder=%s", reminder.pk)
+        else:
+            reminder.last_error = ""
+        reminder.status = Status.SENT
+        reminder.sent_at = timezone.now()
+        reminder.save(
+            update_fields=["status", "sent_at", "last_error", "send_started_at", "lost_attempts", "updated_at"]
+        )
+    logger.info("reminder sent reminder=%s", reminder_id)
+    return SENT
+
+
+def _record_not_sent(reminder_id: int, *, started: datetime, error: str = "", reason: str = "") -> str:
+    """Step 3 when nothing went out: cancelled (`reason`), retried later or failed (`error`)."""
+    with transaction.atomic():
+        reminder = Reminder.objects.select_for_update().get(pk=reminder_id)
+        if reminder.send_started_at != started:
+            return SKIPPED  # a later attempt has taken the row over; it records its own outcome
+        reminder.send_started_at = None
+        reminder.lost_attempts = 0
+        fields = ["send_started_at", "lost_attempts", "updated_at"]
+        if reminder.status != Status.SENDING:
+            # Cancelled while the attempt was under way: the cancellation's reason stays.
+            reminder.save(update_fields=fields)
+            if reminder.status != Status.CANCELLED:
+                return SKIPPED
+            logger.info("reminder cancelled while sending reminder=%s", reminder.pk)
+            return CANCELLED
+        fields += ["status", "last_error"]
+        if reason:
+            reminder.status = Status.CANCELLED
+            reminder.last_error = reason
+            reminder.save(update_fields=fields)
+            logger.info("reminder cancelled at send reminder=%s", reminder.pk)
+            return CANCELLED
+        now = timezone.now()
+        reminder.last_error = error[:2000]
+        if now + retry_wait(reminder.attempts) >= reminder.useful_until:
+            reminder.status = Status.FAILED
+            reminder.last_error = _too_late(reminder, error)[:2000]
+            outcome = FAILED
+        else:
+            reminder.status = Status.PENDING
+            reminder.claimed_at = now  # the backoff counts from here
+            fields.append("claimed_at")
+            outcome = RETRY
+        reminder.save(update_fields=fields)
+    logger.warning("reminder %s reminder=%s attempts=%s", outcome, reminder_id, reminder.attempts)
+    return outcome
+
+
+def _still_sending(reminder_id: int, started: datetime) -> bool:
+    return Reminder.objects.filter(pk=reminder_id, status=Status.SENDING, send_started_at=started).exists()
 
 
 def reminder_deliver(*, reminder_id: int) -> str:
     """Send one claimed reminder and record the outcome on its row.
 
-    Returns the outcome: sent, cancelled, retry, failed or skipped.
+    Returns the outcome: sent, cancelled, retry, failed, skipped, or busy (the row is held by
+    another attempt or a booking change this moment; the caller tries again shortly).
     """
-    claim = _claim_for_send(reminder_id)
-    if claim is None:
-        return "skipped"
-    with transaction.atomic():
-        reminder = (
-            Reminder.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("clinic", "patient", "appointment", "course__patient__clinic")
-            .filter(pk=reminder_id, status=Status.SENDING, claimed_at=claim)
-            .first()
+    with _one_attempt_at_a_time(reminder_id) as ours:
+        if not ours:
+            return BUSY
+        started = _claim(reminder_id)
+        if isinstance(started, str):
+            return started
+        reminder = Reminder.objects.select_related("clinic", "patient", "appointment", "course__patient__clinic").get(
+            pk=reminder_id
         )
-        if reminder is None:
-            return "skipped"  # taken over by a newer claim, or cancelled meanwhile
         now = timezone.now()
         # Read once: whether the message is still wanted and the date it gives.
         doses = _doses(reminder, now=now)
         reason = _still_wanted(reminder, now=now, doses=doses)
         if reason:
-            reminder.status = Status.CANCELLED
-            reminder.last_error = reason
-            reminder.save(update_fields=["status", "last_error", "updated_at"])
-            logger.info("reminder cancelled at send reminder=%s", reminder.pk)
-            return "cancelled"
+            return _record_not_sent(reminder_id, started=started, reason=reason)
+        content = reminder_content(reminder, due_date=_due_date(reminder, doses))
         try:
-            content_send(reminder_content(reminder, due_date=_due_date(reminder, doses)), channel=reminder.channel)
+            handed_over = content_send(
+                content, channel=reminder.channel, still_wanted=lambda: _still_sending(reminder_id, started)
+            )
         except SEND_ERRORS as error:
-            reminder.last_error = f"{type(error).__name__}: {error}"[:2000]
-            if reminder.attempts >= MAX_ATTEMPTS:
-                reminder.status = Status.FAILED
-                outcome = "failed"
-            else:
-                reminder.status = Status.PENDING
-                reminder.claimed_at = timezone.now()  # the backoff counts from here
-                outcome = "retry"
-            reminder.save(update_fields=["status", "last_error", "claimed_at", "updated_at"])
-            logger.warning("reminder %s reminder=%s attempts=%s", outcome, reminder.pk, reminder.attempts)
-            return outcome
-        # The window: a crash after the SMTP server accepted the message and before this
-        # commit sends it once more on the next attempt (see the README).
-        reminder.status = Status.SENT
-        reminder.sent_at = timezone.now()
-        reminder.last_error = ""
-        reminder.save(update_fields=["status", "sent_at", "last_error", "updated_at"])
-    logger.info("reminder sent reminder=%s", reminder_id)
-    return "sent"
+            return _record_not_sent(reminder_id, started=started, error=f"{type(error).__name__}: {error}")
+        except Exception as error:  # the soft time limit, or a fault in a channel: retried like any failure
+            logger.exception("reminder send error reminder=%s", reminder_id)
+            return _record_not_sent(reminder_id, started=started, error=f"{type(error).__name__}: {error}")
+        if not handed_over:
+            return _record_not_sent(reminder_id, started=started)
+        # The windows: a crash after the mail server accepted the message and before this
+        # commit, or a server whose acceptance never arrives, sends it once more on the next
+        # attempt (see the README).
+        return _record_sent(reminder_id, started=started)

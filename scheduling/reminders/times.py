@@ -1,4 +1,4 @@
-"""When a reminder falls due: the clinic's reminder hour on a local date, in UTC."""
+"""When a reminder falls due: the clinic's reminder hour on a local date, in UTC; a local day's start."""
 
 from __future__ import annotations
 
@@ -30,3 +30,8 @@ def next_local_moment(clinic: Clinic, now: datetime, *, not_before: date | None 
     if moment < now:
         moment = local_moment(clinic, day + timedelta(days=1))
     return moment
+
+
+def local_day_start(clinic: Clinic, day: date) -> datetime:
+    """Midnight at the start of `day` on the clinic's wall clock, in UTC."""
+    return datetime.combine(day, time.min, tzinfo=clinic.tz).astimezone(UTC)

@@ -1,4 +1,4 @@
-"""Reminder pages: the clinic-wide list of failed reminders, their retry, and unsubscribing."""
+"""Reminder pages: the clinic-wide list of failed reminders, their retry (one, or all of a period), and unsubscribing."""
 
 from __future__ import annotations
 
@@ -12,8 +12,15 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from patients.models import Patient
 from scheduling.models import Reminder
-from scheduling.reminders.content import patient_id_from_unsubscribe_token
-from scheduling.reminders.outbox import ReminderError, patient_unsubscribe, reminder_retry
+from scheduling.reminders.content import patient_id_from_signed_unsubscribe_token
+from scheduling.reminders.forms import RetryFailedForm
+from scheduling.reminders.outbox import (
+    ReminderError,
+    failed_in_period,
+    patient_unsubscribe,
+    reminder_retry,
+    reminders_retry_failed,
+)
 from scheduling.reminders.selectors import reminders_failed_for_user, reminders_for_user
 
 
@@ -27,7 +34,40 @@ def _reminder_for_user(user, reminder_id) -> Reminder:
 @permission_required("scheduling.view_reminder", raise_exception=True)
 def failed_list(request):
     failed = reminders_failed_for_user(request.user)[:500]
-    return render(request, "scheduling/reminders/failed_list.html", {"reminders": failed})
+    form = RetryFailedForm(user=request.user) if request.user.has_perm("scheduling.change_reminder") else None
+    return render(request, "scheduling/reminders/failed_list.html", {"reminders": failed, "retry_form": form})
+
+
+@require_POST
+@permission_required("scheduling.change_reminder", raise_exception=True)
+def retry_failed(request):
+    """Send again every failed reminder of a clinic and a period: asks first, then does it."""
+    form = RetryFailedForm(request.POST, user=request.user)
+    if not form.is_valid():
+        failed = reminders_failed_for_user(request.user)[:500]
+        context = {"reminders": failed, "retry_form": form}
+        return render(request, "scheduling/reminders/failed_list.html", context, status=400)
+    period = {name: form.cleaned_data[name] for name in ("clinic", "first_day", "last_day")}
+    if not form.cleaned_data["confirmed"]:
+        count = failed_in_period(**period).count()
+        return render(
+            request, "scheduling/reminders/retry_failed_confirm.html", {"form": form, "count": count, **period}
+        )
+    result = reminders_retry_failed(**period, by=request.user)
+    if result.retried:
+        messages.success(
+            request,
+            f"{result.retried} failed reminder{'s' if result.retried != 1 else ''} will be sent again within a minute.",
+        )
+    else:
+        messages.info(request, "No failed reminder of that clinic and period could be sent again.")
+    if result.refused:
+        messages.warning(
+            request,
+            f"{result.refused} can no longer be sent (the visit has started, moved or been cancelled, or the patient "
+            "turned reminders off); they stay in the list. Call those patients instead.",
+        )
+    return redirect("scheduling:reminders_failed")
 
 
 @require_POST
@@ -46,7 +86,7 @@ def retry(request, reminder_id: int):
     return redirect("scheduling:reminders_failed")
 
 
-# The signed token is the authorization, not a session cookie, so a cross-site form gains
+# The link's token is the authorization, not a session cookie, so a cross-site form gains
 # nothing and CSRF protection is not needed; mail clients' one-click unsubscribe (RFC 8058)
 # POSTs here without a token of ours.
 @login_not_required
@@ -54,8 +94,11 @@ def retry(request, reminder_id: int):
 @never_cache
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request, token: str):
-    patient_id = patient_id_from_unsubscribe_token(token)
-    patient = Patient.objects.select_related("clinic").filter(pk=patient_id).first() if patient_id else None
+    patients = Patient.objects.select_related("clinic")
+    patient = patients.filter(unsubscribe_token=token).first() if token else None
+    if patient is None:
+        patient_id = patient_id_from_signed_unsubscribe_token(token)
+        patient = patients.filter(pk=patient_id).first() if patient_id else None
     if patient is None:
         return render(request, "scheduling/reminders/unsubscribe_invalid.html", status=400)
     if request.method == "POST":

@@ -40,7 +40,9 @@ def bar_html(visit) -> str:
         f"roster-bar status-{visit.status}{' is-late' if visit.late else ''}{' is-overrun' if visit.overrun else ''}"
     )
     segments = format_html_join(
-        "", '<span class="seg seg-{}" style="{}"></span>', ((segment.kind, segment.style) for segment in visit.segments)
+        "",
+        '<span class="seg seg-{}" data-width="{}"></span>',
+        ((segment.kind, segment.percent) for segment in visit.segments),
     )
     tags = format_html(
         "{}{}",
@@ -48,11 +50,14 @@ def bar_html(visit) -> str:
         mark_safe(' · <span class="roster-tag-overrun">Overrun</span>') if visit.overrun else "",  # noqa: S308 - constant
     )
     return format_html(
-        '<a class="{}" href="#visit-{}" style="{}"><span class="roster-segments" aria-hidden="true">{}</span>'
+        # Positions as data attributes, which chairside.js applies: the page allows no style attribute.
+        '<a class="{}" href="#visit-{}" data-left="{}" data-width="{}">'
+        '<span class="roster-segments" aria-hidden="true">{}</span>'
         '<span class="roster-bar-text"><strong>{}</strong> {} #{} · {}–{} · {}{}{}</span></a>',
         classes,
         visit.pk,
-        visit.bar_style,
+        visit.left,
+        visit.width,
         segments,
         visit.patient_name,
         visit.drug,

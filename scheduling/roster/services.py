@@ -12,12 +12,12 @@ from datetime import date, datetime
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clinic.models import Chair, Clinic
 from clinic.roles import NURSE
-from scheduling.booking.services import BookingError, booking_mark_no_show
+from scheduling.booking.services import BookingError, booking_mark_no_show, lock_appointment
 from scheduling.models import Appointment, AppointmentEvent, NurseAssignment
 from scheduling.reminders.outbox import appointment_reminders_sync
 
@@ -122,8 +122,15 @@ def _record(appointment: Appointment, *, by, action: str, from_status: str = "",
 
 
 def _locked(appointment: Appointment) -> Appointment:
-    """The appointment row, locked for this transaction, so two nurses' clicks cannot cross."""
-    return Appointment.objects.select_for_update(of=("self",)).select_related("clinic").get(pk=appointment.pk)
+    """The appointment row, locked for this transaction, so two nurses' clicks cannot cross.
+
+    Locked as the booking services lock it (the bare row, then loaded), so a click that waited
+    behind a move to another chair still finds its visit.
+    """
+    try:
+        return lock_appointment(appointment.pk)
+    except BookingError as error:
+        raise VisitError(error.message) from error
 
 
 @transaction.atomic
@@ -246,9 +253,16 @@ def nurse_assign(*, clinic: Clinic, day: date, chair: Chair, nurse, by: Abstract
         raise VisitError(
             f"{nurse.get_full_name() or nurse.get_username()} is not a nurse at {clinic}. Choose one who is."
         )
-    assignment = NurseAssignment.objects.select_for_update().filter(day=day, chair=chair).first()
+    # Ordered by its own key: the default ordering goes through the chair, and a lock through a
+    # join would lock the chair's row too.
+    assignment = NurseAssignment.objects.select_for_update().filter(day=day, chair=chair).order_by("pk").first()
     if assignment is None:
-        return NurseAssignment.objects.create(clinic=clinic, day=day, chair=chair, nurse=nurse, assigned_by=by)
+        try:
+            with transaction.atomic():
+                return NurseAssignment.objects.create(clinic=clinic, day=day, chair=chair, nurse=nurse, assigned_by=by)
+        except IntegrityError:
+            # Another manager gave the chair to a nurse at the same moment: this choice replaces theirs.
+            assignment = NurseAssignment.objects.select_for_update().get(day=day, chair=chair)
     if assignment.nurse_id != nurse.pk:
         assignment.nurse = nurse
         assignment.assigned_by = by

@@ -22,6 +22,7 @@ from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.access import clinics_for_user, default_clinic_for_user, get_clinic_for_user
+from clinic.inputs import EARLIEST_DAY, InputError, latest_day, parse_day, parse_id
 from clinic.models import Chair
 from scheduling.doses import clinic_today
 from scheduling.roster import rendering
@@ -42,10 +43,11 @@ from scheduling.roster.services import (
 )
 
 
-def _parse_day(value: str | None) -> date | None:
+def _parse_day(value: str | None, clinic) -> date | None:
+    """The roster's day from a URL or a form, or None when it cannot be read or lies outside the days Chairside shows."""
     try:
-        return date.fromisoformat(value) if value else None
-    except ValueError:
+        return parse_day(value, low=EARLIEST_DAY, high=latest_day(clinic_today(clinic)), name="day")
+    except InputError:
         return None
 
 
@@ -123,7 +125,7 @@ def roster(request):
     clinic = get_clinic_for_user(request.user, clinic_id) if clinic_id else default_clinic_for_user(request.user)
     if clinic is None:
         return render(request, "scheduling/roster_no_clinic.html")
-    day = _parse_day(request.GET.get("day"))
+    day = _parse_day(request.GET.get("day"), clinic)
     if request.GET.get("day") and day is None:
         messages.error(request, "That date could not be read. Pick a day from the calendar.")
     return _render_roster(request, clinic, day or clinic_today(clinic))
@@ -221,18 +223,24 @@ def _reaction_form(request, appointment):
 @permission_required(ASSIGN_PERMISSIONS, raise_exception=True)
 def nurse_assignments(request):
     clinic = get_clinic_for_user(request.user, request.POST.get("clinic"))
-    day = _parse_day(request.POST.get("day"))
+    day = _parse_day(request.POST.get("day"), clinic)
     if day is None:
         raise Http404("No such day.")
     chairs = {chair.pk: chair for chair in Chair.objects.filter(clinic=clinic, active=True)}
     # One select per chair, named chair-<id>, its value a nurse's id (blank: leave as it is).
     wanted = {}
-    for key, value in request.POST.items():
-        chair_id = key.removeprefix("chair-")
-        if key.startswith("chair-") and chair_id.isdigit() and value.isdigit():
-            wanted[int(chair_id)] = int(value)
-    nurses = get_user_model().objects.in_bulk(set(wanted.values()))
     errors = []
+    for key, value in request.POST.items():
+        if not key.startswith("chair-"):
+            continue
+        try:
+            chair_id, nurse_id = parse_id(key.removeprefix("chair-"), name="chair"), parse_id(value, name="nurse")
+        except InputError:
+            errors.append("A chair or nurse in the form could not be read. Reload the roster and try again.")
+            continue
+        if chair_id and nurse_id:
+            wanted[chair_id] = nurse_id
+    nurses = get_user_model().objects.in_bulk(set(wanted.values()))
     for chair_id, nurse_id in wanted.items():
         chair, nurse = chairs.get(chair_id), nurses.get(nurse_id)
         if chair is None or nurse is None:

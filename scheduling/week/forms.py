@@ -1,11 +1,29 @@
-"""The week view's form (GET): ids and a date only."""
+"""The week view's form (GET): ids and a date only, each bounded so a URL cannot break the page."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from django import forms
+from django.utils import timezone
+
+from clinic.inputs import EARLIEST_DAY, BoundedDateField, IdField, latest_day
+
+
+def _latest_day() -> date:
+    return latest_day(timezone.localdate())
 
 
 class WeekForm(forms.Form):
-    clinic = forms.IntegerField(required=False, widget=forms.HiddenInput)
-    start = forms.DateField(required=False, label="Week of", widget=forms.DateInput(attrs={"type": "date"}))
-    course = forms.IntegerField(required=False, widget=forms.HiddenInput)
+    clinic = IdField(required=False, widget=forms.HiddenInput)
+    start = BoundedDateField(
+        required=False,
+        label="Week of",
+        earliest=EARLIEST_DAY,
+        latest=_latest_day,
+        too_early=f"Choose a week from {EARLIEST_DAY:%d %b %Y} on. Check the year.",
+        too_late="Choose a week at most five years ahead. Check the year.",
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+    course = IdField(required=False, widget=forms.HiddenInput)
+    highlight = IdField(required=False, widget=forms.HiddenInput)

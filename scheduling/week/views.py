@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import Http404
 from django.shortcuts import render
@@ -21,7 +22,12 @@ from scheduling.week.selectors import clinic_week
 @require_GET
 def week(request):
     form = WeekForm(request.GET or None)
-    data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+    data = {}
+    if form.is_bound:
+        if not form.is_valid():
+            # A value that cannot be read is left out, and the sentence says what was wrong with it.
+            messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
+        data = form.cleaned_data
     if data.get("clinic"):
         clinic = get_clinic_for_user(request.user, data["clinic"])
     else:
@@ -36,7 +42,6 @@ def week(request):
             raise Http404("No such treatment course at this clinic.")
     plan = clinic_week(clinic, anchor=data.get("start"), course=course)
     course_id = course.pk if course else None
-    highlight = request.GET.get("highlight", "")
     return render(
         request,
         "scheduling/week.html",
@@ -51,7 +56,7 @@ def week(request):
             "previous_week": week_url(clinic, plan.monday - timedelta(days=7), course=course_id),
             "next_week": week_url(clinic, plan.monday + timedelta(days=7), course=course_id),
             "this_week": week_url(clinic, plan.today, course=course_id),
-            "highlight": int(highlight) if highlight.isdigit() else None,
+            "highlight": data.get("highlight"),
             "confirm_url": reverse("scheduling:book_confirm", args=[course.pk]) if course else "",
         },
     )

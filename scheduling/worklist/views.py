@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import permission_required
 from django.shortcuts import render
 
 from clinic.access import clinics_for_user
+from clinic.inputs import clamp_int
 from clinic.models import Drug
 from scheduling.worklist.selectors import DEFAULT_WEEKS, STATUS_LABELS, worklist_page
 
@@ -38,6 +39,9 @@ class WorklistFilterForm(forms.Form):
         self.fields["clinic"].queryset = clinics
 
 
+MAX_PAGE = 100_000
+
+
 @permission_required("scheduling.view_appointment", raise_exception=True)
 def worklist(request):
     clinics = clinics_for_user(request.user)
@@ -52,7 +56,8 @@ def worklist(request):
         weeks=weeks,
         drug=filters["drug"],
         status=filters["status"] or None,
-        page=request.GET.get("page") or 1,
+        # Past the last page shows the last one; anything unreadable, the first.
+        page=clamp_int(request.GET.get("page"), low=1, high=MAX_PAGE, default=1),
     )
     clinic_list = list(clinics)
     query = request.GET.copy()

@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,8 @@ import pytest
 from tests.config.support import ROOT
 
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
-PACKAGES = ("clinic", "patients", "scheduling", "config")
+# Every package the contracts name, read from the same place lint-imports reads them.
+PACKAGES = tuple(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["root_packages"])
 
 
 def lint_imports(root: Path, *contracts: str) -> subprocess.CompletedProcess:

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.roles import MANAGER
+from scheduling.models import Reminder
 from tests.factories import PatientFactory, TreatmentCourseFactory
 from tests.helpers import DEMO_PASSWORD, make_staff
 
@@ -80,6 +81,33 @@ def test_the_manager_never_sees_another_clinics_figures(client, manager, clinic_
     response = client.get(reverse("home"))
     assert [row["clinic"] for row in response.context["overview"]] == [manager.staff_profile.clinics.get()]
     assert clinic_b.name not in response.content.decode()
+
+
+def test_the_manager_sees_the_failed_reminders_of_the_last_day_with_a_link_to_the_list(client, clinic_a, clinic_b):
+    manager = make_staff("max", MANAGER, clinic_a, clinic_b, is_staff=True)
+    patient = PatientFactory(clinic=clinic_a)
+    course = TreatmentCourseFactory(patient=patient)
+    visit = _appointment(clinic_a, patient, course, timezone.now() + timedelta(days=3))
+    for number, status in enumerate(["failed", "failed", "failed", "pending", "sent"]):
+        Reminder.objects.create(
+            clinic=clinic_a,
+            patient=patient,
+            appointment=visit,
+            kind=Reminder.Kind.APPOINTMENT_UPCOMING,
+            key=f"home-figure-{number}",
+            due_at=timezone.now(),
+            status=status,
+        )
+    # A failure from two days ago is no longer news on the home page.
+    Reminder.objects.filter(key="home-figure-0").update(updated_at=timezone.now() - timedelta(days=2))
+    client.force_login(manager)
+
+    response = client.get(reverse("home"))
+    rows = {row["clinic"]: row for row in response.context["overview"]}
+    assert (rows[clinic_a]["failed_reminders"], rows[clinic_b]["failed_reminders"]) == (2, 0)
+    html = response.content.decode()
+    assert "Failed reminders, last 24 h" in html
+    assert f'href="{reverse("scheduling:reminders_failed")}">2<' in html
 
 
 def test_a_user_with_no_role_is_told_to_ask_their_manager(client, clinic_a):

@@ -271,3 +271,23 @@ def test_gunicorn_access_records_keep_the_path_and_drop_the_query_string_and_ref
     assert "Smith" not in ours
     assert "Smith" not in default
     assert '\\"GET /patients/ HTTP/1.1\\"' in default
+
+
+def test_an_unsubscribe_link_reaches_the_log_without_its_token():
+    from gunicorn.glogging import SafeAtoms
+
+    from config import gunicorn_conf
+
+    token = "Zq3xJ9vT0kLmN2pR8sW4yB6cD1eF5gH7"
+    path = f"/scheduling/reminders/unsubscribe/{token}/"
+    atoms = SafeAtoms(
+        {"h": "10.0.0.2", "m": "POST", "U": path, "q": "", "r": f"POST {path} HTTP/1.1", "f": "-", "s": "200"}
+        | {"B": "512", "M": "12", "a": "Thunderbird"}
+    )
+    access = _log("gunicorn.access", gunicorn_conf.access_log_format, atoms)
+    default = _log("gunicorn.access", '%(h)s "%(r)s" %(s)s', SafeAtoms(dict(atoms)))
+    django = _log("django.request", "Bad Request: %s", f"https://chairside.example.org{path}?utm=1")
+
+    for line in (access, default, django):
+        assert token not in line, line
+        assert "/scheduling/reminders/unsubscribe/[token]/" in line, line

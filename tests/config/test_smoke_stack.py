@@ -270,6 +270,8 @@ clinic = Clinic.objects.create(
     name="Smoke Test Infusion Centre", time_zone=seed["time_zone"], address="1 Test Street",
     phone="020 7946 0999", email="clinic@example.org",
     reminder_days_before="1", reminder_local_time=remind_at.time(),
+    # This run is about booking and the reminder pipeline; two-step sign-in has its own tests.
+    require_mfa_for_managers=False,
 )
 for weekday in range(7):
     OpeningHours.objects.create(clinic=clinic, weekday=weekday, opens=time(7, 0), closes=time(19, 0))

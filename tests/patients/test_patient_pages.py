@@ -136,7 +136,8 @@ def test_an_mrn_already_used_in_the_clinic_is_refused_with_what_was_typed_kept(c
 def test_the_same_mrn_at_another_clinic_is_a_different_patient(client, staff_b, clinic_a, clinic_b):
     PatientFactory(clinic=clinic_a, mrn="N-1001")
     client.force_login(staff_b)
-    response = client.post(reverse("patients:create"), _new_patient(clinic_b))
+    # Clinic B is in New York: its front desk types American numbers.
+    response = client.post(reverse("patients:create"), _new_patient(clinic_b, phone="(212) 555-0101"))
     assert response.status_code == 302
     assert Patient.objects.filter(mrn="N-1001").count() == 2
 
@@ -175,7 +176,7 @@ def test_editing_a_patient_saves_the_changes(client, front_desk, clinic_a):
     response = client.post(reverse("patients:edit", args=[patient.pk]), data)
     assert response.status_code == 302
     patient.refresh_from_db()
-    assert patient.phone == "07700 900123"
+    assert patient.phone == "+447700900123"  # stored in E.164, read in the clinic's country
     assert patient.first_name == "Ada"
 
 

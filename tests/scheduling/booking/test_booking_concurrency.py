@@ -26,7 +26,7 @@ from scheduling.models import Appointment
 from tests.factories import PatientFactory, TreatmentCourseFactory
 from tests.helpers import ensure_formulary, make_clinic
 
-pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
 
 THREADS = 24
 

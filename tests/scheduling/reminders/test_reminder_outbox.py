@@ -12,9 +12,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.core.mail.backends import locmem
 
 from scheduling.models import Appointment, Reminder
-from scheduling.reminders import dispatcher, outbox, planner, sender
+from scheduling.reminders import channels, dispatcher, outbox, planner, sender
 from scheduling.reminders.outbox import appointment_reminders_sync
 from tests.helpers import book, change, free_port, give, local, make_course
 
@@ -266,41 +267,98 @@ def test_the_same_row_enqueued_twice_is_sent_once(clinic_a, march_2027):
     assert len(mail.outbox) == 1
 
 
-@pytest.mark.django_db
-def test_smtp_down_means_retries_with_backoff_then_failed(clinic_a, march_2027, settings):
+def smtp_refusing(settings) -> None:
+    """Email goes to an SMTP port nothing listens on: every connection is refused at once."""
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
-    book(make_course(clinic_a), local(clinic_a, 2027, 3, 17, 10, 30))
-    row = Reminder.objects.order_by("due_at").first()
-    moment = datetime(2027, 3, 10, 9, 0, tzinfo=UTC)
-    march_2027.move_to(moment)
 
-    outcomes = []
-    for _minute in range(40):
-        outcomes += run_scan_and_send(moment)
-        moment += timedelta(minutes=1)
-        march_2027.move_to(moment)
+
+def attempt_until(traveller, row: Reminder, until: datetime) -> list[tuple[datetime, str]]:
+    """Scan and send at each moment the row's backoff allows, up to `until`: (moment, outcome) pairs."""
+    attempts = []
+    moment = row.due_at
+    while moment <= until:
+        traveller.move_to(moment)
+        outcomes = run_scan_and_send(moment)
+        attempts += [(moment, outcome) for outcome in outcomes]
+        row.refresh_from_db()
+        if row.status != Status.PENDING:
+            break
+        moment = row.claimed_at + outbox.retry_wait(row.attempts)
+    return attempts
+
+
+@pytest.mark.django_db
+def test_smtp_down_is_retried_every_15_minutes_until_the_visit_starts_then_failed(clinic_a, march_2027, settings):
+    smtp_refusing(settings)
+    # Booked three days ahead: only the reminder of the day before, at 09:00 on the 3rd.
+    appointment = book(make_course(clinic_a), local(clinic_a, 2027, 3, 4, 10, 30))
+    row = Reminder.objects.get(appointment=appointment)
+
+    attempts = attempt_until(march_2027, row, appointment.starts_at + timedelta(days=1))
     row.refresh_from_db()
 
-    assert outcomes == ["retry"] * (outbox.MAX_ATTEMPTS - 1) + ["failed"]
-    assert row.status == Status.FAILED and row.attempts == outbox.MAX_ATTEMPTS
-    assert row.last_error.startswith("ConnectionRefusedError")
+    # 09:00 on the 3rd to 10:30 on the 4th: after 1, 2, 4 and 8 minutes, then every 15.
+    minutes = [int((moment - row.due_at).total_seconds() // 60) for moment, _ in attempts]
+    assert minutes[:8] == [0, 1, 3, 7, 15, 30, 45, 60]
+    assert all(later - earlier == 15 for earlier, later in zip(minutes[4:], minutes[5:], strict=False))
+    assert max(moment for moment, _ in attempts) < appointment.starts_at
+    assert [outcome for _, outcome in attempts] == ["retry"] * (len(attempts) - 1) + ["failed"]
+    assert row.status == Status.FAILED and row.attempts == len(attempts) > 90
+    assert row.last_error.startswith(
+        f"Not sent: every one of {row.attempts} attempts failed, and the reminder stopped being useful "
+        "when the visit began (last error: ConnectionRefusedError"
+    )
     assert list(Reminder.objects.filter(clinic=clinic_a, status=Status.FAILED)) == [row]
 
 
 @pytest.mark.django_db
-def test_the_retries_wait_longer_each_time(clinic_a, march_2027, settings):
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", free_port(), 2
+def test_a_dose_reminder_is_retried_until_a_day_after_it_was_due(clinic_a, march_2027, settings):
+    smtp_refusing(settings)
+    course = make_course(clinic_a, "tysabri", start=date(2027, 1, 5))
+    give(course, date(2027, 1, 5))
+    plan_on(march_2027, date(2027, 1, 12))
+    row = Reminder.objects.get(kind=Kind.DOSE_DUE_SOON)
+
+    attempts = attempt_until(march_2027, row, row.due_at + timedelta(days=2))
+    row.refresh_from_db()
+
+    assert row.status == Status.FAILED
+    assert row.due_at + timedelta(hours=23, minutes=30) <= attempts[-1][0] < row.due_at + timedelta(days=1)
+    assert "stopped being useful a day after it was due" in row.last_error
+
+
+@pytest.mark.django_db
+def test_a_reminder_still_goes_out_when_the_mail_server_answers_again(clinic_a, march_2027, settings):
+    smtp_refusing(settings)
+    appointment = book(make_course(clinic_a), local(clinic_a, 2027, 3, 17, 10, 30))
+    row = Reminder.objects.filter(appointment=appointment).earliest("due_at")
+    # Refused for three hours: far more than the five attempts that used to be all.
+    attempts = attempt_until(march_2027, row, row.due_at + timedelta(hours=3))
+    assert len(attempts) >= 15 and {outcome for _, outcome in attempts} == {"retry"}
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    row.refresh_from_db()
+    later = row.claimed_at + outbox.RETRY_EVERY
+    march_2027.move_to(later)
+    assert run_scan_and_send(later) == ["sent"]
+    row.refresh_from_db()
+    assert (row.status, row.last_error, row.send_started_at) == (Status.SENT, "", None)
+    assert len(mail.outbox) == 1
+
+
+@pytest.mark.django_db
+def test_the_retries_wait_longer_each_time_then_every_15_minutes(clinic_a, march_2027, settings):
+    smtp_refusing(settings)
     book(make_course(clinic_a), local(clinic_a, 2027, 3, 17, 10, 30))
     start = datetime(2027, 3, 10, 9, 0, tzinfo=UTC)
     attempts_at = []
-    for minute in range(20):
+    for minute in range(50):
         moment = start + timedelta(minutes=minute)
         march_2027.move_to(moment)
         if run_scan_and_send(moment):
             attempts_at.append(minute)
-    assert attempts_at == [0, 1, 3, 7, 15]
+    assert attempts_at == [0, 1, 3, 7, 15, 30, 45]
 
 
 @pytest.mark.django_db
@@ -309,14 +367,16 @@ def test_a_worker_lost_mid_send_leaves_a_row_the_scan_claims_again(clinic_a, mar
     moment = datetime(2027, 3, 10, 9, 0, tzinfo=UTC)
     march_2027.move_to(moment)
     assert dispatch_due(now=moment, limit=10) == 1
-    # What a worker killed after its claim leaves behind: 'sending', one attempt used.
-    Reminder.objects.filter(status=Status.SENDING).update(attempts=1)
+    # What a worker killed after its claim leaves behind: 'sending', one attempt used and started.
+    Reminder.objects.filter(status=Status.SENDING).update(attempts=1, send_started_at=moment)
 
-    assert dispatch_due(now=moment + timedelta(minutes=5), limit=10) == 0
+    assert dispatch_due(now=moment + timedelta(minutes=2), limit=10) == 0
     later = moment + outbox.SENDING_TIMEOUT + timedelta(minutes=1)
     march_2027.move_to(later)
     assert run_scan_and_send(later) == ["sent"]
     assert len(mail.outbox) == 1
+    row = Reminder.objects.get(status=Status.SENT)
+    assert (row.attempts, row.lost_attempts, row.send_started_at) == (2, 0, None)
 
 
 @pytest.mark.django_db
@@ -326,12 +386,67 @@ def test_a_row_that_keeps_killing_its_worker_ends_failed_for_staff(clinic_a, mar
     march_2027.move_to(moment)
     dispatch_due(now=moment, limit=10)
     row = Reminder.objects.get(status=Status.SENDING)
-    Reminder.objects.filter(pk=row.pk).update(attempts=outbox.MAX_ATTEMPTS)
+    # Two attempts died already and a third started and died too.
+    Reminder.objects.filter(pk=row.pk).update(
+        attempts=3, lost_attempts=outbox.MAX_LOST_ATTEMPTS - 1, send_started_at=moment
+    )
 
-    assert sender.reminder_deliver(reminder_id=row.pk) == "skipped"
+    assert sender.reminder_deliver(reminder_id=row.pk) == "failed"
     row.refresh_from_db()
     assert row.status == Status.FAILED
+    assert "stopped part-way 3 times in a row" in row.last_error
     assert "Check with the patient whether it arrived" in row.last_error
+    assert mail.outbox == []
+
+
+@pytest.mark.django_db
+def test_an_appointment_cancelled_while_its_reminder_is_on_its_way_is_recorded_as_sent(
+    clinic_a, march_2027, monkeypatch
+):
+    appointment = book(make_course(clinic_a), local(clinic_a, 2027, 3, 17, 10, 30))
+    moment = datetime(2027, 3, 10, 9, 0, tzinfo=UTC)
+    march_2027.move_to(moment)
+    dispatch_due(now=moment, limit=10)
+    row = Reminder.objects.get(status=Status.SENDING)
+
+    def cancelled_while_sending(content, *, still_wanted):
+        assert still_wanted()
+        change(appointment, status=Appointment.Status.CANCELLED)  # holds no lock the send needs
+        return True  # the server had the message already
+
+    monkeypatch.setitem(channels.CHANNELS, Reminder.Channel.EMAIL, cancelled_while_sending)
+    assert sender.reminder_deliver(reminder_id=row.pk) == "sent"
+    row.refresh_from_db()
+    assert (row.status, row.sent_at, row.send_started_at) == (Status.SENT, moment, None)
+    assert row.last_error == (
+        "Sent while it was being cancelled: the appointment was cancelled. Make sure the patient knows what stands."
+    )
+    # The visit moved back to the same time later gets no second copy of what the patient has.
+    assert not open_rows(appointment=appointment).exists()
+
+
+@pytest.mark.django_db
+def test_a_cancellation_saved_while_connecting_stops_the_message(clinic_a, march_2027, monkeypatch):
+    appointment = book(make_course(clinic_a), local(clinic_a, 2027, 3, 17, 10, 30))
+    moment = datetime(2027, 3, 10, 9, 0, tzinfo=UTC)
+    march_2027.move_to(moment)
+    dispatch_due(now=moment, limit=10)
+    row = Reminder.objects.get(status=Status.SENDING)
+    real_open = locmem.EmailBackend.open
+
+    def slow_to_connect(backend):
+        change(appointment, status=Appointment.Status.CANCELLED)
+        return real_open(backend)
+
+    monkeypatch.setattr(locmem.EmailBackend, "open", slow_to_connect)
+    assert sender.reminder_deliver(reminder_id=row.pk) == "cancelled"
+    row.refresh_from_db()
+    assert (row.status, row.last_error, row.sent_at, row.send_started_at) == (
+        Status.CANCELLED,
+        "The appointment was cancelled.",
+        None,
+        None,
+    )
     assert mail.outbox == []
 
 

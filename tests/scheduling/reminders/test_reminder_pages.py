@@ -138,6 +138,77 @@ def test_the_patient_partial_lists_sent_pending_failed_and_cancelled_reminders(c
     assert reverse("scheduling:reminder_retry", args=[pending[1].pk]) in html
 
 
+# --- Retry all failed reminders of a clinic and a period -------------------------------------
+
+
+def retry_all(client, clinic, first_day="2027-03-01", last_day="2027-03-31", **extra):
+    data = {"clinic": clinic.pk, "first_day": first_day, "last_day": last_day, **extra}
+    return client.post(reverse("scheduling:reminders_retry_failed"), data, follow=True)
+
+
+@pytest.mark.django_db
+def test_a_manager_retries_every_failed_reminder_of_a_period_after_confirming(client, manager, traveller):
+    clinic = manager.staff_profile.clinics.get()
+    rows = [failed_reminder(clinic) for _ in range(3)]
+    Reminder.objects.filter(pk=rows[2].pk).update(due_at=datetime(2027, 4, 2, 8, 0, tzinfo=UTC))  # outside the period
+    page = logged_in(client, manager).get(reverse("scheduling:reminders_failed"))
+    assert reverse("scheduling:reminders_retry_failed") in page.content.decode()
+
+    asked = retry_all(client, clinic)
+    html = asked.content.decode()
+    assert "2 failed reminders due between Monday 1 March 2027 and Wednesday 31 March 2027" in html
+    assert "Retry 2 reminders" in html
+    assert {row.status for row in Reminder.objects.filter(pk__in=[row.pk for row in rows])} == {Status.FAILED}
+
+    done = retry_all(client, clinic, confirmed="on")
+    assert done.redirect_chain[-1][0] == reverse("scheduling:reminders_failed")
+    assert "2 failed reminders will be sent again within a minute." in done.content.decode()
+    statuses = dict(Reminder.objects.filter(pk__in=[row.pk for row in rows]).values_list("pk", "status"))
+    assert statuses == {rows[0].pk: Status.PENDING, rows[1].pk: Status.PENDING, rows[2].pk: Status.FAILED}
+    assert Reminder.objects.get(pk=rows[0].pk).last_error.startswith("Retried by max after: SMTPRecipientsRefused")
+
+
+@pytest.mark.django_db
+def test_retry_all_counts_apart_the_reminders_that_can_no_longer_go(client, manager, traveller):
+    clinic = manager.staff_profile.clinics.get()
+    kept, moot = failed_reminder(clinic), failed_reminder(clinic)
+    change(moot.appointment, status=Appointment.Status.CANCELLED)
+    Reminder.objects.filter(pk=moot.pk).update(status=Status.FAILED)
+
+    html = retry_all(logged_in(client, manager), clinic, confirmed="on").content.decode()
+    assert "1 failed reminder will be sent again within a minute." in html
+    assert "1 can no longer be sent" in html and "Call those patients instead." in html
+    assert (Reminder.objects.get(pk=kept.pk).status, Reminder.objects.get(pk=moot.pk).status) == (
+        Status.PENDING,
+        Status.FAILED,
+    )
+
+
+@pytest.mark.django_db
+def test_retry_all_is_for_managers_of_that_clinic_and_only_by_post(client, manager, front_desk, clinic_b, traveller):
+    clinic = manager.staff_profile.clinics.get()
+    row = failed_reminder(clinic)
+    url = reverse("scheduling:reminders_retry_failed")
+    data = {"clinic": clinic.pk, "first_day": "2027-03-01", "last_day": "2027-03-31", "confirmed": "on"}
+    assert logged_in(client, front_desk).post(url, data).status_code == 403
+    other_manager = make_staff("morgan", MANAGER, clinic_b)
+    refused = logged_in(client, other_manager).post(url, data)
+    assert refused.status_code == 400
+    assert "Select a valid choice" in refused.content.decode()
+    assert logged_in(client, manager).get(url).status_code == 405
+    assert Reminder.objects.get(pk=row.pk).status == Status.FAILED
+
+
+@pytest.mark.django_db
+def test_retry_all_keeps_what_was_typed_and_says_how_to_fix_swapped_dates(client, manager, traveller):
+    clinic = manager.staff_profile.clinics.get()
+    response = retry_all(logged_in(client, manager), clinic, first_day="2027-03-31", last_day="2027-03-01")
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert "The last day is before the first day. Swap the two dates." in html
+    assert 'value="2027-03-31"' in html
+
+
 def _perms(user):
     from django.contrib.auth.context_processors import PermWrapper
 
