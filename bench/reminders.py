@@ -249,7 +249,8 @@ def _phase(name: str, now: datetime) -> dict:
         round_started = time.perf_counter()
         count = dispatcher.reminders_dispatch_due(now=now, limit=500, enqueue=tasks.reminder_send_later)
         slowest = max(slowest, time.perf_counter() - round_started)
-        queue = Channel.queues.get(app.conf.task_default_queue)
+        # Sends travel on their own queue (CELERY_TASK_ROUTES), apart from the scan's.
+        queue = Channel.queues.get(app.conf.task_routes["scheduling.tasks.reminder_send"]["queue"])
         if queue is not None:
             enqueued += queue.qsize()
             while not queue.empty():  # a worker would take them; here they are only counted
