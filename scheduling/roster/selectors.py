@@ -37,10 +37,6 @@ class Segment:
     minutes: int
     percent: float
 
-    @property
-    def style(self) -> str:
-        return f"width:{self.percent}%"
-
 
 @dataclass
 class RosterVisit:
@@ -77,11 +73,6 @@ class RosterVisit:
         return STATUS_LABELS[self.appointment.status]
 
     @property
-    def bar_style(self) -> str:
-        # A string, so the template prints it as is rather than localizing two floats.
-        return f"left:{self.left}%;width:{self.width}%"
-
-    @property
     def pk(self) -> int:
         return self.appointment.pk
 
@@ -97,10 +88,6 @@ class RosterChair:
 class Tick:
     label: str
     left: float
-
-    @property
-    def style(self) -> str:
-        return f"left:{self.left}%"
 
 
 @dataclass
@@ -125,10 +112,6 @@ class Roster:
     @property
     def updated(self) -> str:
         return clock(self.now, self.clinic.tz)
-
-    @property
-    def now_style(self) -> str:
-        return f"--now-left:{self.now_left}"
 
     @property
     def is_open(self) -> bool:
