@@ -27,7 +27,7 @@ from scheduling import tasks
 from scheduling.availability.loading import closures_between, opening_hours
 from scheduling.doses import dose_states_refresh
 from scheduling.models import Appointment, DoseState
-from scheduling.reminders.outbox import appointment_reminders_sync
+from scheduling.reminders.outbox import appointment_reminders_sync, planned_reminders_follow_clock
 
 
 def appointment_saved(sender, instance, raw=False, **kwargs) -> None:
@@ -119,7 +119,8 @@ def clinic_schedule_changed(sender, clinic, changed, previous_time_zone=None, **
     """Re-plan the reminders of the clinic's future booked visits after its clock changed.
 
     Each visit keeps its moment; its reminders move to the reminder hour, on the reminder
-    days, in the clinic's time zone as now saved. Returns the visits as they now stand, so
+    days, in the clinic's time zone as now saved. The pending dose and lab reminders keep their
+    local day and take the new hour (one already past today goes out at once). Returns the visits as they now stand, so
     the admin can name those that fall outside the opening hours.
     """
     clinic = Clinic.objects.get(pk=clinic.pk)  # as saved, not an instance whose time zone was read before
@@ -127,4 +128,5 @@ def clinic_schedule_changed(sender, clinic, changed, previous_time_zone=None, **
     for appointment in appointments:
         appointment.clinic = clinic
         appointment_reminders_sync(appointment=appointment)
+    planned_reminders_follow_clock(clinic=clinic, previous_time_zone=previous_time_zone)
     return _preview(clinic, appointments, before=ZoneInfo(previous_time_zone or clinic.time_zone), after=clinic.tz)

@@ -45,7 +45,8 @@ from scheduling.doses import course_doses, planned_dose
 class DayAvailability:
     day: date
     slots: int
-    code: str  # open, closed, closure, outside_window, past, full, patient_busy, no_nurses, too_short
+    code: str  # open, closed, closure, outside_window, past, full, patient_busy, no_nurses, too_short,
+    # no_chair_time
     reason: str  # a sentence when the day has nothing, else ""
     late: bool = False
 
@@ -125,6 +126,12 @@ class SearchResult:
 # --- The search ----------------------------------------------------------------------------
 
 
+NO_CHAIR_TIME = (
+    "This dose has no chair time in its regimen, so it cannot be booked. "
+    "Ask the clinic manager to give the regimen's infusion minutes."
+)
+
+
 def find_slots(
     *,
     clinic: Clinic,
@@ -145,6 +152,25 @@ def find_slots(
     `latest_date` are searched and their slots marked late. Four queries, whatever the
     number of appointments.
     """
+    if chair_time.total_minutes <= 0:
+        # Refused where a regimen is saved (and by a database check); a row from before that
+        # still gets a sentence instead of a crash.
+        days = []
+        day = start
+        while day <= end:
+            days.append(DayAvailability(day, 0, "no_chair_time", NO_CHAIR_TIME))
+            day += timedelta(days=1)
+        return SearchResult(
+            clinic=clinic,
+            chair_time=chair_time,
+            start=start,
+            end=end,
+            slots=[],
+            days=days,
+            balanced=None,
+            earliest_date=earliest_date,
+            latest_date=latest_date,
+        )
     data = load_clinic_data(
         clinic=clinic,
         start=start,
@@ -221,6 +247,8 @@ def slot_problem(
     duration = chair_time.total_minutes
     ends_at = starts_at + timedelta(minutes=duration)
     when = f"{format_day(day)} at {local:%H:%M}"
+    if duration <= 0:
+        return NO_CHAIR_TIME
     if chair.clinic_id != clinic.pk or not chair.active:
         return f"{chair.name} is not a bookable chair at {clinic.name}. Choose one of the clinic's chairs."
     if starts_at < (now or timezone.now()):

@@ -27,6 +27,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from django.db import transaction
 from django.db.models import Q
@@ -181,13 +182,16 @@ def appointment_reminders_sync(*, appointment) -> None:
     if status == Appointment.Status.BOOKED and _wants_email(patient):
         start_day = appointment.starts_at.astimezone(clinic.tz).date()
         for days_before in clinic.reminder_offsets:
-            due_at = local_moment(clinic, start_day - timedelta(days=days_before))
+            key = Reminder.upcoming_key(appointment, days_before)
+            due_at = _upcoming_due(
+                local_moment(clinic, start_day - timedelta(days=days_before)), existing.get(key), now=now
+            )
             # A reminder whose hour has passed (a late booking) or that would arrive after
             # the visit began is not created: the patient booked it moments ago.
-            if now <= due_at < appointment.starts_at:
+            if due_at is not None and due_at < appointment.starts_at:
                 wanted.append(
                     Wanted(
-                        key=Reminder.upcoming_key(appointment, days_before),
+                        key=key,
                         kind=Kind.APPOINTMENT_UPCOMING,
                         due_at=due_at,
                         clinic_id=clinic.pk,
@@ -224,6 +228,49 @@ def appointment_reminders_sync(*, appointment) -> None:
             ),
             reason="The dose was booked.",
         )
+
+
+def _upcoming_due(due_at: datetime, row: Reminder | None, *, now: datetime) -> datetime | None:
+    """When an upcoming-visit reminder falls due, or None when it is no longer wanted.
+
+    A new reminder whose hour has passed is not created. One already in the outbox and not
+    sent keeps going: when the clinic moves its reminder hour to a time already past today (or
+    its time zone), it is sent at once rather than dropped; one waiting for a retry keeps its
+    retry time, and one being sent is left to its sender.
+    """
+    if due_at >= now:
+        return due_at
+    if row is None or row.status not in OPEN_STATUSES:
+        return None
+    if row.status == Status.PENDING and not row.attempts:
+        return now if row.due_at >= now else row.due_at
+    return row.due_at
+
+
+# The reminders the hourly planner creates for a course's doses, not for one visit.
+PLANNED_KINDS = (Kind.DOSE_DUE_SOON, Kind.DOSE_OVERDUE, Kind.MONITORING_LABS)
+
+
+def planned_reminders_follow_clock(*, clinic: Clinic, previous_time_zone: str | None = None) -> int:
+    """Move the clinic's pending dose and lab reminders to its reminder hour as now saved.
+
+    Each keeps its local day (read in the clinic's previous time zone) and takes the new hour
+    in the new zone; one whose new moment has already passed today is sent at once. Rows
+    already due, waiting for a retry or being sent are left as they are. Returns the rows moved.
+    """
+    now = timezone.now()
+    before = ZoneInfo(previous_time_zone) if previous_time_zone else clinic.tz
+    moved = []
+    rows = Reminder.objects.select_for_update().filter(
+        clinic=clinic, kind__in=PLANNED_KINDS, status=Status.PENDING, attempts=0, due_at__gte=now
+    )
+    for row in rows:
+        due_at = max(local_moment(clinic, row.due_at.astimezone(before).date()), now)
+        if due_at != row.due_at:
+            row.due_at, row.updated_at = due_at, now
+            moved.append(row)
+    Reminder.objects.bulk_update(moved, ["due_at", "updated_at"])
+    return len(moved)
 
 
 def _why_cancelled(appointment: Appointment, patient: Patient) -> str:

@@ -19,7 +19,8 @@ LABS_HORIZON_DAYS = 7
 
 @dataclass(frozen=True)
 class Flag:
-    code: str  # first_infusion, observation, prior_reaction, authorization, authorization_expired, labs, pregnancy
+    code: str  # first_infusion, observation, prior_reaction, authorization, authorization_expired, labs, pregnancy,
+    # outside_hours
     label: str  # shown on the badge
     short: str  # printed on the timeline bar
     level: str  # info, warning, danger
@@ -91,3 +92,23 @@ def _authorization_flag(programme: str, expires: date | None, day: date) -> Flag
             "Do not infuse until the authorization is renewed.",
         )
     return Flag("authorization", f"{programme}: check authorization (valid to {expires:%d %b %Y})", "Auth", "warning")
+
+
+def outside_hours_flag(*, starts_at, ends_at, opens_at, closes_at, closed_reason: str, tz) -> Flag | None:
+    """The badge of a booked visit that no longer fits the day's opening hours, or None when it fits.
+
+    A visit is booked inside the hours; it falls outside them when the clinic later changes its
+    hours, its time zone or closes the day. The nurse sees it on the visit, the manager moves it.
+    """
+    if closed_reason:
+        detail = f"The clinic is closed on this day ({closed_reason}): move or cancel the visit."
+    elif opens_at is None:
+        detail = "The clinic has no opening hours on this weekday: move or cancel the visit."
+    elif starts_at < opens_at or ends_at > closes_at:
+        detail = (
+            f"The clinic is open {opens_at.astimezone(tz):%H:%M}–{closes_at.astimezone(tz):%H:%M} on this day: "
+            "move or cancel the visit."
+        )
+    else:
+        return None
+    return Flag("outside_hours", "Outside opening hours", "Hours!", "danger", detail)

@@ -22,7 +22,7 @@ from clinic.models import Chair, Clinic, Closure, MonitoringRule, NurseStaffing,
 from clinic.roles import NURSE
 from scheduling.doses import CourseDoses, RegimenSpecs, clinic_today, courses_doses
 from scheduling.models import Appointment, NurseAssignment
-from scheduling.roster.flags import Flag, visit_flags
+from scheduling.roster.flags import Flag, outside_hours_flag, visit_flags
 from scheduling.roster.load import SLOT, NurseLoad, clock, load_warnings, nurse_loads
 
 LATE_AFTER = timedelta(minutes=15)
@@ -300,6 +300,15 @@ def _ticks_and_slots(opens_at: datetime, closes_at: datetime, tz) -> tuple[list[
     return ticks, slot_starts
 
 
+def _hours_warnings(visits: list[RosterVisit]) -> list[str]:
+    outside = [visit for visit in visits if any(flag.code == "outside_hours" for flag in visit.flags)]
+    if not outside:
+        return []
+    named = ", ".join(f"{visit.starts} ({visit.chair_name})" for visit in outside)
+    count = f"{len(outside)} booked visit{'s' if len(outside) != 1 else ''}"
+    return [f"{count} outside the opening hours: {named}. Move or cancel them."]
+
+
 def roster_for_day(
     *, clinic: Clinic, day: date, now: datetime | None = None, with_nurse_choices: bool = False
 ) -> Roster:
@@ -344,6 +353,17 @@ def roster_for_day(
         )
         if span:
             _place(visit, opens_at, span)
+        if appointment.status == Appointment.Status.BOOKED:
+            outside = outside_hours_flag(
+                starts_at=appointment.starts_at,
+                ends_at=appointment.ends_at,
+                opens_at=opens_at,
+                closes_at=closes_at,
+                closed_reason=settings["day_closure"] or "",
+                tz=tz,
+            )
+            if outside is not None:
+                visit.flags.insert(0, outside)
         visits.append(visit)
     visits.sort(key=lambda visit: (visit.starts_at, visit.appointment.chair.position, visit.chair_name, visit.pk))
 
@@ -372,7 +392,8 @@ def roster_for_day(
         chairs=roster_chairs,
         visits=visits,
         nurse_loads=loads,
-        warnings=load_warnings(clinic, roster_chairs, loads, slot_starts, nurses_on_duty, visits),
+        warnings=_hours_warnings(visits)
+        + load_warnings(clinic, roster_chairs, loads, slot_starts, nurses_on_duty, visits),
         nurse_choices=_nurse_choices(clinic) if with_nurse_choices else [],
         now_left=now_left,
     )
