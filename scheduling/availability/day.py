@@ -31,6 +31,8 @@ def minutes_ceil(moment: datetime) -> int:
 def duration_text(total: int) -> str:
     """A duration as the front desk says it: 3 h 30, 45 min, 2 h."""
     hours, rest = divmod(total, 60)
+    if not total:
+        return "0 min"
     if not rest:
         return f"{hours} h"
     if not hours:
