@@ -37,6 +37,9 @@ class PatientSearchForm(forms.Form):
         label="Name or MRN",
         max_length=120,
         required=False,
+        error_messages={
+            "max_length": "Type at most 120 characters: the start of a name or an MRN is enough.",
+        },
         widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off", "placeholder": "e.g. Smith or MRN001"}),
     )
     page = forms.IntegerField(min_value=1, max_value=100_000, required=False, widget=forms.HiddenInput)
@@ -135,7 +138,12 @@ class PatientForm(forms.ModelForm):
 
 class RegimenChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Regimen) -> str:
-        return f"{obj.name} ({obj.drug.generic_name})" if obj.drug.generic_name else obj.name
+        """The regimen's name, with the drug's generic name only when the name does not already say it."""
+        generic = obj.drug.generic_name
+        stem = generic.replace("-", " ").split()[0].lower() if generic else ""
+        if not stem or stem in obj.name.lower():
+            return obj.name
+        return f"{obj.name} ({generic})"
 
 
 class CourseForm(forms.ModelForm):

@@ -72,12 +72,16 @@ def patient_list(request):
         page_number = form.cleaned_data["page"] or 1
         if query:
             patients = _search(patients, query)
+    elif form.is_bound:
+        # A search that cannot run finds nobody: listing everyone would read as if all matched.
+        patients = patients.none()
     page = Paginator(patients, PATIENTS_PER_PAGE).get_page(page_number)
     context = {
         "form": form if form.is_bound else PatientSearchForm(),
         "page": page,
         "query": query,
         "searched": form.is_bound,
+        "search_problem": " ".join(form.errors.get("q", [])) if form.is_bound else "",
         "several_clinics": clinics.count() > 1,
     }
     if request.htmx:
@@ -126,8 +130,10 @@ def patient_detail(request, patient_id: int):
     summaries = course_dosing_summaries(patient.courses.all(), today)
     appointments = patient.appointments.select_related("chair", "course__regimen").order_by("starts_at")
     now = timezone.now()
-    upcoming = [a for a in appointments if a.ends_at >= now]
-    past = [a for a in appointments if a.ends_at < now]
+    # Coming visits that will happen; those called off are listed apart, never as "upcoming".
+    upcoming = [a for a in appointments if a.ends_at >= now and a.is_upcoming]
+    called_off = [a for a in appointments if a.ends_at >= now and not a.is_active]
+    past = [a for a in appointments if a.ends_at < now or (a.is_active and not a.is_upcoming)]
     past.reverse()
     reminders = None
     if request.user.has_perm("scheduling.view_reminder"):
@@ -142,6 +148,7 @@ def patient_detail(request, patient_id: int):
             "patient": patient,
             "courses": [(course, summaries[course.pk]) for course in courses],
             "upcoming": upcoming,
+            "called_off": called_off,
             "past": past,
             "today": today,
             "reminders": reminders,

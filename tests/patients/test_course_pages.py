@@ -72,6 +72,18 @@ def test_the_course_form_offers_only_active_regimens(client, front_desk, patient
     assert Regimen.objects.get(code="ocrevus") in offered
 
 
+def test_the_regimen_choices_name_the_generic_drug_once(client, front_desk, patient):
+    client.force_login(front_desk)
+    response = client.get(reverse("patients:course_create", args=[patient.pk]))
+    labels = [label for _value, label in response.context["form"].fields["regimen"].choices if _value]
+
+    assert "Briumvi (ublituximab IV)" in labels
+    assert "Tysabri (natalizumab IV)" in labels
+    assert not [label for label in labels if label.count("(") > 1 and "off-label" not in label], labels
+    # Its drug is in its name too: "(rituximab (and biosimilars))" is not added.
+    assert "Rituximab (off-label in MS, clinic protocol)" in labels
+
+
 def test_a_course_on_a_regimen_that_is_not_active_is_refused_with_what_was_typed_kept(
     client, front_desk, patient, retired_regimen
 ):

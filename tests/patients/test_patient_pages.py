@@ -287,3 +287,37 @@ def test_the_patients_name_is_not_in_the_page_title(client, front_desk, clinic_a
     html = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
     title = html.split("<title>")[1].split("</title>")[0]
     assert "Hopper" not in title
+
+
+def test_a_cancelled_coming_visit_is_listed_apart_from_the_upcoming_ones(client, front_desk, clinic_a):
+    from tests.helpers import book_directly, local, make_course
+
+    course = make_course(clinic_a, "tysabri", start=timezone.localdate())
+    soon = timezone.localdate() + timedelta(days=7)
+    booked = book_directly(course=course, starts_at=local(clinic_a, soon, 9))
+    called_off = book_directly(course=course, starts_at=local(clinic_a, soon, 14), status="cancelled")
+    client.force_login(front_desk)
+
+    html = client.get(reverse("patients:detail", args=[course.patient.pk])).content.decode()
+
+    upcoming = html.split('id="upcoming-heading"')[1].split("</section>")[0]
+    apart = html.split('id="called-off-heading"')[1].split("</section>")[0]
+    assert reverse("scheduling:appointment", args=[booked.pk]) in upcoming
+    assert reverse("scheduling:appointment", args=[called_off.pk]) not in upcoming
+    assert reverse("scheduling:appointment", args=[called_off.pk]) in apart
+    assert "Cancelled" in apart
+
+
+def test_a_search_longer_than_the_field_finds_nobody_and_says_what_to_type(client, front_desk, clinic_a):
+    PatientFactory(clinic=clinic_a, last_name="Kavanagh")
+    client.force_login(front_desk)
+    typed = "Kavanagh " * 20
+
+    for headers in ({}, {"HTTP_HX_REQUEST": "true"}):
+        html = client.post(reverse("patients:list"), {"q": typed}, **headers).content.decode()
+
+        assert "Type at most 120 characters: the start of a name or an MRN is enough." in html
+        assert "No search was made." in html
+        assert "Kavanagh," not in html  # no patient row is listed as if it matched
+    page = client.post(reverse("patients:list"), {"q": typed}).content.decode()
+    assert f'value="{typed}"' in page  # what was typed is kept
