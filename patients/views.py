@@ -81,7 +81,7 @@ def patient_list(request):
         "page": page,
         "query": query,
         "searched": form.is_bound,
-        "search_problem": " ".join(form.errors.get("q", [])) if form.is_bound else "",
+        "search_problem": " ".join(message for name in form.errors for message in form.errors[name]),
         "several_clinics": clinics.count() > 1,
     }
     if request.htmx:
