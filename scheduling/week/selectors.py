@@ -14,7 +14,7 @@ from scheduling.availability.search import SearchResult, find_slots_for_course
 from scheduling.doses import clinic_today
 from scheduling.models import Appointment
 
-FREE_STARTS_PER_CELL = 6  # free starts shown in one chair's day, so a cell stays readable
+FREE_STARTS_PER_CELL = 6  # free starts shown at once in one chair's day; the rest one click away
 
 
 @dataclass(frozen=True)
@@ -31,7 +31,8 @@ class WeekDay:
 class WeekCell:
     day: date
     appointments: list[Appointment]
-    free: list[Slot]
+    free: list[Slot]  # the first free starts, shown at once
+    more: list[Slot] = field(default_factory=list)  # the rest, behind "n more starts"
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,15 @@ def clinic_week(clinic: Clinic, *, anchor: date | None = None, course: Treatment
     rows = [
         WeekRow(
             chair,
-            [WeekCell(day, cells[(chair.pk, day)], free[(chair.pk, day)][:FREE_STARTS_PER_CELL]) for day in days],
+            [
+                WeekCell(
+                    day,
+                    cells[(chair.pk, day)],
+                    free[(chair.pk, day)][:FREE_STARTS_PER_CELL],
+                    free[(chair.pk, day)][FREE_STARTS_PER_CELL:],
+                )
+                for day in days
+            ],
         )
         for chair in chairs
     ]
