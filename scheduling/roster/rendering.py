@@ -108,3 +108,18 @@ def moves_html(visit, moves, csrf_input) -> str:
             for index, move in enumerate(moves)
         ),
     )
+
+
+def undo_html(visit, undo, csrf_input) -> str:
+    """The button that takes back the visit's last status move, while it can be."""
+    if undo is None:
+        return ""
+    return format_html(
+        '<form method="post" action="{url}" hx-post="{url}" hx-target="#roster-body" hx-swap="outerHTML" '
+        'class="d-inline">{csrf}<button type="submit" class="btn btn-sm btn-link">Undo “{label}”'
+        '<span class="visually-hidden">: {name}</span></button></form>',
+        url=visit.undo_url,
+        csrf=csrf_input,
+        label=undo.label,
+        name=visit.patient_name,
+    )

@@ -21,7 +21,7 @@ from clinic import dosing
 from clinic.models import Chair, Clinic, Closure, MonitoringRule, NurseStaffing, OpeningHours, Regimen, RegimenPhase
 from clinic.roles import NURSE
 from scheduling.doses import CourseDoses, RegimenSpecs, clinic_today, courses_doses
-from scheduling.models import Appointment, NurseAssignment
+from scheduling.models import Appointment, AppointmentEvent, NurseAssignment
 from scheduling.roster.flags import Flag, outside_hours_flag, visit_flags
 from scheduling.roster.load import SLOT, NurseLoad, clock, load_warnings, nurse_loads
 
@@ -36,6 +36,18 @@ class Segment:
     label: str
     minutes: int
     percent: float
+
+
+@dataclass(frozen=True)
+class LastEvent:
+    """A visit's latest history row, read with the day's visits (no query of its own)."""
+
+    pk: int
+    action: str
+    at: datetime
+    from_status: str
+    to_status: str
+    details: dict
 
 
 @dataclass
@@ -63,6 +75,7 @@ class RosterVisit:
     left: float = 0.0  # position on the timeline, percent of the opening hours
     width: float = 0.0
     segments: list[Segment] = field(default_factory=list)
+    last_event: LastEvent | None = None  # the visit's latest history row: what an undo would take back
 
     @property
     def status(self) -> str:
@@ -170,6 +183,7 @@ def _day_appointments(clinic: Clinic, day: date) -> list[Appointment]:
     earlier = Appointment.objects.filter(
         patient=OuterRef("patient"), infusion_reaction=True, starts_at__lt=OuterRef("starts_at")
     )
+    last = AppointmentEvent.objects.filter(appointment=OuterRef("pk")).order_by("-at", "-pk")
     return list(
         Appointment.objects.for_clinic_day(clinic, day)
         .filter(status__in=(*Appointment.ACTIVE_STATUSES, Appointment.Status.NO_SHOW))
@@ -177,9 +191,19 @@ def _day_appointments(clinic: Clinic, day: date) -> list[Appointment]:
         .annotate(
             prior_reaction=Exists(earlier),
             prior_serious_reaction=Exists(earlier.filter(serious_reaction=True)),
+            **{f"last_event_{name}": Subquery(last.values(name)[:1]) for name in _LAST_EVENT_FIELDS},
         )
         .order_by("starts_at", "pk")
     )
+
+
+_LAST_EVENT_FIELDS = ("pk", "action", "at", "from_status", "to_status", "details")
+
+
+def _last_event(appointment: Appointment) -> LastEvent | None:
+    if getattr(appointment, "last_event_pk", None) is None:
+        return None
+    return LastEvent(*(getattr(appointment, f"last_event_{name}") for name in _LAST_EVENT_FIELDS))
 
 
 def _regimens(appointments: list[Appointment]) -> dict[int, Regimen]:
@@ -259,6 +283,7 @@ def _visit(appointment: Appointment, *, clinic: Clinic, day: date, now: datetime
         ),
         late=status == Appointment.Status.BOOKED and now > appointment.starts_at + LATE_AFTER,
         overrun=status in Appointment.IN_PROGRESS_STATUSES and now > appointment.ends_at,
+        last_event=_last_event(appointment),
     )
     total = appointment.premed_minutes + appointment.infusion_minutes + appointment.observation_minutes
     for kind, label, minutes in (

@@ -8,7 +8,7 @@ move with a sentence the nurse or front desk can act on.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -62,6 +62,9 @@ MOVES: dict[str, Move] = {
     ),
     Status.NO_SHOW: Move(Status.NO_SHOW, (Status.BOOKED,), "No-show", None, ARRIVAL_PERMISSION),
 }
+
+# A status pressed by mistake can be taken back for this long, by anyone who may press it.
+UNDO_WITHIN = timedelta(minutes=5)
 
 # Reactions are recorded while the patient is with the nurses, and on completed visits the same
 # day (a reaction can show after the observation period).
@@ -173,7 +176,99 @@ def visit_move(
         by=by,
         action=AppointmentEvent.Action.STATUS,
         from_status=from_status,
-        details={"at": now.isoformat()},
+        # The actual times this move wrote, so an undo clears exactly those.
+        details={"at": now.isoformat(), "fields": fields[1:]},
+    )
+    appointment_reminders_sync(appointment=appointment)
+    return appointment
+
+
+# --- Undo ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Undo:
+    """The last status move of a visit, which can still be taken back."""
+
+    event_id: int
+    from_status: str
+    to_status: str
+    pressed_at: datetime
+
+    @property
+    def label(self) -> str:
+        move = MOVES.get(self.to_status)
+        return move.label if move else Status(self.to_status).label
+
+
+def undo_offer(*, appointment: Appointment, last_event, user, now: datetime | None = None) -> Undo | None:
+    """The move that `user` may undo on this visit now, or None.
+
+    `last_event` is the visit's latest history row (an AppointmentEvent, or a row with the same
+    fields). Only a status move is undone, only while the visit still stands where it put it,
+    within UNDO_WITHIN, by someone allowed to press that move, and an undo is not undone again.
+    """
+    now = now or timezone.now()
+    if last_event is None or last_event.action != AppointmentEvent.Action.STATUS:
+        return None
+    move = MOVES.get(last_event.to_status)
+    if (
+        move is None
+        or appointment.status != last_event.to_status
+        or last_event.from_status not in move.from_statuses
+        or (last_event.details or {}).get("undo_of")
+        or now - last_event.at > UNDO_WITHIN
+        or not _can(user, move.permission)
+    ):
+        return None
+    return Undo(last_event.pk, last_event.from_status, last_event.to_status, last_event.at)
+
+
+@transaction.atomic
+def visit_undo(*, appointment: Appointment, by: AbstractBaseUser, now: datetime | None = None) -> Appointment:
+    """Take back the visit's last status move (pressed by mistake), within five minutes.
+
+    The visit goes back to the status it had, the actual time that move wrote is cleared, the
+    history keeps both the move and its undo, and the reminders follow (a no-show taken back
+    cancels the "please rebook" message if it has not gone yet).
+    """
+    now = now or timezone.now()
+    appointment = _locked(appointment)
+    last_event = appointment.events.order_by("-at", "-pk").first()
+    offer = undo_offer(appointment=appointment, last_event=last_event, user=by, now=now)
+    if offer is None:
+        move = MOVES.get(last_event.to_status) if last_event is not None else None
+        if move is not None and not _can(by, move.permission):
+            raise VisitPermissionError("Your role cannot take back that status. Ask a nurse or a clinic manager.")
+        raise VisitError(
+            f"There is nothing to undo on this visit: a status can be taken back within "
+            f"{int(UNDO_WITHIN.total_seconds() // 60)} minutes, once. Use the buttons to move the visit on."
+        )
+    undone = MOVES[offer.to_status]
+    fields = ["status"]
+    cleared = last_event.details.get("fields")
+    if cleared is None:  # a move recorded before its fields were
+        cleared = [undone.time_field] if undone.time_field else []
+    for name in cleared:
+        setattr(appointment, name, None)
+        fields.append(name)
+    appointment.status = offer.from_status
+    try:
+        with transaction.atomic():
+            appointment.save(update_fields=fields)
+    except IntegrityError as error:
+        # A no-show frees the chair: someone may have been booked into it since.
+        raise VisitError(
+            "The chair or the patient was booked for another visit since, so this cannot be taken back. "
+            "Book the patient again instead."
+        ) from error
+    _record(
+        appointment,
+        by=by,
+        action=AppointmentEvent.Action.STATUS,
+        from_status=offer.to_status,
+        reason=f"Undid “{offer.label}”, pressed at {offer.pressed_at.astimezone(appointment.clinic.tz):%H:%M}.",
+        details={"at": now.isoformat(), "undo_of": offer.event_id},
     )
     appointment_reminders_sync(appointment=appointment)
     return appointment

@@ -8,5 +8,6 @@ urlpatterns = [
     path("roster/", views_roster.roster, name="roster"),
     path("roster/visits/<int:pk>/status/", views_roster.visit_status, name="roster_visit_status"),
     path("roster/visits/<int:pk>/reaction/", views_roster.visit_reaction, name="roster_visit_reaction"),
+    path("roster/visits/<int:pk>/undo/", views_roster.visit_undo_status, name="roster_visit_undo"),
     path("roster/nurses/", views_roster.nurse_assignments, name="roster_nurse_assignments"),
 ]

@@ -37,9 +37,11 @@ from scheduling.roster.services import (
     VisitError,
     VisitPermissionError,
     nurse_assign,
+    undo_offer,
     visit_move,
     visit_moves_for,
     visit_record_reaction,
+    visit_undo,
 )
 
 
@@ -66,9 +68,10 @@ def _roster_context(request, clinic, day, *, reaction_forms=None, notice=None, n
     data = roster_for_day(clinic=clinic, day=day, with_nurse_choices=can_assign)
     can_react = user.has_perm(STATUS_PERMISSION)
     reaction_forms = reaction_forms or {}
-    status_url, reaction_url = (
+    status_url, reaction_url, undo_url = (
         _url_pattern("scheduling:roster_visit_status"),
         _url_pattern("scheduling:roster_visit_reaction"),
+        _url_pattern("scheduling:roster_visit_undo"),
     )
     csrf_input = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request))
     for visit in data.visits:
@@ -76,6 +79,10 @@ def _roster_context(request, clinic, day, *, reaction_forms=None, notice=None, n
         visit.status_url = status_url.format(visit.pk)
         visit.moves_html = rendering.moves_html(
             visit, visit_moves_for(appointment=appointment, user=user, now=data.now), csrf_input
+        )
+        visit.undo_url = undo_url.format(visit.pk)
+        visit.undo_html = rendering.undo_html(
+            visit, undo_offer(appointment=appointment, last_event=visit.last_event, user=user, now=data.now), csrf_input
         )
         visit.flags_html = rendering.flags_html(visit.flags)
         visit.flags_short_html = rendering.flags_short_html(visit.flags)
@@ -166,6 +173,27 @@ def visit_status(request, pk: int):
         return _after_change(request, appointment, notice=str(error), status=409)
     name = appointment.patient.full_name if request.htmx else "The patient"
     return _after_change(request, appointment, notice=f"{name} is now {appointment.get_status_display().lower()}.")
+
+
+@require_POST
+def visit_undo_status(request, pk: int):
+    """Take back the last status pressed on a visit, within five minutes."""
+    user = request.user
+    if not (user.has_perm(STATUS_PERMISSION) or user.has_perm(ARRIVAL_PERMISSION)):
+        raise PermissionDenied("Your role cannot change a visit's status.")
+    appointment = get_appointment_for_user(user, pk)
+    try:
+        appointment = visit_undo(appointment=appointment, by=user)
+    except VisitPermissionError as error:
+        if request.htmx:
+            return _after_change(request, appointment, notice=str(error), status=403)
+        raise PermissionDenied(str(error)) from error
+    except VisitError as error:
+        return _after_change(request, appointment, notice=str(error), status=409)
+    name = appointment.patient.full_name if request.htmx else "The patient"
+    return _after_change(
+        request, appointment, notice=f"Undone: {name} is {appointment.get_status_display().lower()} again."
+    )
 
 
 @require_http_methods(["GET", "POST"])
