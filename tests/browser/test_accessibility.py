@@ -80,3 +80,41 @@ def test_the_booking_page_has_no_serious_accessibility_problem(page, live_server
 
     violations = serious_violations(page)
     assert not violations, "\n".join(violations)
+
+
+def test_the_login_page_has_no_serious_accessibility_problem(page, live_server):
+    page.goto(f"{live_server.url}{reverse('login')}")
+
+    violations = serious_violations(page)
+    assert not violations, "\n".join(violations)
+
+
+# Every other page a person opens in a day, by who opens it; `busy_clinic` gives the ids.
+OTHER_PAGES = [
+    ("home-front-desk", "alice", lambda clinic, due: reverse("home")),
+    ("home-nurse", "nina", lambda clinic, due: reverse("home")),
+    ("home-manager", "max", lambda clinic, due: reverse("home")),
+    ("patients", "alice", lambda clinic, due: reverse("patients:list")),
+    ("patient", "alice", lambda clinic, due: reverse("patients:detail", args=[due.patient.pk])),
+    ("patient-for-manager", "max", lambda clinic, due: reverse("patients:detail", args=[due.patient.pk])),
+    ("course-form", "alice", lambda clinic, due: reverse("patients:course_create", args=[due.patient.pk])),
+    ("week", "alice", lambda clinic, due: f"{reverse('scheduling:week')}?clinic={clinic.pk}"),
+    ("week-picking", "alice", lambda clinic, due: f"{reverse('scheduling:week')}?clinic={clinic.pk}&course={due.pk}"),
+    ("failed-reminders", "alice", lambda clinic, due: reverse("scheduling:reminders_failed")),
+    ("staff", "max", lambda clinic, due: reverse("accounts:staff")),
+    ("password", "nina", lambda clinic, due: reverse("accounts:password_change")),
+    ("two-step", "nina", lambda clinic, due: reverse("accounts:mfa")),
+    ("not-allowed", "nina", lambda clinic, due: reverse("accounts:staff")),
+    ("not-found", "alice", lambda clinic, due: "/no-such-page/"),
+]
+
+
+@pytest.mark.parametrize(("name", "user", "address"), OTHER_PAGES, ids=[name for name, _user, _address in OTHER_PAGES])
+def test_every_other_page_has_no_serious_accessibility_problem(page, live_server, busy_clinic, name, user, address):
+    clinic, due = busy_clinic
+    log_in(page, live_server, user, DEMO_PASSWORD)
+    page.goto(f"{live_server.url}{address(clinic, due)}")
+    page.wait_for_load_state("networkidle")
+
+    violations = serious_violations(page)
+    assert not violations, f"{name}:\n" + "\n".join(violations)
