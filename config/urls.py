@@ -7,6 +7,7 @@ from config import health, views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("data-problems/", views.data_problems, name="data_problems"),
     path("health/", health.health, name="health"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     # Logging out is open before the second step of signing in, so a shared computer can be freed.

@@ -1,13 +1,15 @@
-"""The home page: each role starts where its work is."""
+"""The home page: each role starts where its work is; and the managers' list of data problems."""
 
 from datetime import timedelta
 
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Q
 from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from clinic.access import clinics_for_user
 from clinic.roles import FRONT_DESK, MANAGER, NURSE, role_of
+from scheduling.data_problems import LIST_LIMIT, data_problem_counts, data_problems_for_clinics
 from scheduling.reminders.selectors import reminders_failed_by_clinic
 
 # The manager's figure of failed reminders counts this far back.
@@ -17,14 +19,33 @@ FAILED_REMINDERS_WINDOW = timedelta(hours=24)
 ROLE_HOMES = {FRONT_DESK: "scheduling:worklist", NURSE: "scheduling:roster"}
 
 
+def _is_manager(user) -> bool:
+    """The clinic manager's pages: the overview and the data problems (a superuser sees them too)."""
+    return user.is_superuser or role_of(user) == MANAGER
+
+
 def home(request):
     """Each role's home page: the front desk's worklist, the nurses' roster, the manager's overview."""
     role = role_of(request.user)
     if role in ROLE_HOMES:
         return redirect(ROLE_HOMES[role])
-    if role != MANAGER and not request.user.is_superuser:
+    if not _is_manager(request.user):
         return render(request, "clinic/home.html", {"role": None, "overview": []})
     return render(request, "clinic/home.html", {"role": role, "overview": _overview(request.user)})
+
+
+def data_problems(request):
+    """The records of the manager's clinics that Chairside cannot plan from, each with where to correct it."""
+    if not _is_manager(request.user):
+        raise PermissionDenied("The list of data problems is for clinic managers.")
+    clinics = list(clinics_for_user(request.user).order_by("name"))
+    problems = data_problems_for_clinics([clinic.pk for clinic in clinics])
+    by_clinic = [
+        {"clinic": clinic, "problems": [problem for problem in problems if problem.clinic_id == clinic.pk]}
+        for clinic in clinics
+    ]
+    context = {"by_clinic": by_clinic, "total": len(problems), "limit": LIST_LIMIT}
+    return render(request, "scheduling/data_problems.html", context)
 
 
 def _overview(user) -> list[dict]:
@@ -38,6 +59,7 @@ def _overview(user) -> list[dict]:
     failed = reminders_failed_by_clinic(
         [clinic.pk for clinic in clinics], since=timezone.now() - FAILED_REMINDERS_WINDOW
     )
+    problems = data_problem_counts(clinic.pk for clinic in clinics)
     rows = []
     for clinic in clinics:
         today = timezone.localdate(timezone=clinic.tz)
@@ -54,6 +76,7 @@ def _overview(user) -> list[dict]:
                 "chairs": clinic.active_chairs,
                 "patients": clinic.registered_patients,
                 "failed_reminders": failed.get(clinic.pk, 0),
+                "data_problems": problems.get(clinic.pk, 0),
             }
         )
     return rows

@@ -24,7 +24,9 @@ given, booked and next, and the stored state is that same answer written down.
 One course or many at once: `courses_doses` reads every course's visits in one query.
 The stored `DoseState` rows (one per active course) hold the next dose for the worklist and
 the planner, refreshed by `dose_states_refresh` in the transaction of every change that
-moves it.
+moves it. Each row also holds the course's data problem (`scheduling.data_problems`): one
+course whose dates or regimen the rules cannot plan from gets a row saying so, and never
+stops the refresh of the others.
 """
 
 from __future__ import annotations
@@ -35,13 +37,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
 from clinic.dosing import GivenDose, MonitoringItem, PlannedDose, RegimenSpec, dose_plan, monitoring_due
 from clinic.models import Regimen, RegimenPhase
 from patients.models import TreatmentCourse
+from scheduling.data_problems import course_problem
 from scheduling.models import Appointment, DoseState, statuses
 
 logger = logging.getLogger(__name__)
@@ -125,6 +128,18 @@ _VISIT_FIELDS = (
 )
 
 
+def _local_day(moment: datetime, tz) -> date:
+    """The clinic's date of a moment; a moment within hours of the calendar's ends keeps its UTC date.
+
+    Such a visit (saved on 0001-01-01 or 9999-12-31) is a data problem to list, not a reason
+    for every page and job that reads the course to fail.
+    """
+    try:
+        return moment.astimezone(tz).date()
+    except OverflowError:
+        return moment.date()
+
+
 def _visits_by_course(course_ids: Sequence[int], tz_by_course: dict, *, exclude_appointment_id=None) -> dict:
     """{course id: (given visits, booked visits)} in one query."""
     given: dict[int, dict[int, Visit]] = defaultdict(dict)
@@ -143,9 +158,7 @@ def _visits_by_course(course_ids: Sequence[int], tz_by_course: dict, *, exclude_
             # One dose per dose number: a duplicate completed row (a data fix) counts once.
             given[course_id].setdefault(
                 dose_number,
-                Visit(
-                    pk, dose_number, status, starts_at, moment.astimezone(tz).date(), bool(serious), chair_id, reaction
-                ),
+                Visit(pk, dose_number, status, starts_at, _local_day(moment, tz), bool(serious), chair_id, reaction),
             )
         else:
             booked[course_id].append(
@@ -154,7 +167,7 @@ def _visits_by_course(course_ids: Sequence[int], tz_by_course: dict, *, exclude_
                     dose_number,
                     status,
                     starts_at,
-                    starts_at.astimezone(tz).date(),
+                    _local_day(starts_at, tz),
                     bool(serious),
                     chair_id,
                     reaction,
@@ -170,14 +183,26 @@ def _visits_by_course(course_ids: Sequence[int], tz_by_course: dict, *, exclude_
 
 
 class RegimenSpecs:
-    """One RegimenSpec per regimen, read once (phases and monitoring rules prefetched)."""
+    """One RegimenSpec per regimen, read once (phases and monitoring rules prefetched).
+
+    A regimen the rules cannot read raises when it is asked for, not when the others are
+    read: its courses fail, every other course is planned.
+    """
 
     def __init__(self, regimens: Iterable[Regimen] = ()) -> None:
         self._by_id: dict[int, RegimenSpec] = {}
+        self._unreadable: dict[int, Exception] = {}
         for regimen in regimens:
-            self._by_id[regimen.pk] = regimen.spec()
+            try:
+                self._by_id[regimen.pk] = regimen.spec()
+            except DatabaseError:
+                raise
+            except Exception as error:
+                self._unreadable[regimen.pk] = error
 
     def __call__(self, regimen_id: int) -> RegimenSpec:
+        if regimen_id in self._unreadable:
+            raise self._unreadable[regimen_id]
         if regimen_id not in self._by_id:
             regimen = Regimen.objects.prefetch_related(_phases(), "monitoring").get(pk=regimen_id)
             self._by_id[regimen_id] = regimen.spec()
@@ -340,10 +365,11 @@ _STATE_FIELDS = (
     "given_count",
     "first_given_on",
     "last_given_on",
+    "problem",
 )
 
 
-def _state_for(course: TreatmentCourse, doses: CourseDoses) -> DoseState:
+def _state_for(course: TreatmentCourse, doses: CourseDoses, *, regimen_readable: bool) -> DoseState:
     clinic = course.patient.clinic
     dose = doses.next
     state = DoseState(
@@ -357,6 +383,13 @@ def _state_for(course: TreatmentCourse, doses: CourseDoses) -> DoseState:
         given_count=len(doses.given),
         first_given_on=doses.given[0].date if doses.given else None,
         last_given_on=doses.given[-1].date if doses.given else None,
+        problem=course_problem(
+            start_date=course.start_date,
+            authorization_expires_on=course.authorization_expires_on,
+            given_dates=[visit.date for visit in doses.given],
+            booked_dates=[visit.date for visit in doses.booked],
+            regimen_readable=regimen_readable,
+        ),
     )
     if dose is not None:
         state.dose_number = dose.dose_number
@@ -392,10 +425,36 @@ def _computed_states(course_ids: Iterable[int] | None) -> Iterable[tuple[list[in
         if not asked:
             return
         active = [course for course in chunk if course.status == TreatmentCourse.Status.ACTIVE]
-        doses = courses_doses(active, specs=specs)
-        yield asked, {course.pk: _state_for(course, doses[course.pk]) for course in active}
+        yield asked, _chunk_states(active, specs=specs)
         if chunk:
             last = chunk[-1].pk
+
+
+def _chunk_states(courses: list[TreatmentCourse], *, specs: RegimenSpecs | None) -> dict[int, DoseState]:
+    """Each course's state; a course the rules cannot plan gets a state without a next dose, marked so."""
+    if not courses:
+        return {}
+    specs = specs or RegimenSpecs.for_regimens(course.regimen_id for course in courses)
+    visits = _visits_by_course([c.pk for c in courses], {c.pk: c.patient.clinic.tz for c in courses})
+    states = {}
+    for course in courses:
+        given, booked = visits[course.pk]
+        try:
+            spec = specs(course.regimen_id)
+            doses = _course_doses(course, (given, booked), spec=spec, today=None, plan_length=1, monitoring=False)
+            readable = bool(spec.phases)
+        except DatabaseError:
+            raise
+        except Exception:
+            # Recorded on the row (the managers' list of data problems), not raised: one course
+            # the rules cannot read must not hold back the booking or the refresh of the others.
+            logger.warning("dose state without a plan course=%s regimen=%s", course.pk, course.regimen_id)
+            doses = CourseDoses(
+                course_id=course.pk, today=clinic_today(course.patient.clinic), given=given, booked=booked, plan=()
+            )
+            readable = False
+        states[course.pk] = _state_for(course, doses, regimen_readable=readable)
+    return states
 
 
 @transaction.atomic
@@ -413,7 +472,9 @@ def dose_states_refresh(course_ids: Iterable[int] | None = None) -> int:
                 list(states.values()),
                 update_conflicts=True,
                 unique_fields=["course"],
-                update_fields=[*_STATE_FIELDS, "updated_at"],
+                # A refresh also clears the planner's last failure: the course changed, and the
+                # next run tries it afresh.
+                update_fields=[*_STATE_FIELDS, "planning_failed_at", "updated_at"],
             )
             written += len(states)
     if course_ids is None:

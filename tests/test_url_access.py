@@ -37,6 +37,8 @@ OPEN = {"login", "health", "scheduling:reminders_unsubscribe"}
 # them to ask their manager for one) and log out.
 URL_ACCESS: dict[str, frozenset[str]] = {
     "home": frozenset(ROLES),
+    # The records Chairside cannot plan from, for the manager to have corrected.
+    "data_problems": frozenset({MANAGER}),
     "logout": frozenset(ROLES),
     "patients:list": STAFF,
     "patients:detail": STAFF,
@@ -60,6 +62,8 @@ URL_ACCESS: dict[str, frozenset[str]] = {
     "scheduling:roster": STAFF,
     # The front desk marks arrivals and no-shows; nurses move the rest of the visit along.
     "scheduling:roster_visit_status": STAFF,
+    # Taking back a status: whoever may press it (checked again per move).
+    "scheduling:roster_visit_undo": STAFF,
     "scheduling:roster_visit_reaction": frozenset({NURSE, MANAGER}),
     "scheduling:roster_nurse_assignments": frozenset({MANAGER}),
     "scheduling:reminders_failed": BOOKERS,

@@ -5,6 +5,11 @@ that moves a course's next dose. `python manage.py dosing_state --verify` recomp
 from the appointments and says where it disagrees. A row holds dates only, no status: a
 dose's status (due soon, due, overdue) changes with the calendar, not with any write, so it
 is worked out from these dates and the clinic's today at read time.
+
+A row also says when the course's own record is wrong in a way the rules cannot plan from
+(`problem`, worked out with the next dose and verified with it), and when the reminder
+planner last failed on it (`planning_failed_at`, the planner's own record, cleared by the
+next refresh). `scheduling.data_problems` defines both and lists them for managers.
 """
 
 from __future__ import annotations
@@ -17,6 +22,11 @@ from patients.models import Patient, TreatmentCourse
 
 
 class DoseState(models.Model):
+    class Problem(models.TextChoices):
+        NONE = "", "None"
+        DATES = "dates", "Dates outside the range Chairside plans in"
+        REGIMEN = "regimen", "A regimen the dosing rules cannot read"
+
     course = models.OneToOneField(TreatmentCourse, on_delete=models.CASCADE, primary_key=True, related_name="+")
     clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="+")
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="+")
@@ -42,6 +52,10 @@ class DoseState(models.Model):
     given_count = models.PositiveSmallIntegerField(default=0)
     first_given_on = models.DateField(null=True)
     last_given_on = models.DateField(null=True)
+    problem = models.CharField(max_length=10, choices=Problem.choices, blank=True, default=Problem.NONE)
+    planning_failed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the reminder planner last failed on this course."
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -52,6 +66,12 @@ class DoseState(models.Model):
                 name="dosestate_due_by_clinic",
             ),
             models.Index(fields=["drug", "target_date"], name="dosestate_due_by_drug"),
+            # Few rows: the managers' count and the planner's skip list read them without a scan.
+            models.Index(
+                fields=["clinic"],
+                condition=~Q(problem="") | Q(planning_failed_at__isnull=False),
+                name="dosestate_data_problems",
+            ),
         ]
 
     def __str__(self) -> str:

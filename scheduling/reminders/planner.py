@@ -4,6 +4,11 @@ It reads each active course's stored next dose (`DoseState`, kept in step with e
 booking and visit by `scheduling.doses`) instead of running the dosing rules over every
 course's appointments. A dose's status changes with the calendar, not with any write, so
 it is worked out here from the stored dates and each clinic's today.
+
+A course with a data problem (`scheduling.data_problems`: dates or a regimen the rules
+cannot plan from) is not read at all; a course whose planning raises is skipped and noted
+on its row. Both are listed for the clinic's managers, and each run logs them in one line
+of course ids: never a name, an MRN or a drug.
 """
 
 from __future__ import annotations
@@ -19,6 +24,12 @@ from django.db.models import Q
 from clinic import dosing
 from clinic.models import Clinic, MonitoringRule
 from patients.models import Patient, TreatmentCourse
+from scheduling.data_problems import (
+    Problem,
+    planning_failed_clear,
+    planning_failed_record,
+    stored_problem_courses,
+)
 from scheduling.doses import RegimenSpecs, clinic_today
 from scheduling.models import DoseState, Reminder
 from scheduling.reminders.outbox import OPEN_STATUSES, Wanted, rows_put
@@ -36,6 +47,8 @@ OVERDUE_EVERY = timedelta(days=7)
 LAB_REMINDER_DAYS_BEFORE = 3
 # Courses read per query, so the planner's memory stays bounded.
 PLAN_CHUNK = 2000
+# The run's line of skipped courses names at most this many ids, so a bad import cannot flood the log.
+LOGGED_IDS = 50
 
 PLANNED_KINDS = (Kind.DOSE_DUE_SOON, Kind.DOSE_OVERDUE, Kind.MONITORING_LABS)
 
@@ -56,6 +69,7 @@ class _CourseToPlan:
     booked_count: int
     first_given_on: date | None
     last_given_on: date | None
+    planning_failed_at: datetime | None
 
 
 _STATE_FIELDS = tuple(field.name for field in fields(_CourseToPlan))
@@ -74,6 +88,7 @@ def _courses_in_chunks(chunk: int, *, today_at_most: date, lab_regimens) -> Iter
     base = (
         DoseState.objects.filter(
             may_need,
+            problem=Problem.NONE,
             course__status=TreatmentCourse.Status.ACTIVE,
             clinic__active=True,
             patient__reminder_consent=True,
@@ -187,14 +202,21 @@ def _lab_specs() -> dict[int, dosing.RegimenSpec]:
     return lab_specs
 
 
+def _ids_line(course_ids: list[int], total: int) -> str:
+    shown = ",".join(str(pk) for pk in course_ids[:LOGGED_IDS])
+    more = total - min(len(course_ids), LOGGED_IDS)
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
 def reminders_plan(*, now: datetime, chunk: int = PLAN_CHUNK) -> int:
     """Create the due-soon, overdue and lab reminders the courses' next doses call for.
 
     Runs every hour (each clinic's reminders fall due at its own local hour); idempotent,
     since every message has a key. Reads courses `chunk` at a time, one transaction per
-    chunk, so memory stays bounded however many patients the clinics have. A course whose
-    planning fails is logged and skipped; the others are planned. Returns the number of
-    rows created or made pending again.
+    chunk, so memory stays bounded however many patients the clinics have. A course with a
+    stored data problem is skipped; a course whose planning fails is skipped and noted on its
+    row (its traceback logged the first time only). The others are planned. Returns the
+    number of rows created or made pending again.
     """
     clinics = {clinic.pk: clinic for clinic in Clinic.objects.filter(active=True)}
     if not clinics:
@@ -202,6 +224,7 @@ def reminders_plan(*, now: datetime, chunk: int = PLAN_CHUNK) -> int:
     today_at_most = max(clinic_today(clinic, now) for clinic in clinics.values())
     lab_specs = _lab_specs()
     made = 0
+    failed: list[int] = []
     for courses in _courses_in_chunks(chunk, today_at_most=today_at_most, lab_regimens=list(lab_specs)):
         course_ids = [course.course_id for course in courses]
         with transaction.atomic():
@@ -220,6 +243,7 @@ def reminders_plan(*, now: datetime, chunk: int = PLAN_CHUNK) -> int:
                 .values_list("course_id", flat=True)
             )
             wanted: list[Wanted] = []
+            chunk_failed: list[int] = []
             for course in courses:
                 clinic = clinics.get(course.clinic_id)
                 if clinic is None:
@@ -227,13 +251,27 @@ def reminders_plan(*, now: datetime, chunk: int = PLAN_CHUNK) -> int:
                 try:
                     planned = _plan_course(course, clinic=clinic, lab_specs=lab_specs, now=now, existing=existing)
                 except Exception:
-                    # One course's bad data (a regimen the rules cannot read) must not keep
-                    # every other patient's reminders back. Ids only: no patient data in logs.
-                    logger.exception("reminders plan skipped course=%s", course.course_id)
+                    # One course's bad data must not keep every other patient's reminders back.
+                    # Ids only: no patient data in logs. The traceback once, not every hour.
+                    if course.planning_failed_at is None:
+                        logger.exception("reminders plan skipped course=%s", course.course_id)
+                    failed.append(course.course_id)
+                    chunk_failed.append(course.course_id)
                     continue
                 if course.course_id in just_missed:
                     planned = [item for item in planned if item.kind == Kind.MONITORING_LABS]
                 wanted.extend(planned)
             made += rows_put(wanted, existing, now=now)
+            planning_failed_record(chunk_failed, now=now)
+    planning_failed_clear(now=now)
+    problems, problem_ids = stored_problem_courses(limit=LOGGED_IDS)
+    if problems or failed:
+        # A course is either kept out by its stored problem or read and failed: the two never overlap.
+        logger.warning(
+            "reminders plan skipped data_problems=%s failed=%s courses=%s",
+            problems,
+            len(failed),
+            _ids_line(sorted([*problem_ids, *failed]), problems + len(failed)),
+        )
     logger.info("reminders planned made=%s", made)
     return made

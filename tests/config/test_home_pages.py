@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import pytest
 from django.urls import reverse
@@ -108,6 +108,21 @@ def test_the_manager_sees_the_failed_reminders_of_the_last_day_with_a_link_to_th
     html = response.content.decode()
     assert "Failed reminders, last 24 h" in html
     assert f'href="{reverse("scheduling:reminders_failed")}">2<' in html
+
+
+def test_the_manager_sees_each_clinics_data_problems_with_a_link_to_the_list(client, clinic_a, clinic_b):
+    manager = make_staff("max", MANAGER, clinic_a, clinic_b, is_staff=True)
+    TreatmentCourseFactory(patient=PatientFactory(clinic=clinic_a), start_date=date(9999, 12, 31))
+    PatientFactory(clinic=clinic_a, date_of_birth=date(1, 1, 1))
+    TreatmentCourseFactory(patient=PatientFactory(clinic=clinic_b))
+    client.force_login(manager)
+
+    response = client.get(reverse("home"))
+    rows = {row["clinic"]: row for row in response.context["overview"]}
+    assert (rows[clinic_a]["data_problems"], rows[clinic_b]["data_problems"]) == (2, 0)
+    html = response.content.decode()
+    assert "Data problems" in html
+    assert f'href="{reverse("data_problems")}#clinic-{clinic_a.pk}-problems">2<' in html
 
 
 def test_a_user_with_no_role_is_told_to_ask_their_manager(client, clinic_a):
