@@ -32,7 +32,7 @@ from scheduling.data_problems import (
 )
 from scheduling.doses import RegimenSpecs, clinic_today
 from scheduling.models import DoseState, Reminder
-from scheduling.reminders.outbox import OPEN_STATUSES, Wanted, rows_put
+from scheduling.reminders.outbox import OPEN_STATUSES, PLANNED_KINDS, Wanted, rows_put
 from scheduling.reminders.times import next_local_moment
 
 logger = logging.getLogger(__name__)
@@ -50,7 +50,6 @@ PLAN_CHUNK = 2000
 # The run's line of skipped courses names at most this many ids, so a bad import cannot flood the log.
 LOGGED_IDS = 50
 
-PLANNED_KINDS = (Kind.DOSE_DUE_SOON, Kind.DOSE_OVERDUE, Kind.MONITORING_LABS)
 
 
 @dataclass(frozen=True)
