@@ -1,12 +1,15 @@
 """Clinic settings and the formulary in the Django admin ("Clinic settings" in the app's menu).
 
-Only clinic managers are admin users (is_staff). A manager sees and edits only the clinics
-they work at; the formulary (drugs and regimens) is shared by every clinic.
+Admin users (is_staff) are clinic managers and formulary managers (clinic.roles). A manager
+sees and edits only the clinics they work at: every list, form, dropdown and filter holds their
+clinics' rows alone, and another clinic's row answers 404. The formulary (drugs and regimens)
+is shared by every clinic, so only the formulary role changes it; managers read it.
 """
 
 from __future__ import annotations
 
-from functools import update_wrapper
+from collections import deque
+from functools import cache, update_wrapper
 from zoneinfo import ZoneInfo
 
 from auditlog.admin import LogEntryAdmin
@@ -15,7 +18,8 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import AdminSite
-from django.contrib.admin.utils import unquote
+from django.contrib.admin.utils import get_fields_from_path, unquote
+from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -108,6 +112,49 @@ def admin_clinics(user):
     return Clinic.objects.filter(staff__user=user)
 
 
+@cache
+def clinic_path(model) -> str | None:
+    """The lookup from a row of `model` to the clinics it belongs to, or None for data every clinic shares.
+
+    A clinic belongs to itself; any other row to the clinic it reaches first through its
+    foreign keys (a course through its patient's clinic). A user belongs to the clinics of their
+    staff profile, a path taken only when no clinic is reached otherwise (an appointment's
+    history belongs to the appointment's clinic, not to the clinics of whoever booked it). The
+    formulary reaches no clinic: shared.
+    """
+    if model is Clinic:
+        return "pk"
+    user_model = get_user_model()
+    through_user = None
+    queue = deque([(model, "")])
+    seen = {model}
+    while queue:
+        current, path = queue.popleft()
+        if current is user_model:
+            through_user = through_user or f"{path}__staff_profile__clinics".removeprefix("__")
+            continue
+        for field in current._meta.get_fields():
+            if not (field.is_relation and field.concrete):
+                continue
+            step = f"{path}__{field.name}".removeprefix("__")
+            if field.related_model is Clinic:
+                return step
+            if field.related_model not in seen:
+                seen.add(field.related_model)
+                queue.append((field.related_model, step))
+    return through_user
+
+
+def admin_scoped(queryset, user):
+    """The rows of `queryset` this user may see in the admin: their clinics' rows, and shared rows whole."""
+    path = clinic_path(queryset.model)
+    if path is None or user.is_superuser:
+        return queryset
+    # A subquery, so that a path through a many-to-many relation lists each row once.
+    own = queryset.model._default_manager.filter(**{f"{path}__in": admin_clinics(user)})
+    return queryset.filter(pk__in=own.values("pk"))
+
+
 # --- The audit trail --------------------------------------------------------------------------
 #
 # An object's "History" page shows the audit trail (audit.history): every change, from the app,
@@ -150,17 +197,27 @@ class AuditHistoryMixin:
         return TemplateResponse(request, "audit/admin_history.html", context)
 
 
-class ClinicScopedAdmin(AuditHistoryMixin, admin.ModelAdmin):
-    """Rows that belong to a clinic: a manager sees and assigns only their own clinics.
+class ClinicChoicesMixin:
+    """Every dropdown of a form or inline (clinic, chair, patient, course, nurse) offers the manager's clinics' rows only.
 
-    Another clinic's row answers 404, as it does in the app, and the clinic list filter
-    offers only the manager's own clinics.
+    Django fills a related field's choices from the whole table; a choice outside the manager's
+    clinics is neither shown nor accepted when posted.
     """
 
-    clinic_field = "clinic"
+    def get_field_queryset(self, db, db_field, request):
+        queryset = super().get_field_queryset(db, db_field, request)
+        if queryset is None:
+            queryset = db_field.remote_field.model._default_manager.using(db).all()
+        return admin_scoped(queryset, request.user)
 
-    def get_queryset(self, request):
-        return super().get_queryset(request).filter(**{f"{self.clinic_field}__in": admin_clinics(request.user)})
+
+class ChairsideAdmin(ClinicChoicesMixin, AuditHistoryMixin, admin.ModelAdmin):
+    """What every Chairside admin does at the clinic boundary.
+
+    A row the list would not show answers 404 on its change, history and delete pages, as it does
+    in the app (Django's own answer is a redirect naming the id as missing); a related list
+    filter offers only the values of the rows listed, not every clinic's chairs or patients.
+    """
 
     def get_object(self, request, object_id, from_field=None):
         obj = super().get_object(request, object_id, from_field)
@@ -169,17 +226,24 @@ class ClinicScopedAdmin(AuditHistoryMixin, admin.ModelAdmin):
         return obj
 
     def get_list_filter(self, request):
-        # Django's related filter lists every clinic in the database; this one only those
-        # the manager's own rows belong to.
-        return [
-            (name, admin.RelatedOnlyFieldListFilter) if name == self.clinic_field else name
-            for name in super().get_list_filter(request)
-        ]
+        return [self._list_filter_in_scope(item) for item in super().get_list_filter(request)]
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "clinic":
-            kwargs["queryset"] = admin_clinics(request.user)
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+    def _list_filter_in_scope(self, item):
+        if not isinstance(item, str):
+            return item
+        field = get_fields_from_path(self.model, item)[-1]
+        if field.is_relation and clinic_path(field.related_model) is not None:
+            return (item, admin.RelatedOnlyFieldListFilter)
+        return item
+
+
+class ClinicScopedAdmin(ChairsideAdmin):
+    """Rows that belong to a clinic: a manager sees and assigns only their own clinics."""
+
+    clinic_field = "clinic"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).filter(**{f"{self.clinic_field}__in": admin_clinics(request.user)})
 
 
 # --- The clinic as configured ----------------------------------------------------------------
@@ -205,13 +269,13 @@ class ClosureForm(forms.ModelForm):
         }
 
 
-class ChairInline(admin.TabularInline):
+class ChairInline(ClinicChoicesMixin, admin.TabularInline):
     model = Chair
     extra = 0
     fields = ["name", "kind", "position", "active"]
 
 
-class OpeningHoursInline(admin.TabularInline):
+class OpeningHoursInline(ClinicChoicesMixin, admin.TabularInline):
     """One row per weekday; OpeningHours.clean refuses a closing time that is not after the opening time."""
 
     model = OpeningHours
@@ -219,13 +283,13 @@ class OpeningHoursInline(admin.TabularInline):
     extra = 0
 
 
-class ClosureInline(admin.TabularInline):
+class ClosureInline(ClinicChoicesMixin, admin.TabularInline):
     model = Closure
     form = ClosureForm
     extra = 0
 
 
-class NurseStaffingInline(admin.TabularInline):
+class NurseStaffingInline(ClinicChoicesMixin, admin.TabularInline):
     model = NurseStaffing
     extra = 0
 
@@ -334,7 +398,7 @@ class ClinicForm(forms.ModelForm):
 
 
 @admin.register(Clinic)
-class ClinicAdmin(AuditHistoryMixin, admin.ModelAdmin):
+class ClinicAdmin(ChairsideAdmin):
     form = ClinicForm
     list_display = ["name", "time_zone", "phone", "active"]
     inlines = [ChairInline, OpeningHoursInline, NurseStaffingInline, ClosureInline]
@@ -406,23 +470,35 @@ class ChairAdmin(ClinicScopedAdmin):
 # --- The formulary ---------------------------------------------------------------------------
 
 
-class RegimenPhaseInline(admin.StackedInline):
+class RegimenPhaseInline(ClinicChoicesMixin, admin.StackedInline):
     model = RegimenPhase
     extra = 0
 
 
-class MonitoringRuleInline(admin.TabularInline):
+class MonitoringRuleInline(ClinicChoicesMixin, admin.TabularInline):
     model = MonitoringRule
     extra = 0
 
 
+class FormularyAdmin(ChairsideAdmin):
+    """The shared formulary: every admin user reads it, the formulary role (clinic.roles) adds and changes it.
+
+    The model permissions decide, so a clinic manager's page is read-only and a post of theirs
+    is refused with 403. Nothing here is deleted: courses and their history refer to a drug or
+    a regimen, which is made inactive instead.
+    """
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(Drug)
-class DrugAdmin(AuditHistoryMixin, admin.ModelAdmin):
+class DrugAdmin(FormularyAdmin):
     list_display = ["brand_name", "generic_name", "route", "active"]
 
 
 @admin.register(Regimen)
-class RegimenAdmin(AuditHistoryMixin, admin.ModelAdmin):
+class RegimenAdmin(FormularyAdmin):
     list_display = ["name", "code", "drug", "active", "programme"]
     list_filter = ["active", "drug"]
     inlines = [RegimenPhaseInline, MonitoringRuleInline]
@@ -438,9 +514,25 @@ class RegimenAdmin(AuditHistoryMixin, admin.ModelAdmin):
 
 
 @admin.register(StaffProfile)
-class StaffProfileAdmin(AuditHistoryMixin, admin.ModelAdmin):
+class StaffProfileAdmin(ChairsideAdmin):
+    """Who works where. A manager given access here would see only the staff of their own clinics.
+
+    That is the staff whose clinics are all the manager's own (as on the staff page): saving
+    the profile of someone who also works elsewhere would drop the clinic the manager cannot see.
+    """
+
     list_display = ["user"]
     filter_horizontal = ["clinics"]
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        own = admin_clinics(request.user)
+        return queryset.filter(clinics__in=own).exclude(clinics__in=Clinic.objects.exclude(pk__in=own)).distinct()
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["user"] if obj is not None else []
 
 
 # auditlog registers its own LogEntry admin, which a user given its view permission could read

@@ -1,7 +1,8 @@
 """The clinic as configured (sites, chairs, hours, staffing) and its formulary (drugs, regimens).
 
 A regimen is data: every number a label gives lives in these rows, seeded by a data
-migration and editable by a clinic manager in the admin. The dosing rules in
+migration and editable in the admin by the organisation's formulary managers (clinic managers
+read it). The dosing rules in
 `clinic.dosing` read a regimen through `Regimen.spec()` and never touch the database.
 """
 

@@ -1,4 +1,10 @@
-"""The three staff roles as Django groups, and the permissions each one's work needs.
+"""The roles as Django groups, and the permissions each one's work needs.
+
+Three roles work at a clinic (front desk, nurse, clinic manager). One works for the whole
+organisation: the formulary manager, who alone edits the drugs and regimens every clinic doses
+from. A clinic manager reads the formulary but cannot change it, so one clinic cannot move
+another clinic's dosing. Nobody is given the formulary role from Chairside's pages: a superuser
+adds the user to its group in the admin.
 
 Groups are kept in step with this table after every `migrate` (see `ClinicConfig.ready`),
 so a new permission reaches the roles without a hand edit in the admin.
@@ -9,7 +15,12 @@ from __future__ import annotations
 FRONT_DESK = "Front desk"
 NURSE = "Nurse"
 MANAGER = "Clinic manager"
+FORMULARY = "Formulary manager"
+# The roles of a clinic's staff; the formulary manager works for no clinic in particular.
 ROLES = (FRONT_DESK, NURSE, MANAGER)
+
+# The shared formulary: drugs, regimens and the phases and monitoring a regimen owns.
+_FORMULARY_MODELS = ("drug", "regimen", "regimenphase", "monitoringrule")
 
 _READ_CLINIC = [
     "clinic.view_clinic",
@@ -66,19 +77,15 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
     ]
     + [
         f"clinic.{action}_{model}"
-        for model in (
-            "clinic",
-            "chair",
-            "openinghours",
-            "closure",
-            "nursestaffing",
-            "drug",
-            "regimen",
-            "regimenphase",
-            "monitoringrule",
-        )
+        for model in ("clinic", "chair", "openinghours", "closure", "nursestaffing")
         for action in ("add", "change", "view")
-    ],
+    ]
+    # The formulary read-only, a regimen's phases and monitoring included.
+    + ["clinic.view_regimenphase", "clinic.view_monitoringrule"],
+    # Nothing of a clinic: the formulary manager opens the admin for the formulary alone.
+    # Drugs and regimens are never deleted (courses and their history refer to them): they are
+    # made inactive instead.
+    FORMULARY: [f"clinic.{action}_{model}" for model in _FORMULARY_MODELS for action in ("add", "change", "view")],
 }
 
 
@@ -108,7 +115,7 @@ def sync_roles(using: str = "default", **kwargs) -> None:
 
 
 def role_of(user) -> str | None:
-    """The user's role name, or None for a user in no role group."""
+    """The user's role at their clinics, or None for a user in none of those groups (a formulary manager alone)."""
     if not user.is_authenticated:
         return None
     names = {group.name for group in user.groups.all()}

@@ -7,11 +7,11 @@ also cancels the appointments a pause or a stop leaves without a course.
 
 from django.contrib import admin
 
-from clinic.admin import ClinicScopedAdmin
+from clinic.admin import ClinicChoicesMixin, ClinicScopedAdmin
 from patients.models import Patient, TreatmentCourse
 
 
-class TreatmentCourseInline(admin.TabularInline):
+class TreatmentCourseInline(ClinicChoicesMixin, admin.TabularInline):
     model = TreatmentCourse
     extra = 0
     fields = ["regimen", "start_date", "status", "authorization_number", "authorization_expires_on"]

@@ -9,7 +9,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
-from clinic.admin import ClinicScopedAdmin
+from clinic.admin import ClinicChoicesMixin, ClinicScopedAdmin
 from scheduling.models import Appointment, AppointmentEvent, NurseAssignment, Reminder
 
 
@@ -26,7 +26,7 @@ class ReadOnlyAdminMixin:
         return False  # nothing is deleted: cancel instead, and the history keeps why
 
 
-class AppointmentEventInline(ReadOnlyAdminMixin, admin.TabularInline):
+class AppointmentEventInline(ReadOnlyAdminMixin, ClinicChoicesMixin, admin.TabularInline):
     model = AppointmentEvent
     extra = 0
     fields = ["at", "by", "action", "from_status", "to_status", "reason", "details"]

@@ -1,4 +1,7 @@
-"""Clinic settings in the admin: managers only, their own clinics only, and clear form errors."""
+"""Clinic settings in the admin: managers only, their own clinics only, and clear form errors.
+
+The formulary's own rules (who edits a regimen) are in tests/clinic/test_formulary_role.py.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +11,11 @@ import pytest
 from django.urls import reverse
 
 from clinic.models import Closure, OpeningHours, Regimen
+from clinic.roles import FORMULARY
+from tests.accounts.support import log_in_with_two_steps
 from tests.factories import PatientFactory
 from tests.helpers import admin_form_data as _post_data
+from tests.helpers import make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -34,20 +40,20 @@ def test_an_anonymous_visitor_is_sent_to_chairsides_login_page(client):
     assert b"Log in to Chairside" in response.content
 
 
-def test_the_manager_edits_a_regimen(client, manager):
+def test_the_formulary_manager_edits_a_regimen(client):
     tysabri = Regimen.objects.get(code="tysabri")
-    client.force_login(manager)
+    log_in_with_two_steps(client, make_staff("fran", FORMULARY, is_staff=True))
     url = reverse("admin:clinic_regimen_change", args=[tysabri.pk])
     page = client.get(url)
     assert page.status_code == 200
     data = _post_data(page)
     data["late_window_days"] = "5"
-    data["notes"] = "Checked by Max."
+    data["notes"] = "Checked by Fran."
     response = client.post(url, data)
     assert response.status_code == 302, response.context and response.context["adminform"].form.errors
     tysabri.refresh_from_db()
     assert tysabri.late_window_days == 5
-    assert tysabri.notes == "Checked by Max."
+    assert tysabri.notes == "Checked by Fran."
 
 
 def test_opening_hours_that_close_before_they_open_are_refused_with_what_was_typed_kept(client, manager, clinic_a):
@@ -108,8 +114,8 @@ def test_the_manager_sees_only_their_own_clinics_and_patients_in_the_admin(clien
     client.force_login(manager)
     clinics = client.get(reverse("admin:clinic_clinic_changelist")).content.decode()
     assert clinic_a.name in clinics
-    other = client.get(reverse("admin:clinic_clinic_change", args=[clinic_b.pk]))
-    assert other.status_code == 302  # the admin's "does not exist" answer
+    assert clinic_b.name not in clinics
+    assert client.get(reverse("admin:clinic_clinic_change", args=[clinic_b.pk])).status_code == 404
     patients = client.get(reverse("admin:patients_patient_changelist")).content.decode()
     assert "Northcott" in patients and "Harbourne" not in patients
 

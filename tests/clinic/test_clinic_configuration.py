@@ -21,9 +21,11 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 
 from clinic.models import Chair, Regimen, RegimenPhase
+from clinic.roles import FORMULARY
 from scheduling.booking.services import BookingError, booking_create, booking_create_series
 from scheduling.models import Reminder
-from tests.helpers import admin_form_data, book, local, make_course
+from tests.accounts.support import log_in_with_two_steps
+from tests.helpers import admin_form_data, book, local, make_course, make_staff
 
 pytestmark = pytest.mark.django_db
 
@@ -113,9 +115,9 @@ def test_every_seeded_phase_gives_its_doses_chair_time():
         assert phase.infusion_minutes > 0, phase
 
 
-def test_the_regimen_admin_shows_why_a_phase_without_infusion_minutes_is_refused(client, manager):
+def test_the_regimen_admin_shows_why_a_phase_without_infusion_minutes_is_refused(client):
     tysabri = Regimen.objects.get(code="tysabri")
-    client.force_login(manager)
+    log_in_with_two_steps(client, make_staff("fran", FORMULARY, is_staff=True))
     url = reverse("admin:clinic_regimen_change", args=[tysabri.pk])
     page = client.get(url)
     data = admin_form_data(page)
