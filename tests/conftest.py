@@ -86,6 +86,34 @@ def _seeded_regimens(request):
     ensure_formulary()
 
 
+@pytest.fixture(autouse=True)
+def _dose_states_agree(request, _seeded_regimens):
+    """After every test that used the database: each course's stored next dose is what its visits say.
+
+    Whatever path a test wrote by (services, the admin, a page, a factory), the stored state
+    must have followed; `dosing_state --verify` runs the same check on a real database.
+    """
+    # Only where the database was set up before this fixture: one a test asks for later
+    # (request.getfixturevalue) is already torn down when this runs.
+    uses_database = bool({"db", "transactional_db"} & set(request.fixturenames))
+    yield
+    if not uses_database or request.node.get_closest_marker("stale_dose_states"):
+        return
+    if hasattr(request.node, "rep_call") and request.node.rep_call.failed:
+        return  # the test's own failure says more
+    from scheduling.doses import dose_states_verify
+
+    differences = dose_states_verify()
+    assert not differences, "Stored next doses differ from the visits: " + "; ".join(map(str, differences[:5]))
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
 @pytest.fixture
 def clinic_a(db) -> Clinic:
     return make_clinic("Northside Infusion Centre")

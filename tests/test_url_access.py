@@ -278,8 +278,8 @@ def test_a_role_without_permission_gets_403_and_a_role_with_it_gets_in(client, u
         client.force_login(users[role])
         response = _fetch(client, page)
         if role in page.allowed() and page.is_admin and page.name not in LOGOUTS:
-            # Inside the admin, the model permissions decide (a manager edits the formulary
-            # but not user accounts); tests/clinic/test_admin_forms.py checks those pages.
+            # Inside the admin, the model permissions decide (a manager edits the clinic's
+            # settings but not the formulary or user accounts); tests/clinic checks those pages.
             assert not _is_login_redirect(response), (role, page)
         elif role in page.allowed() and page.name in LOGOUTS:
             assert response.status_code != 403, (role, page)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from django.utils import timezone
@@ -46,7 +46,7 @@ class DayAvailability:
     day: date
     slots: int
     code: str  # open, closed, closure, outside_window, past, full, patient_busy, no_nurses, too_short,
-    # no_chair_time
+    # no_chair_time, series_does_not_fit
     reason: str  # a sentence when the day has nothing, else ""
     late: bool = False
 
@@ -128,7 +128,7 @@ class SearchResult:
 
 NO_CHAIR_TIME = (
     "This dose has no chair time in its regimen, so it cannot be booked. "
-    "Ask the clinic manager to give the regimen's infusion minutes."
+    "Ask your formulary manager to give the regimen's infusion minutes."
 )
 
 
@@ -372,3 +372,54 @@ def find_slots_for_course(
     )
     result.dose = dose
     return result
+
+
+# --- A series start -------------------------------------------------------------------------
+
+
+def series_starts(
+    result: SearchResult,
+    doses: Sequence[PlannedDose],
+    *,
+    patient_id: int | None,
+    now: datetime | None = None,
+) -> SearchResult:
+    """The search for a series' first dose, narrowed to the days from which the whole series fits.
+
+    A start on day D puts each later dose on D plus its planned distance from the first
+    (14 days for an initiation, the next days for a Lemtrada course), as `series_plan` does;
+    the start is kept only when every one of those days has a free slot for its dose. A day
+    left out says which dose has no place, and why. One search per later dose, over the same
+    days moved by its distance.
+    """
+    if len(doses) < 2 or not result.slots:
+        return result
+    first = doses[0]
+    missing: dict[date, str] = {}
+    for dose in doses[1:]:
+        offset = dose.target_date - first.target_date
+        later = find_slots(
+            clinic=result.clinic,
+            chair_time=dose.chair_time,
+            start=result.start + offset,
+            end=result.end + offset,
+            patient_id=patient_id,
+            now=now,
+        )
+        for day in later.days:
+            start_day = day.day - offset
+            if day.slots == 0 and start_day not in missing:
+                missing[start_day] = (
+                    f"A series started this day has no place for dose {dose.dose_number} on {day.day:%a} "
+                    f"{format_day(day.day)}: {day.reason}"
+                )
+    if not missing:
+        return result
+    slots = [slot for slot in result.slots if slot.local_day not in missing]
+    days = [
+        DayAvailability(day.day, 0, "series_does_not_fit", missing[day.day], day.late)
+        if day.slots and day.day in missing
+        else day
+        for day in result.days
+    ]
+    return replace(result, slots=slots, days=days, balanced=balanced(slots, first.target_date))

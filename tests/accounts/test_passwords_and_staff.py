@@ -19,7 +19,7 @@ def test_every_signed_in_user_has_the_password_page_in_the_menu(client, clinic_a
 
 
 @pytest.mark.parametrize("who", ["front_desk", "nurse", "manager"])
-def test_each_role_changes_their_own_password(client, who, request):
+def test_each_role_changes_their_own_password(client, db, who, request):
     user = request.getfixturevalue(who)
     client.force_login(user)
     response = client.post(
