@@ -497,3 +497,100 @@ def monitoring_due(
             )
         )
     return sorted(items, key=lambda item: (item.due_date, item.kind, item.name))
+
+
+# --- A course's doses against each other ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SpacingProblem:
+    """A dose whose date breaks the rules measured from the doses before it.
+
+    `too_soon`: before its earliest date (the block's spacing, the minimum gap, the interval).
+    Otherwise it lies past the end of its block's window: the block's doses (Ocrevus's two
+    initiation doses, Lemtrada's consecutive days) drifted apart.
+    """
+
+    dose_number: int
+    date: date
+    neighbour: int  # the dose before it that it is measured from
+    neighbour_date: date
+    earliest_date: date
+    latest_date: date
+    too_soon: bool
+    in_block: bool  # the two doses are one block (spacing days), not a new phase or interval
+    rule: str  # the rule in words: "14 to 21 days after dose 1", "at least 5 months after dose 2"
+
+
+def _rule_text(spec: RegimenSpec, planned: PlannedDose, neighbour: int, *, in_block: bool) -> str:
+    phase = next((item for item in spec.phases if item.position == planned.phase_position), None)
+    if phase is None:
+        return f"not before {format_day(planned.earliest_date)}"
+    if in_block:
+        spacing = phase.spacing_days or 0
+        late = spacing + spec.late_window_days
+        unit = "day" if late == 1 else "days"
+        if spacing == 1:
+            return f"the day after dose {neighbour} (at most {late} {unit} after it)"
+        return f"{spacing} to {late} {unit} after dose {neighbour}"
+    if phase.min_gap_value:
+        return f"at least {phase.min_gap_value} {phase.min_gap_unit} after dose {neighbour}"
+    return f"not before {format_day(planned.earliest_date)}, counted from dose {neighbour}"
+
+
+def spacing_problems(
+    spec: RegimenSpec,
+    *,
+    start_date: date,
+    dated: Mapping[int, date],
+    options: Mapping[str, Any] | None = None,
+) -> list[SpacingProblem]:
+    """Every dose in `dated` ({dose number: local date}, given or booked) that breaks its window.
+
+    Each dose is planned from the doses numbered before it, on their dates, exactly as
+    `dose_plan` plans it: before its earliest date is too soon; inside a block (dose 2 of an
+    initiation, day 2 of a Lemtrada course) after its latest date is too far from the dose
+    before it. A dose that starts a new phase or interval may be late (it is overdue, not
+    refused). Doses with nothing dated before them are measured against nothing.
+    """
+    problems: list[SpacingProblem] = []
+    numbers = sorted(dated)
+    for position, number in enumerate(numbers):
+        before = numbers[:position]
+        if not before:
+            continue
+        history = [GivenDose(dated[earlier]) for earlier in before]
+        try:
+            plan = dose_plan(
+                spec,
+                start_date=start_date,
+                given=history,
+                options=options,
+                today=dated[number],
+                count=number - len(before),
+            )
+        except OverflowError:
+            continue
+        index = number - len(before) - 1
+        if index >= len(plan):
+            continue
+        planned = plan[index]
+        neighbour = before[-1]
+        in_block = planned.dose_in_block > 1 and neighbour == number - 1
+        day = dated[number]
+        too_soon = day < planned.earliest_date
+        if too_soon or (in_block and day > planned.latest_date):
+            problems.append(
+                SpacingProblem(
+                    dose_number=number,
+                    date=day,
+                    neighbour=neighbour,
+                    neighbour_date=dated[neighbour],
+                    earliest_date=planned.earliest_date,
+                    latest_date=planned.latest_date,
+                    too_soon=too_soon,
+                    in_block=in_block,
+                    rule=_rule_text(spec, planned, neighbour, in_block=in_block),
+                )
+            )
+    return problems

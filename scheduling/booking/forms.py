@@ -96,9 +96,11 @@ class RescheduleForm(ChairSlotForm):
         max_length=500,
         widget=forms.TextInput(attrs={"placeholder": "e.g. patient asked"}),
     )
+    # Set by the "move the later doses with it" button.
+    together = forms.BooleanField(required=False, widget=forms.HiddenInput)
     override_reason = forms.CharField(
         required=False,
-        label="Reason for moving before the earliest date",
+        label="Reason for moving before the earliest date or against the spacing between doses",
         max_length=NOTE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
@@ -116,3 +118,4 @@ class CancelForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": "Write why the appointment is cancelled; the reason is kept in its history."},
     )
+    later_doses = forms.BooleanField(required=False, label="Cancel the later booked doses of this course too")

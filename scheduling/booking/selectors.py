@@ -10,8 +10,17 @@ from django.utils import timezone
 from clinic.dosing import PlannedDose
 from clinic.models import Chair
 from patients.models import TreatmentCourse
-from scheduling.availability.search import SearchResult, find_slots_for_course
-from scheduling.booking.services import BookingError, SeriesItem, series_doses, series_plan
+from scheduling.availability.search import SearchResult, find_slots_for_course, series_starts
+from scheduling.booking.services import (
+    BookingError,
+    DoseMove,
+    SeriesItem,
+    later_booked_doses,
+    reschedule_spacing_problem,
+    series_doses,
+    series_move_preview,
+    series_plan,
+)
 from scheduling.doses import clinic_today, course_doses
 from scheduling.models import Appointment
 
@@ -77,6 +86,60 @@ def booking_page(
         chosen = ChosenSlot(chair, starts_at, starts_at + timedelta(minutes=dose.chair_time.total_minutes))
     search = find_slots_for_course(course, dose=dose, today=today) if error and dose is not None else None
     return BookingPage(dose=dose, chosen=chosen, error=error, early=early, items=items, search=search)
+
+
+@dataclass(frozen=True)
+class SlotSuggestions:
+    """The booking page's suggestions: the slots for the next dose, and the series it starts."""
+
+    search: SearchResult | None
+    series: list[PlannedDose] = field(default_factory=list)  # empty when the dose starts no series
+
+
+def slot_suggestions(
+    course: TreatmentCourse,
+    *,
+    dose_number: int | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    today: date | None = None,
+) -> SlotSuggestions:
+    """The free slots for the course's next dose; for a series' first dose, only the starts the whole series fits.
+
+    Every start offered as "book all N doses" is one `booking_create_series` can book: each
+    later day of the series has a place for its dose (open, off closures, not full).
+    """
+    today = today or clinic_today(course.patient.clinic)
+    search = find_slots_for_course(course, dose_number=dose_number, start=start, end=end, today=today)
+    if search is None or search.dose is None or search.dose.dose_in_block != 1 or search.dose.block_size < 2:
+        return SlotSuggestions(search)
+    series = series_doses(course, today=today)
+    if not series or series[0].dose_number != search.dose.dose_number:
+        return SlotSuggestions(search)
+    return SlotSuggestions(series_starts(search, series, patient_id=course.patient_id), series)
+
+
+@dataclass(frozen=True)
+class MovePreview:
+    """The reschedule page's offer to move the later doses of the course with the chosen one."""
+
+    moves: list[DoseMove] = field(default_factory=list)  # empty when no later dose is booked
+    alone_problem: str = ""  # why moving this dose alone breaks the spacing, "" when it does not
+
+    @property
+    def possible(self) -> bool:
+        return bool(self.moves) and not any(move.problem for move in self.moves)
+
+
+def move_preview(appointment: Appointment, *, chair: Chair, starts_at: datetime) -> MovePreview:
+    """What moving `appointment` would do to the booked doses after it, alone and together."""
+    later = list(later_booked_doses(appointment))
+    if not later:
+        return MovePreview()
+    return MovePreview(
+        moves=series_move_preview(appointment=appointment, chair=chair, starts_at=starts_at, later=later),
+        alone_problem=reschedule_spacing_problem(appointment, starts_at=starts_at),
+    )
 
 
 def course_upcoming_appointments(course: TreatmentCourse):

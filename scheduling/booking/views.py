@@ -24,7 +24,14 @@ from patients.models import TreatmentCourse
 from scheduling.availability.search import find_slots_for_course
 from scheduling.booking.access import get_appointment_for_user, get_course_for_user
 from scheduling.booking.forms import BookingForm, CancelForm, RescheduleForm, SlotSearchForm
-from scheduling.booking.selectors import SUGGESTION_DAYS, booking_page, course_upcoming_appointments
+from scheduling.booking.selectors import (
+    SUGGESTION_DAYS,
+    SlotSuggestions,
+    booking_page,
+    course_upcoming_appointments,
+    move_preview,
+    slot_suggestions,
+)
 from scheduling.booking.services import (
     OVERRIDE_PERMISSION,
     BookingError,
@@ -33,7 +40,8 @@ from scheduling.booking.services import (
     booking_create_series,
     booking_mark_no_show,
     booking_reschedule,
-    series_doses,
+    booking_reschedule_series,
+    cancel_consequences,
 )
 from scheduling.models import Appointment
 
@@ -78,12 +86,10 @@ def book(request, course_id: int):
     """The suggested slots for the course's next dose: the earliest, the balanced one, then day by day."""
     course = get_course_for_user(request.user, course_id)
     form = SlotSearchForm(request.GET or None)
-    search = None
-    series = []
+    suggestions = SlotSuggestions(None)
     if course.status == TreatmentCourse.Status.ACTIVE and (not form.is_bound or form.is_valid()):
-        search = find_slots_for_course(course, **_search_args(form))
-        if search and search.dose.dose_in_block == 1 and search.dose.block_size > 1:
-            series = series_doses(course)
+        suggestions = slot_suggestions(course, **_search_args(form))
+    search, series = suggestions.search, suggestions.series
     context = {
         "course": course,
         "clinic": course.patient.clinic,
@@ -184,8 +190,9 @@ def reschedule(request, appointment_id: int):
     error = ""
     status = 200
     if request.method == "POST" and form.is_valid():
+        move = booking_reschedule_series if form.cleaned_data["together"] else booking_reschedule
         try:
-            booking_reschedule(
+            move(
                 appointment=appointment,
                 chair=form.cleaned_data["chair"],
                 starts_at=form.cleaned_data["starts_at"],
@@ -209,12 +216,18 @@ def reschedule(request, appointment_id: int):
         chair_time=ChairTime(appointment.premed_minutes, appointment.infusion_minutes, appointment.observation_minutes),
         **args,
     )
+    chosen = form.is_bound and form.is_valid()
     context = {
         "appointment": appointment,
         "course": course,
         "clinic": clinic,
         "form": form,
-        "chosen": form.is_bound and form.is_valid(),
+        "chosen": chosen,
+        "preview": (
+            move_preview(appointment, chair=form.cleaned_data["chair"], starts_at=form.cleaned_data["starts_at"])
+            if chosen
+            else None
+        ),
         "search_form": search_form,
         "search": search,
         "days": search.first_per_start()[: SUGGESTION_DAYS * 3] if search else [],
@@ -231,7 +244,12 @@ def cancel(request, appointment_id: int):
     error = ""
     if request.method == "POST" and form.is_valid():
         try:
-            booking_cancel(appointment=appointment, by=request.user, reason=form.cleaned_data["reason"])
+            booking_cancel(
+                appointment=appointment,
+                by=request.user,
+                reason=form.cleaned_data["reason"],
+                with_later_doses=form.cleaned_data["later_doses"],
+            )
         except BookingError as refusal:
             error = refusal.message
         else:
@@ -240,7 +258,13 @@ def cancel(request, appointment_id: int):
     return render(
         request,
         "scheduling/booking/cancel.html",
-        {"appointment": appointment, "clinic": appointment.clinic, "form": form, "error": error},
+        {
+            "appointment": appointment,
+            "clinic": appointment.clinic,
+            "form": form,
+            "error": error,
+            "consequences": cancel_consequences(appointment),
+        },
         status=409 if error else 200,
     )
 

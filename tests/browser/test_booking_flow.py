@@ -87,7 +87,7 @@ def test_the_front_desk_books_the_first_suggestion_from_the_worklist_then_a_lemt
     assert appointment.starts_at == datetime.combine(tomorrow, time(8), tzinfo=clinic.tz)
     booked = page.locator(f'[data-appointment="{appointment.pk}"]')
     booked.wait_for()
-    assert "08:00–10:00 Due" in booked.inner_text()
+    assert "08:00–10:00 Tess Due" in booked.inner_text()  # the week names the patient in full
     assert "Booked dose 2 for Tess Due" in page.locator(".alert-success").first.inner_text()
     screenshot("booking-4-week")
 
