@@ -136,7 +136,7 @@ def _check_chair_time(chair_time: ChairTime, *, regimen, dose_number: int) -> No
     raise BookingError(
         f"The {regimen} regimen gives dose {dose_number} no chair time ({chair_time.premed_minutes} min premedication, "
         f"{chair_time.infusion_minutes} min infusion, {chair_time.observation_minutes} min observation), so it cannot "
-        "be booked. Ask a clinic manager to fix the regimen's chair times in Clinic settings.",
+        "be booked. Ask your formulary manager to fix the regimen's chair times in Clinic settings.",
         code="regimen_unusable",
     )
 

@@ -161,7 +161,7 @@ def test_booking_a_dose_of_a_regimen_without_chair_time_asks_for_a_manager_inste
 
     assert refused.value.code == "regimen_unusable"
     assert refused.value.message.endswith(
-        "so it cannot be booked. Ask a clinic manager to fix the regimen's chair times in Clinic settings."
+        "so it cannot be booked. Ask your formulary manager to fix the regimen's chair times in Clinic settings."
     )
 
 
@@ -172,7 +172,7 @@ def test_booking_a_series_of_a_regimen_without_chair_time_asks_for_a_manager_ins
     course = make_course(clinic_a, "lemtrada", start=MONDAY)
     chair = Chair.objects.filter(clinic=clinic_a).first()
 
-    with pytest.raises(BookingError, match="Ask a clinic manager to fix the regimen's chair times"):
+    with pytest.raises(BookingError, match="Ask your formulary manager to fix the regimen's chair times"):
         booking_create_series(course=course, chair=chair, starts_at=local(clinic_a, MONDAY, 9), booked_by=front_desk)
 
 
