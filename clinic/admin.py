@@ -499,8 +499,8 @@ class DrugAdmin(FormularyAdmin):
 
 @admin.register(Regimen)
 class RegimenAdmin(FormularyAdmin):
-    list_display = ["name", "code", "drug", "active", "programme"]
-    list_filter = ["active", "drug"]
+    list_display = ["name", "code", "drug", "active", "programme", "therapy_class", "washout_days_after"]
+    list_filter = ["active", "drug", "therapy_class"]
     inlines = [RegimenPhaseInline, MonitoringRuleInline]
 
     def history_parts(self, obj):

@@ -249,6 +249,23 @@ class Regimen(models.Model):
         default=7,
         help_text="Days after the target date that still count as on time; later is overdue.",
     )
+    therapy_class = models.CharField(
+        max_length=80,
+        blank=True,
+        help_text=(
+            "Regimens of one therapy class are not given together, e.g. MS disease-modifying therapy: a patient "
+            "has one active course of the class at a time, a second only with a clinic manager's override and "
+            "a reason. Empty: the regimen combines with any course."
+        ),
+    )
+    washout_days_after = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text=(
+            "Days after a course on this regimen stops before a course of another regimen of its therapy class "
+            "may start (a switch). Empty: none recorded, so the new course may start the day this one stops."
+        ),
+    )
     notes = models.TextField(blank=True)
     sources = models.TextField(blank=True, help_text="Where the numbers come from (label, version).")
 

@@ -7,7 +7,8 @@ least 5 months" against a newer "24 weeks / at least 20 weeks"), the older, conf
 value is seeded and the alternative noted: a clinic manager changes the rows in the admin,
 no release needed. Premedication minutes are the chair time before the infusion starts.
 
-This module is read by migration 0003 only; the live rows are the record once seeded.
+This module is read by the seed migrations only (0003 the regimens, 0007 which of them exclude
+each other); the live rows are the record once seeded.
 """
 
 OCREVUS_SOURCE = (
@@ -378,3 +379,48 @@ REGIMENS = [
         "monitoring": [],
     },
 ]
+
+
+# --- Which regimens are not given together, and the washout after each (migration 0007) --------
+
+MS_DISEASE_MODIFYING = "MS disease-modifying therapy"
+
+THERAPY_CLASS_SOURCE = (
+    "Therapy class: every regimen here is one of the MS infusion therapies in the label facts' scope "
+    "('Scope: Ocrevus (ocrelizumab IV), Tysabri (natalizumab IV, including extended-interval dosing), "
+    "Lemtrada (alemtuzumab IV). Secondary: Briumvi (ublituximab IV), rituximab (off-label in MS), Ocrevus "
+    "Zunovo (ocrelizumab + hyaluronidase, SC), Tyruko (natalizumab-sztn).'), so two of them are not given "
+    "together. Washout: the label facts state no washout or switch interval for any of them; none is seeded."
+)
+
+NO_WASHOUT_NOTE = (
+    "Washout before another MS disease-modifying therapy after this one stops: not given in the label facts, "
+    "so none is seeded. Set it from the prescriber's protocol before switching."
+)
+
+NATALIZUMAB_SWITCH_NOTE = (
+    "The label facts give no guidance on switching from natalizumab to an anti-CD20 therapy (Ocrevus, "
+    "Briumvi, rituximab) and no washout for it, so none is seeded. Set it from the prescriber's protocol "
+    "before switching."
+)
+
+# Per regimen code: its therapy class, the washout after it (None: not stated), and the sentence
+# added to its notes. Applied to rows whose therapy class is still empty, so a clinic's own
+# values survive.
+THERAPY_CLASSES = {
+    "ocrevus": {"therapy_class": MS_DISEASE_MODIFYING, "washout_days_after": None, "note": NO_WASHOUT_NOTE},
+    "ocrevus-zunovo": {"therapy_class": MS_DISEASE_MODIFYING, "washout_days_after": None, "note": NO_WASHOUT_NOTE},
+    "tysabri": {
+        "therapy_class": MS_DISEASE_MODIFYING,
+        "washout_days_after": None,
+        "note": NATALIZUMAB_SWITCH_NOTE,
+    },
+    "tyruko": {
+        "therapy_class": MS_DISEASE_MODIFYING,
+        "washout_days_after": None,
+        "note": NATALIZUMAB_SWITCH_NOTE,
+    },
+    "lemtrada": {"therapy_class": MS_DISEASE_MODIFYING, "washout_days_after": None, "note": NO_WASHOUT_NOTE},
+    "briumvi": {"therapy_class": MS_DISEASE_MODIFYING, "washout_days_after": None, "note": NO_WASHOUT_NOTE},
+    "rituximab": {"therapy_class": MS_DISEASE_MODIFYING, "washout_days_after": None, "note": NO_WASHOUT_NOTE},
+}

@@ -162,6 +162,16 @@ class CourseForm(forms.ModelForm):
     start_date = _course_date(label="Start date (target date of dose 1)")
     authorization_expires_on = _course_date(label="Authorization expires on", required=False)
     notes = forms.CharField(required=False, max_length=NOTE_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}))
+    # Only for those who may give it (clinic managers), and shown once a course of the same
+    # therapy class is in the way (`show_override`); what was typed stays in the form.
+    exclusion_override_reason = forms.CharField(
+        required=False,
+        label="Reason for giving both courses at once",
+        max_length=NOTE_MAX_LENGTH,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Only a clinic manager may start a second course of one therapy class. The reason is kept "
+        "with the course and in its history.",
+    )
 
     class Meta:
         model = TreatmentCourse
@@ -174,8 +184,12 @@ class CourseForm(forms.ModelForm):
         ]
         labels = {"authorization_number": "Programme authorization number"}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, can_override: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
+        # Set by the page when the service asked for a manager's reason.
+        self.override_offered = False
+        if not can_override:
+            del self.fields["exclusion_override_reason"]
         regimens = Regimen.objects.filter(active=True)
         if self.instance.pk:
             # A course already on a regimen that has since been retired can keep it.
@@ -196,6 +210,13 @@ class CourseForm(forms.ModelForm):
         if self.instance.pk:
             return Regimen.objects.prefetch_related("phases").get(pk=self.instance.regimen_id)
         return None
+
+    @property
+    def show_override(self) -> bool:
+        """The override box shows once a reason was typed, or once a refusal asked for one."""
+        if "exclusion_override_reason" not in self.fields:
+            return False
+        return self.override_offered or bool(self.data.get(self.add_prefix("exclusion_override_reason"), "").strip())
 
     def clean(self):
         cleaned = super().clean()

@@ -71,6 +71,10 @@ class TreatmentCourse(models.Model):
         PAUSED = "paused", "Paused"
         STOPPED = "stopped", "Stopped"
 
+    # The statuses in which a course keeps the patient on its drug: one such course per drug,
+    # and one per therapy class unless a clinic manager overrides it.
+    HOLDING_STATUSES = (Status.ACTIVE, Status.PAUSED)
+
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="courses")
     regimen = models.ForeignKey(Regimen, on_delete=models.PROTECT, related_name="courses")
     start_date = models.DateField(help_text="Target date of the first dose.")
@@ -83,10 +87,40 @@ class TreatmentCourse(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # A second course of one therapy class at a time is a clinic manager's decision, kept here
+    # (and so in the course's history) with who made it.
+    exclusion_override_reason = models.TextField(
+        "reason for two courses of one therapy class",
+        blank=True,
+        help_text="Why a clinic manager let this course run beside another of its therapy class.",
+    )
+    exclusion_override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="two courses of one therapy class allowed by",
+    )
+    switched_from = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="switched_to",
+        help_text="The course this one replaced when the patient was switched to another drug.",
+    )
+    stopped_on = models.DateField(null=True, blank=True, help_text="The day the course stopped, when switched.")
 
     class Meta:
         ordering = ["patient", "-start_date"]
         indexes = [models.Index(fields=["status", "regimen"])]
+        permissions = [
+            (
+                "override_course_exclusion",
+                "Can start a course beside another of its therapy class, with a reason",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.patient} on {self.regimen}"

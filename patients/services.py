@@ -14,9 +14,13 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from clinic.dosing import format_day
 from clinic.inputs import phone_e164, phone_region_for_time_zone
 from clinic.models import Clinic, Regimen
 from patients.models import Patient, TreatmentCourse
+
+# Who may let a course run beside another of its therapy class (clinic managers).
+EXCLUSION_OVERRIDE_PERMISSION = "patients.override_course_exclusion"
 
 PATIENT_FIELDS = (
     "mrn",
@@ -162,6 +166,96 @@ def _check_regimen_active(regimen: Regimen) -> None:
         )
 
 
+class CourseConflict(ValidationError):
+    """A course refused because the patient already holds one of its drug or of its therapy class.
+
+    On the regimen field, with the sentence to show. `existing` is the course in the way (the
+    page links to it); `can_override` says the refusal gives way to a clinic manager's reason,
+    so the page offers the reason box to a user who may give one.
+    """
+
+    def __init__(self, message: str, *, code: str, existing: TreatmentCourse, can_override: bool):
+        super().__init__({"regimen": ValidationError(message, code=code)})
+        self.existing = existing
+        self.can_override = can_override
+
+
+def _held_courses(patient: Patient, *, exclude_pk: int | None):
+    """The patient's courses that still hold them on a drug (active or paused), under the patient's row lock.
+
+    The lock makes two courses started at the same moment for one patient take turns, so
+    the second sees the first and is refused.
+    """
+    list(Patient.objects.select_for_update().filter(pk=patient.pk).values_list("pk", flat=True))
+    held = TreatmentCourse.objects.filter(patient_id=patient.pk, status__in=TreatmentCourse.HOLDING_STATUSES)
+    if exclude_pk is not None:
+        held = held.exclude(pk=exclude_pk)
+    return list(held.select_related("regimen__drug").order_by("start_date", "pk"))
+
+
+def _existing_phrase(patient: Patient, course: TreatmentCourse) -> str:
+    drug = course.regimen.drug.brand_name
+    article = "an" if course.status == TreatmentCourse.Status.ACTIVE else "a"
+    return (
+        f"{patient.first_name} already has {article} {course.get_status_display().lower()} {drug} course "
+        f"started {format_day(course.start_date)}"
+    )
+
+
+def check_course_exclusions(
+    *,
+    patient: Patient,
+    regimen: Regimen,
+    user=None,
+    override_reason: str = "",
+    exclude_pk: int | None = None,
+) -> bool:
+    """Refuse a course the patient cannot hold beside their others; True when a manager's override lets it.
+
+    One course per drug: a second active or paused course of the drug is refused outright
+    (the existing one is opened instead). One course per therapy class (the regimen data says
+    which regimens are not given together): a second needs `user` to hold the override
+    permission and a written `override_reason`. Raises CourseConflict with the sentence.
+    """
+    held = _held_courses(patient, exclude_pk=exclude_pk)
+    same_drug = next((course for course in held if course.regimen.drug_id == regimen.drug_id), None)
+    if same_drug is not None:
+        raise CourseConflict(
+            f"{_existing_phrase(patient, same_drug)}. Open it instead of starting another.",
+            code="same_drug",
+            existing=same_drug,
+            can_override=False,
+        )
+    if not regimen.therapy_class:
+        return False
+    same_class = next((course for course in held if course.regimen.therapy_class == regimen.therapy_class), None)
+    if same_class is None:
+        return False
+    other = same_class.regimen.drug.brand_name
+    sentence = (
+        f"{_existing_phrase(patient, same_class)}, and {other} and {regimen.drug.brand_name} are both "
+        f"{regimen.therapy_class}, which is not given two at a time. To change from one to the other, open the "
+        f"{other} course and choose Switch to another drug."
+    )
+    may_override = bool(user and user.has_perm(EXCLUSION_OVERRIDE_PERMISSION))
+    if not may_override:
+        raise CourseConflict(
+            f"{sentence} To give both, ask a clinic manager: only they can start it, with a written reason.",
+            code="same_class",
+            existing=same_class,
+            can_override=False,
+        )
+    if not override_reason.strip():
+        raise CourseConflict(
+            f"{sentence} To give both, write why in the box below and save again; the reason is kept in the "
+            "course's history.",
+            code="same_class_reason_required",
+            existing=same_class,
+            can_override=True,
+        )
+    return True
+
+
 @transaction.atomic
 def course_create(
     *,
@@ -174,9 +268,20 @@ def course_create(
     status: str = TreatmentCourse.Status.ACTIVE,
     notes: str = "",
     created_by=None,
+    exclusion_override_reason: str = "",
+    switched_from: TreatmentCourse | None = None,
 ) -> TreatmentCourse:
-    """Start a patient on a regimen. The regimen must be active; options must be ones it offers."""
+    """Start a patient on a regimen. The regimen must be active; options must be ones it offers.
+
+    The patient may not already hold a course of the drug, nor, without a clinic manager's
+    `exclusion_override_reason`, one of the regimen's therapy class (`check_course_exclusions`).
+    An override is kept on the course with who gave it (`created_by`).
+    """
     _check_regimen_active(regimen)
+    reason = exclusion_override_reason.strip()
+    overridden = False
+    if status in TreatmentCourse.HOLDING_STATUSES:
+        overridden = check_course_exclusions(patient=patient, regimen=regimen, user=created_by, override_reason=reason)
     course = TreatmentCourse(
         patient=patient,
         regimen=regimen,
@@ -187,7 +292,11 @@ def course_create(
         status=status,
         notes=notes,
         created_by=created_by,
+        switched_from=switched_from,
     )
+    if overridden:
+        course.exclusion_override_reason = reason
+        course.exclusion_override_by = created_by
     course.full_clean()
     course.save()
     return course
@@ -200,19 +309,40 @@ COURSE_FIELDS = (
     "authorization_number",
     "authorization_expires_on",
     "status",
+    "stopped_on",
     "notes",
 )
 
 
 @transaction.atomic
-def course_update(*, course: TreatmentCourse, **changes) -> TreatmentCourse:
-    """Change a course. Moving it to another regimen needs an active one; the patient never changes."""
+def course_update(
+    *, course: TreatmentCourse, by=None, exclusion_override_reason: str = "", **changes
+) -> TreatmentCourse:
+    """Change a course. Moving it to another regimen needs an active one; the patient never changes.
+
+    Moving it to another regimen, or making a stopped course active or paused again, is
+    checked as a new course would be (`check_course_exclusions`, `by` being who asks), and a
+    clinic manager's override is kept on the course. Making it active or paused again clears
+    the day it stopped.
+    """
     unknown = set(changes) - set(COURSE_FIELDS)
     if unknown:
         raise TypeError(f"course_update() cannot change {', '.join(sorted(unknown))}")
     regimen = changes.get("regimen", course.regimen)
     if regimen.pk != course.regimen_id:
         _check_regimen_active(regimen)
+    status = changes.get("status", course.status)
+    holds = status in TreatmentCourse.HOLDING_STATUSES
+    back_from_stopped = holds and course.status not in TreatmentCourse.HOLDING_STATUSES
+    if holds and (regimen.pk != course.regimen_id or back_from_stopped):
+        reason = exclusion_override_reason.strip()
+        if check_course_exclusions(
+            patient=course.patient, regimen=regimen, user=by, override_reason=reason, exclude_pk=course.pk
+        ):
+            course.exclusion_override_reason = reason
+            course.exclusion_override_by = by
+    if back_from_stopped:
+        course.stopped_on = None
     course.regimen = regimen
     if "options" in changes:
         course.options = _clean_options(regimen, changes["options"])
@@ -220,7 +350,7 @@ def course_update(*, course: TreatmentCourse, **changes) -> TreatmentCourse:
         # Keep the options the new regimen also offers; drop the rest.
         offered = [key for key, _label in regimen.option_choices()]
         course.options = {key: bool(course.options.get(key)) for key in offered}
-    for name in ("start_date", "authorization_expires_on", "status", "notes"):
+    for name in ("start_date", "authorization_expires_on", "status", "stopped_on", "notes"):
         if name in changes:
             setattr(course, name, changes[name])
     if "authorization_number" in changes:

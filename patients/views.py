@@ -159,21 +159,40 @@ def patient_detail(request, patient_id: int):
     )
 
 
+def _course_refused(form: CourseForm, error: ValidationError) -> TreatmentCourse | None:
+    """Show the service's refusal on the form; the course in the way, when another course is."""
+    apply_errors(form, error)
+    if isinstance(error, services.CourseConflict):
+        if error.can_override:
+            form.override_offered = True
+        return error.existing
+    return None
+
+
 @permission_required("patients.add_treatmentcourse", raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def course_create(request, patient_id: int):
     patient = _get_patient_for_user(request.user, patient_id)
-    form = CourseForm(request.POST or None, initial={"start_date": timezone.localdate(timezone=patient.clinic.tz)})
+    form = CourseForm(
+        request.POST or None,
+        initial={"start_date": timezone.localdate(timezone=patient.clinic.tz)},
+        can_override=request.user.has_perm(services.EXCLUSION_OVERRIDE_PERMISSION),
+    )
+    in_the_way = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             services.course_create(patient=patient, created_by=request.user, **data)
         except ValidationError as error:
-            apply_errors(form, error)
+            in_the_way = _course_refused(form, error)
         else:
             messages.success(request, "Course started.")
             return redirect("patients:detail", patient_id=patient.pk)
-    return render(request, "patients/course_form.html", {"form": form, "patient": patient, "course": None})
+    return render(
+        request,
+        "patients/course_form.html",
+        {"form": form, "patient": patient, "course": None, "in_the_way": in_the_way},
+    )
 
 
 @permission_required("patients.change_treatmentcourse", raise_exception=True)
@@ -181,18 +200,25 @@ def course_create(request, patient_id: int):
 def course_edit(request, patient_id: int, course_id: int):
     patient = _get_patient_for_user(request.user, patient_id)
     course = _get_course_for_user(request.user, patient, course_id)
-    form = CourseForm(request.POST or None, instance=TreatmentCourse.objects.get(pk=course.pk))
+    form = CourseForm(
+        request.POST or None,
+        instance=TreatmentCourse.objects.get(pk=course.pk),
+        can_override=request.user.has_perm(services.EXCLUSION_OVERRIDE_PERMISSION),
+    )
+    in_the_way = None
     if request.method == "POST" and form.is_valid():
         try:
-            services.course_update(course=course, **form.cleaned_data)
+            services.course_update(course=course, by=request.user, **form.cleaned_data)
         except ValidationError as error:
-            apply_errors(form, error)
+            in_the_way = _course_refused(form, error)
         else:
             messages.success(request, "Course saved.")
             return redirect("patients:detail", patient_id=patient.pk)
     history = course_history(course, appointments=course.appointments.all())
     return render(
-        request, "patients/course_form.html", {"form": form, "patient": patient, "course": course, "history": history}
+        request,
+        "patients/course_form.html",
+        {"form": form, "patient": patient, "course": course, "history": history, "in_the_way": in_the_way},
     )
 
 

@@ -51,6 +51,7 @@ def ensure_formulary() -> None:
     """Seed the regimens again if a transactional test elsewhere flushed them (the seed is idempotent)."""
     if not Regimen.objects.filter(code="ocrevus").exists():
         import_module("clinic.migrations.0003_seed_regimens").seed(django_apps, None)
+        import_module("clinic.migrations.0007_seed_therapy_classes").fill(django_apps, None)
 
 
 # --- Time ------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
-"""The course status page (`scheduling:course_status`): pause, stop or resume a treatment course.
+"""The course status page (`scheduling:course_status`): pause, stop or resume a treatment course;
+and the switch page (`scheduling:course_switch`): stop it and start another drug.
 
-The page lists the appointments a pause or a stop will cancel before anyone confirms it;
-the change itself is one call to `course_status_change`.
+Each page lists the appointments it will cancel before anyone confirms it; the change itself
+is one call to `course_status_change` or `course_switch`.
 """
 
 from __future__ import annotations
@@ -12,11 +13,18 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
+from clinic.dosing import format_day
 from patients.forms import apply_errors
 from scheduling.booking.access import get_course_for_user
-from scheduling.courses.forms import CourseStatusForm
+from scheduling.courses.forms import CourseStatusForm, CourseSwitchForm
 from scheduling.courses.selectors import course_future_appointments
-from scheduling.courses.services import CourseStatusResult, course_status_change
+from scheduling.courses.services import (
+    CourseStatusResult,
+    CourseSwitchResult,
+    course_status_change,
+    course_switch_plan,
+)
+from scheduling.courses.services import course_switch as course_switch_service
 
 
 def _done_message(result: CourseStatusResult) -> str:
@@ -55,5 +63,52 @@ def course_status(request, course_id: int):
             "clinic": course.patient.clinic,
             "form": form,
             "appointments": course_future_appointments(course),
+        },
+    )
+
+
+def _switched_message(result: CourseSwitchResult) -> str:
+    started = result.started
+    count = len(result.stopped.cancelled_appointments)
+    cancelled = (
+        f" {count} future appointment{'s' if count != 1 else ''} cancelled, with their reminders." if count else ""
+    )
+    return (
+        f"Switched: the {result.stopped.course.regimen.drug.brand_name} course is stopped.{cancelled} "
+        f"The {started.regimen.drug.brand_name} course starts {format_day(started.start_date)}; open it to set "
+        "its options and authorization."
+    )
+
+
+# Starting the new course and stopping the old one: whoever may do both (front desk, managers).
+@permission_required(["patients.add_treatmentcourse", "patients.change_treatmentcourse"], raise_exception=True)
+@require_http_methods(["GET", "POST"])
+def course_switch(request, course_id: int):
+    """Switch the course's patient to another drug: the first post previews, the confirmed one switches."""
+    course = get_course_for_user(request.user, course_id)
+    form = CourseSwitchForm(request.POST or None, course=course)
+    plan = None
+    if request.method == "POST" and form.is_valid():
+        choices = {key: form.cleaned_data[key] for key in ("to_regimen", "stop_on", "start_on")}
+        try:
+            plan = course_switch_plan(course=course, **choices)
+            if form.cleaned_data["confirm"]:
+                result = course_switch_service(
+                    course=course, by=request.user, reason=form.cleaned_data["reason"], **choices
+                )
+                messages.success(request, _switched_message(result))
+                return redirect("patients:course_edit", patient_id=course.patient_id, course_id=result.started.pk)
+        except ValidationError as error:
+            apply_errors(form, error)
+    return render(
+        request,
+        "patients/course_switch.html",
+        {
+            "course": course,
+            "patient": course.patient,
+            "clinic": course.patient.clinic,
+            "form": form,
+            "plan": plan,
+            "appointments": plan.cancelled if plan else course_future_appointments(course),
         },
     )
