@@ -67,11 +67,17 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "scheduling.change_appointment_status",
         "scheduling.mark_arrival",
         "scheduling.override_earliest_date",
+        # A second course of one therapy class beside the first (two MS disease-modifying
+        # therapies at once), with a written reason kept on the course.
+        "patients.override_course_exclusion",
         "scheduling.view_nurseassignment",
         "scheduling.add_nurseassignment",
         "scheduling.change_nurseassignment",
         "scheduling.view_reminder",
         "scheduling.change_reminder",
+        "scheduling.view_capacitypolicy",
+        "scheduling.add_capacitypolicy",
+        "scheduling.change_capacitypolicy",
         # The staff page: set a colleague's password, deactivate them, lift a lockout.
         "clinic.manage_staff",
     ]

@@ -1,4 +1,9 @@
-"""The home page: each role starts where its work is; and the managers' list of data problems."""
+"""The home page: each role starts where its work is; and the managers' list of data problems.
+
+The manager's home is an operations page per clinic: today's and tomorrow's booked load against
+capacity, overdue doses, failed reminders, authorizations expiring within 30 days and data
+problems, each a link to the list behind it.
+"""
 
 from datetime import timedelta
 
@@ -8,9 +13,15 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 
 from clinic.access import clinics_for_user
-from clinic.roles import FRONT_DESK, MANAGER, NURSE, role_of
+from clinic.dosing import DoseStatus
+from clinic.roles import FRONT_DESK, NURSE, role_of
+from scheduling.capacity.access import is_manager
+from scheduling.capacity.forecast import booked_days
+from scheduling.capacity.selectors import AUTHORIZATION_DAYS, authorizations_expiring_counts
 from scheduling.data_problems import LIST_LIMIT, data_problem_counts, data_problems_for_clinics
+from scheduling.models import CapacityPolicy
 from scheduling.reminders.selectors import reminders_failed_by_clinic
+from scheduling.worklist.selectors import worklist_queryset
 
 # The manager's figure of failed reminders counts this far back.
 FAILED_REMINDERS_WINDOW = timedelta(hours=24)
@@ -19,24 +30,19 @@ FAILED_REMINDERS_WINDOW = timedelta(hours=24)
 ROLE_HOMES = {FRONT_DESK: "scheduling:worklist", NURSE: "scheduling:roster"}
 
 
-def _is_manager(user) -> bool:
-    """The clinic manager's pages: the overview and the data problems (a superuser sees them too)."""
-    return user.is_superuser or role_of(user) == MANAGER
-
-
 def home(request):
     """Each role's home page: the front desk's worklist, the nurses' roster, the manager's overview."""
     role = role_of(request.user)
     if role in ROLE_HOMES:
         return redirect(ROLE_HOMES[role])
-    if not _is_manager(request.user):
+    if not is_manager(request.user):
         return render(request, "clinic/home.html", {"role": None, "overview": []})
     return render(request, "clinic/home.html", {"role": role, "overview": _overview(request.user)})
 
 
 def data_problems(request):
     """The records of the manager's clinics that Chairside cannot plan from, each with where to correct it."""
-    if not _is_manager(request.user):
+    if not is_manager(request.user):
         raise PermissionDenied("The list of data problems is for clinic managers.")
     clinics = list(clinics_for_user(request.user).order_by("name"))
     problems = data_problems_for_clinics([clinic.pk for clinic in clinics])
@@ -49,7 +55,7 @@ def data_problems(request):
 
 
 def _overview(user) -> list[dict]:
-    """Today's figures for each of the user's clinics, today being the clinic's own local date."""
+    """Each of the user's clinics' figures for today and tomorrow, today being the clinic's own local date."""
     clinics = list(
         clinics_for_user(user).annotate(
             active_chairs=Count("chairs", filter=Q(chairs__active=True), distinct=True),
@@ -60,6 +66,15 @@ def _overview(user) -> list[dict]:
         [clinic.pk for clinic in clinics], since=timezone.now() - FAILED_REMINDERS_WINDOW
     )
     problems = data_problem_counts(clinic.pk for clinic in clinics)
+    authorizations = authorizations_expiring_counts(clinics)
+    overdue = {
+        row["clinic_id"]: row["count"]
+        for row in worklist_queryset(clinics=clinics, status=DoseStatus.OVERDUE.value)
+        .order_by()
+        .values("clinic_id")
+        .annotate(count=Count("pk"))
+    }
+    policies = CapacityPolicy.for_clinics(clinics)
     rows = []
     for clinic in clinics:
         today = timezone.localdate(timezone=clinic.tz)
@@ -67,6 +82,7 @@ def _overview(user) -> list[dict]:
         # needs no import from scheduling.
         appointments = clinic.appointments.active().for_clinic_day(clinic, today)
         figures = appointments.aggregate(total=Count("pk"), patients=Count("patient", distinct=True))
+        loads = booked_days(clinic, today, today + timedelta(days=1), threshold=policies[clinic.pk].overload_percent)
         rows.append(
             {
                 "clinic": clinic,
@@ -77,6 +93,10 @@ def _overview(user) -> list[dict]:
                 "patients": clinic.registered_patients,
                 "failed_reminders": failed.get(clinic.pk, 0),
                 "data_problems": problems.get(clinic.pk, 0),
+                "overdue_doses": overdue.get(clinic.pk, 0),
+                "authorizations_expiring": authorizations.get(clinic.pk, 0),
+                "authorization_days": AUTHORIZATION_DAYS,
+                "loads": [("Today", loads[today]), ("Tomorrow", loads[today + timedelta(days=1)])],
             }
         )
     return rows

@@ -1,5 +1,7 @@
 """Appointments, reminders and nurse assignments in the admin: read-only, the manager's clinics only.
 
+A clinic's capacity policy (the forecast's overload threshold) is the one row edited here.
+
 The booking, roster and reminder services own every write to these rows (the history, the
 nurse rules and the reminder outbox are kept in step there), so the admin only shows them.
 An appointment's page links to its page in Chairside, where it is rescheduled or cancelled.
@@ -10,7 +12,14 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from clinic.admin import ClinicChoicesMixin, ClinicScopedAdmin
-from scheduling.models import Appointment, AppointmentEvent, NurseAssignment, Reminder
+from scheduling.models import Appointment, AppointmentEvent, CapacityPolicy, NurseAssignment, Reminder
+
+
+def clinic_time(moment, clinic) -> str:
+    """A moment on the clinic's own clock, 24-hour, as the rest of Chairside shows it."""
+    if moment is None:
+        return "-"
+    return f"{moment.astimezone(clinic.tz):%a %d %b %Y %H:%M} ({clinic.time_zone})"
 
 
 class ReadOnlyAdminMixin:
@@ -39,15 +48,25 @@ class AppointmentEventInline(ReadOnlyAdminMixin, ClinicChoicesMixin, admin.Tabul
 
 @admin.register(Appointment)
 class AppointmentAdmin(ReadOnlyAdminMixin, ClinicScopedAdmin):
-    list_display = ["starts_at", "chair", "patient", "dose_number", "status"]
+    list_display = ["starts", "chair", "patient", "dose_number", "status"]
     list_filter = ["clinic", "status"]
-    list_select_related = ["chair", "patient"]
-    readonly_fields = ["page_in_chairside"]
+    list_select_related = ["chair", "patient", "clinic"]
+    readonly_fields = ["page_in_chairside", "starts", "ends"]
+
+    @admin.display(description="Starts (clinic time)", ordering="starts_at")
+    def starts(self, obj):
+        return clinic_time(obj.starts_at, obj.clinic)
+
+    @admin.display(description="Ends (clinic time)", ordering="ends_at")
+    def ends(self, obj):
+        return clinic_time(obj.ends_at, obj.clinic)
+
     inlines = [AppointmentEventInline]
 
     def get_fields(self, request, obj=None):
-        fields = [name for name in super().get_fields(request, obj) if name != "page_in_chairside"]
-        return ["page_in_chairside", *fields]
+        shown = ("page_in_chairside", "starts", "ends")
+        fields = [name for name in super().get_fields(request, obj) if name not in shown]
+        return [*shown, *fields]
 
     @admin.display(description="Changes")
     def page_in_chairside(self, obj):
@@ -61,9 +80,18 @@ class AppointmentAdmin(ReadOnlyAdminMixin, ClinicScopedAdmin):
 
 @admin.register(Reminder)
 class ReminderAdmin(ReadOnlyAdminMixin, ClinicScopedAdmin):
-    list_display = ["due_at", "kind", "status", "attempts", "clinic"]
+    list_display = ["due", "kind", "status", "attempts", "clinic"]
     list_filter = ["clinic", "status", "kind"]
     list_select_related = ["clinic"]
+    readonly_fields = ["due", "sent"]
+
+    @admin.display(description="Due (clinic time)", ordering="due_at")
+    def due(self, obj):
+        return clinic_time(obj.due_at, obj.clinic)
+
+    @admin.display(description="Sent (clinic time)", ordering="sent_at")
+    def sent(self, obj):
+        return clinic_time(obj.sent_at, obj.clinic)
 
 
 @admin.register(NurseAssignment)
@@ -71,3 +99,14 @@ class NurseAssignmentAdmin(ReadOnlyAdminMixin, ClinicScopedAdmin):
     list_display = ["day", "chair", "nurse", "clinic"]
     list_filter = ["clinic", "day"]
     list_select_related = ["chair", "nurse", "clinic"]
+
+
+@admin.register(CapacityPolicy)
+class CapacityPolicyAdmin(ClinicScopedAdmin):
+    """Managers set their clinics' overload threshold; a clinic without a row uses the default."""
+
+    list_display = ["clinic", "overload_percent"]
+    list_select_related = ["clinic"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # set the threshold back instead; the forecast always reads one

@@ -1,6 +1,7 @@
 """Scheduling URLs, namespaced `scheduling:`. Each area keeps its routes in its own module."""
 
 from scheduling.booking.urls import urlpatterns as booking_urls
+from scheduling.capacity.urls import urlpatterns as capacity_urls
 from scheduling.courses.urls import urlpatterns as course_urls
 from scheduling.reminders.urls import urlpatterns as reminder_urls
 from scheduling.roster.urls import urlpatterns as roster_urls
@@ -9,4 +10,4 @@ from scheduling.worklist.urls import urlpatterns as worklist_urls
 
 app_name = "scheduling"
 
-urlpatterns = worklist_urls + booking_urls + week_urls + course_urls + roster_urls + reminder_urls
+urlpatterns = worklist_urls + booking_urls + week_urls + course_urls + roster_urls + reminder_urls + capacity_urls

@@ -59,6 +59,7 @@ URL_ACCESS: dict[str, frozenset[str]] = {
     "scheduling:week": STAFF,
     # Pausing or stopping a course needs the same permission as editing it.
     "scheduling:course_status": BOOKERS,
+    "scheduling:course_switch": BOOKERS,
     "scheduling:roster": STAFF,
     # The front desk marks arrivals and no-shows; nurses move the rest of the visit along.
     "scheduling:roster_visit_status": STAFF,
@@ -69,6 +70,12 @@ URL_ACCESS: dict[str, frozenset[str]] = {
     "scheduling:reminders_failed": BOOKERS,
     "scheduling:reminder_retry": frozenset({MANAGER}),
     "scheduling:reminders_retry_failed": frozenset({MANAGER}),
+    # The manager's capacity pages and the list of authorizations about to expire.
+    "scheduling:capacity_forecast": frozenset({MANAGER}),
+    "scheduling:capacity_forecast_csv": frozenset({MANAGER}),
+    "scheduling:capacity_utilisation": frozenset({MANAGER}),
+    "scheduling:capacity_utilisation_csv": frozenset({MANAGER}),
+    "scheduling:authorizations_expiring": frozenset({MANAGER}),
     # Signing in: everyone signed in changes their own password and sets up two-step sign-in.
     "accounts:password_change": frozenset(ROLES),
     "accounts:password_change_done": frozenset(ROLES),

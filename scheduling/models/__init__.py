@@ -1,8 +1,17 @@
-"""Scheduling's models: appointments and their history, nurse assignments, the reminder outbox."""
+"""Scheduling's models: appointments and their history, nurse assignments, the reminder outbox, capacity."""
 
 from scheduling.models.appointments import Appointment, AppointmentEvent, AppointmentQuerySet
+from scheduling.models.capacity import CapacityPolicy
 from scheduling.models.doses import DoseState
 from scheduling.models.nurses import NurseAssignment
 from scheduling.models.reminders import Reminder
 
-__all__ = ["Appointment", "AppointmentEvent", "AppointmentQuerySet", "DoseState", "NurseAssignment", "Reminder"]
+__all__ = [
+    "Appointment",
+    "AppointmentEvent",
+    "AppointmentQuerySet",
+    "CapacityPolicy",
+    "DoseState",
+    "NurseAssignment",
+    "Reminder",
+]

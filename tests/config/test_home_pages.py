@@ -6,6 +6,7 @@ import re
 from datetime import date, datetime, time, timedelta
 
 import pytest
+import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
@@ -172,3 +173,48 @@ def test_logging_out_ends_the_session_and_returns_to_the_login_page(client, fron
     assert response.status_code == 302
     assert response["Location"] == reverse("login")
     assert client.get(reverse("patients:list")).status_code == 302
+
+
+def test_the_managers_home_shows_todays_and_tomorrows_booked_load_against_capacity(client, clinic_a):
+    manager = make_staff("max", MANAGER, clinic_a, is_staff=True)
+    with time_machine.travel(datetime(2027, 3, 1, 7, tzinfo=clinic_a.tz), tick=False):  # a Monday
+        patient = PatientFactory(clinic=clinic_a)
+        course = TreatmentCourseFactory(patient=patient, start_date=date(2027, 3, 1))
+        _appointment(clinic_a, patient, course, datetime(2027, 3, 1, 9, tzinfo=clinic_a.tz))
+        client.force_login(manager)
+        response = client.get(reverse("home"))
+    [row] = response.context["overview"]
+    (today_label, today), (tomorrow_label, tomorrow) = row["loads"]
+    # 6 chairs open 10 hours: 3,600 chair minutes; 2 nurses of 4 patients.
+    assert (today_label, today.booked_minutes, today.capacity.chair_minutes, today.peak_patients) == (
+        "Today",
+        60,
+        3600,
+        1,
+    )
+    assert (tomorrow_label, tomorrow.booked_minutes, tomorrow.capacity.nurse_capacity) == ("Tomorrow", 0, 8)
+    html = response.content.decode()
+    assert 'data-load-day="2027-03-01"' in html and f"?clinic={clinic_a.pk}&amp;day=2027-03-02" in html
+    assert reverse("scheduling:capacity_forecast") + f"?clinic={clinic_a.pk}" in html
+
+
+def test_the_managers_home_counts_overdue_doses_and_expiring_authorizations_with_links(client, clinic_a, clinic_b):
+    manager = make_staff("max", MANAGER, clinic_a, clinic_b, is_staff=True)
+    today = timezone.localdate(timezone=clinic_a.tz)
+    # Dose 1 due 60 days ago and not booked: overdue. Its authorization expires in 10 days.
+    TreatmentCourseFactory(
+        patient=PatientFactory(clinic=clinic_a),
+        start_date=today - timedelta(days=60),
+        authorization_expires_on=today + timedelta(days=10),
+    )
+    TreatmentCourseFactory(
+        patient=PatientFactory(clinic=clinic_a), start_date=today, authorization_expires_on=today + timedelta(days=90)
+    )
+    client.force_login(manager)
+    response = client.get(reverse("home"))
+    rows = {row["clinic"]: row for row in response.context["overview"]}
+    assert (rows[clinic_a]["overdue_doses"], rows[clinic_a]["authorizations_expiring"]) == (1, 1)
+    assert (rows[clinic_b]["overdue_doses"], rows[clinic_b]["authorizations_expiring"]) == (0, 0)
+    html = response.content.decode()
+    assert f'href="{reverse("scheduling:worklist")}?clinic={clinic_a.pk}&amp;status=overdue">1<' in html
+    assert f'href="{reverse("scheduling:authorizations_expiring")}#clinic-{clinic_a.pk}-authorizations">1<' in html

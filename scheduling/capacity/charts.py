@@ -1,0 +1,169 @@
+"""Bar charts as inline SVG, drawn on the server: no script, no inline style (the site's CSP allows neither).
+
+Colours come from classes in `chairside/capacity.css`; sizes and positions are SVG
+presentation attributes. Every chart carries a title and a one-sentence description for
+screen readers, and each page shows the table the chart is drawn from beside it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
+
+HEIGHT = 220
+TOP = 12
+BOTTOM = 40  # room for the category labels
+LEFT = 44  # room for the scale
+BAR = 14
+GAP = 6  # between groups
+
+
+@dataclass(frozen=True)
+class Series:
+    name: str
+    values: Sequence[float | None]
+    css_class: str = "chart-series-0"
+
+
+def _nice_max(value: float) -> float:
+    if value <= 0:
+        return 1
+    magnitude = 10 ** math.floor(math.log10(value))
+    for step in (1, 2, 2.5, 5, 10):
+        if value <= step * magnitude:
+            return step * magnitude
+    return 10 * magnitude
+
+
+def bar_chart(
+    *,
+    chart_id: str,
+    title: str,
+    description: str,
+    categories: Sequence[str],
+    series: Sequence[Series],
+    unit: str = "",
+    threshold: float | None = None,
+    floor_max: float = 0,
+    label_every: int = 1,
+) -> SafeString:
+    """Grouped vertical bars, one group per category; a dashed line at `threshold`, bars over it marked."""
+    finite = [value for item in series for value in item.values if value is not None and math.isfinite(value)]
+    top_value = _nice_max(max([*finite, threshold or 0, floor_max, 0]))
+    group = BAR * len(series) + GAP
+    width = LEFT + group * len(categories) + GAP
+    plot = HEIGHT - TOP - BOTTOM
+
+    def y(value: float) -> float:
+        return TOP + plot - plot * min(value, top_value) / top_value
+
+    parts = [
+        format_html(
+            '<svg class="chart" id="{}" viewBox="0 0 {} {}" width="100%" height="{}" role="img" '
+            'aria-labelledby="{}-title {}-desc" preserveAspectRatio="xMinYMin meet">'
+            '<title id="{}-title">{}</title><desc id="{}-desc">{}</desc>',
+            chart_id,
+            width,
+            HEIGHT,
+            HEIGHT,
+            chart_id,
+            chart_id,
+            chart_id,
+            title,
+            chart_id,
+            description,
+        )
+    ]
+    for step in range(5):
+        value = top_value * step / 4
+        parts.append(
+            format_html(
+                '<line class="chart-grid" x1="{}" x2="{}" y1="{}" y2="{}"></line>'
+                '<text class="chart-scale" x="{}" y="{}" text-anchor="end">{}{}</text>',
+                LEFT,
+                width,
+                f"{y(value):.1f}",
+                f"{y(value):.1f}",
+                LEFT - 4,
+                f"{y(value) + 4:.1f}",
+                f"{value:g}",
+                unit,
+            )
+        )
+    for index, category in enumerate(categories):
+        x0 = LEFT + GAP + index * group
+        for position, item in enumerate(series):
+            value = item.values[index]
+            if value is None:
+                continue
+            shown = value if math.isfinite(value) else top_value
+            over = threshold is not None and value > threshold
+            css = f"{item.css_class} chart-over" if over else item.css_class
+            parts.append(
+                format_html(
+                    '<rect class="{}" x="{}" y="{}" width="{}" height="{}"><title>{}: {}, {}</title></rect>',
+                    css,
+                    x0 + position * BAR,
+                    f"{y(shown):.1f}",
+                    BAR - 2,
+                    f"{TOP + plot - y(shown):.1f}",
+                    category,
+                    item.name,
+                    _value_text(value, unit),
+                )
+            )
+        if index % max(label_every, 1) == 0:
+            parts.append(
+                format_html(
+                    '<text class="chart-label" x="{}" y="{}" text-anchor="middle">{}</text>',
+                    f"{x0 + (group - GAP) / 2:.1f}",
+                    HEIGHT - BOTTOM + 16,
+                    category,
+                )
+            )
+    parts.append(
+        format_html(
+            '<line class="chart-axis" x1="{}" x2="{}" y1="{}" y2="{}"></line>', LEFT, width, TOP + plot, TOP + plot
+        )
+    )
+    if threshold is not None:
+        parts.append(
+            format_html(
+                '<line class="chart-threshold" x1="{}" x2="{}" y1="{}" y2="{}"></line>'
+                '<text class="chart-threshold-label" x="{}" y="{}" text-anchor="end">{}</text>',
+                LEFT,
+                width,
+                f"{y(threshold):.1f}",
+                f"{y(threshold):.1f}",
+                width - 2,
+                f"{y(threshold) - 4:.1f}",
+                f"threshold {threshold:g}{unit}",
+            )
+        )
+    legend_x = LEFT
+    for item in series:
+        parts.append(
+            format_html(
+                '<rect class="{}" x="{}" y="{}" width="10" height="10"></rect>'
+                '<text class="chart-legend" x="{}" y="{}">{}</text>',
+                item.css_class,
+                legend_x,
+                HEIGHT - 14,
+                legend_x + 14,
+                HEIGHT - 5,
+                item.name,
+            )
+        )
+        legend_x += 24 + 7 * len(item.name)
+    parts.append(mark_safe("</svg>"))  # noqa: S308 - a constant
+    return mark_safe("".join(str(part) for part in parts))  # noqa: S308 - every piece built by format_html
+
+
+def _value_text(value: float, unit: str) -> str:
+    if not math.isfinite(value):
+        return "no capacity"
+    return f"{value:.0f}{unit}"
