@@ -156,34 +156,14 @@ def _after_change(request, appointment, *, notice=None, status=200, reaction_for
     return redirect(f"{roster_url(clinic, day)}#visit-{appointment.pk}")
 
 
-@require_POST
-def visit_status(request, pk: int):
-    user = request.user
-    if not (user.has_perm(STATUS_PERMISSION) or user.has_perm(ARRIVAL_PERMISSION)):
-        raise PermissionDenied("Your role cannot change a visit's status.")
-    appointment = get_appointment_for_user(user, pk)
-    to_status = request.POST.get("status", "")
-    try:
-        appointment = visit_move(appointment=appointment, to_status=to_status, by=user)
-    except VisitPermissionError as error:
-        if request.htmx:
-            return _after_change(request, appointment, notice=str(error), status=403)
-        raise PermissionDenied(str(error)) from error
-    except VisitError as error:
-        return _after_change(request, appointment, notice=str(error), status=409)
-    name = appointment.patient.full_name if request.htmx else "The patient"
-    return _after_change(request, appointment, notice=f"{name} is now {appointment.get_status_display().lower()}.")
-
-
-@require_POST
-def visit_undo_status(request, pk: int):
-    """Take back the last status pressed on a visit, within five minutes."""
+def _status_change(request, pk: int, change, done: str):
+    """Run one status change on a visit and answer as the roster does (the notice says what happened)."""
     user = request.user
     if not (user.has_perm(STATUS_PERMISSION) or user.has_perm(ARRIVAL_PERMISSION)):
         raise PermissionDenied("Your role cannot change a visit's status.")
     appointment = get_appointment_for_user(user, pk)
     try:
-        appointment = visit_undo(appointment=appointment, by=user)
+        appointment = change(appointment, user)
     except VisitPermissionError as error:
         if request.htmx:
             return _after_change(request, appointment, notice=str(error), status=403)
@@ -192,7 +172,29 @@ def visit_undo_status(request, pk: int):
         return _after_change(request, appointment, notice=str(error), status=409)
     name = appointment.patient.full_name if request.htmx else "The patient"
     return _after_change(
-        request, appointment, notice=f"Undone: {name} is {appointment.get_status_display().lower()} again."
+        request, appointment, notice=done.format(name=name, status=appointment.get_status_display().lower())
+    )
+
+
+@require_POST
+def visit_status(request, pk: int):
+    to_status = request.POST.get("status", "")
+    return _status_change(
+        request,
+        pk,
+        lambda appointment, user: visit_move(appointment=appointment, to_status=to_status, by=user),
+        "{name} is now {status}.",
+    )
+
+
+@require_POST
+def visit_undo_status(request, pk: int):
+    """Take back the last status pressed on a visit, within five minutes."""
+    return _status_change(
+        request,
+        pk,
+        lambda appointment, user: visit_undo(appointment=appointment, by=user),
+        "Undone: {name} is {status} again.",
     )
 
 
