@@ -50,3 +50,10 @@ def test_the_authorizations_list_shows_only_the_managers_clinics(client, manager
     client.force_login(manager)
     html = client.get(reverse("scheduling:authorizations_expiring")).content.decode()
     assert f'data-course="{mine.pk}"' in html and clinic_b.name not in html
+
+
+def test_the_menu_leads_managers_to_the_capacity_pages_and_nobody_else(client, manager, front_desk, nurse):
+    for user, shown in ((manager, True), (front_desk, False), (nurse, False)):
+        client.force_login(user)
+        page = client.get(reverse("patients:list")).content.decode()
+        assert (f'href="{reverse("scheduling:capacity_forecast")}"' in page) is shown, user
