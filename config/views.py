@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from clinic.access import clinics_for_user
 from clinic.dosing import DoseStatus
-from clinic.roles import FRONT_DESK, NURSE, role_of
+from clinic.roles import FORMULARY, FRONT_DESK, NURSE, role_of
 from scheduling.capacity.access import is_manager
 from scheduling.capacity.forecast import booked_days
 from scheduling.capacity.selectors import AUTHORIZATION_DAYS, authorizations_expiring_counts
@@ -36,6 +36,8 @@ def home(request):
     if role in ROLE_HOMES:
         return redirect(ROLE_HOMES[role])
     if not is_manager(request.user):
+        if request.user.groups.filter(name=FORMULARY).exists():
+            return redirect("admin:index")  # the formulary is kept in Clinic settings
         return render(request, "clinic/home.html", {"role": None, "overview": []})
     return render(request, "clinic/home.html", {"role": role, "overview": _overview(request.user)})
 

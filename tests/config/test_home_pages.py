@@ -10,8 +10,9 @@ import time_machine
 from django.urls import reverse
 from django.utils import timezone
 
-from clinic.roles import MANAGER
+from clinic.roles import FORMULARY, MANAGER
 from scheduling.models import Reminder
+from tests.accounts.support import log_in_with_two_steps
 from tests.factories import PatientFactory, TreatmentCourseFactory
 from tests.helpers import DEMO_PASSWORD, make_staff
 
@@ -218,3 +219,12 @@ def test_the_managers_home_counts_overdue_doses_and_expiring_authorizations_with
     html = response.content.decode()
     assert f'href="{reverse("scheduling:worklist")}?clinic={clinic_a.pk}&amp;status=overdue">1<' in html
     assert f'href="{reverse("scheduling:authorizations_expiring")}#clinic-{clinic_a.pk}-authorizations">1<' in html
+
+
+def test_a_formulary_manager_lands_in_clinic_settings(client, db):
+    log_in_with_two_steps(client, make_staff("fran", FORMULARY, is_staff=True))
+
+    response = client.get(reverse("home"))
+
+    assert response.status_code == 302
+    assert response["Location"] == reverse("admin:index")
