@@ -23,7 +23,7 @@ from scheduling.booking.services import booking_cancel, booking_create, booking_
 from scheduling.demo.days import ClinicDays, Placement
 from scheduling.demo.history import CourseStory, Visit, block_offsets, first_fit
 from scheduling.demo.plans import ARRIVAL_LEAD, BOOKING_HORIZON_DAYS, CANCEL_REASONS, FIRST_FIT_DAYS
-from scheduling.demo.visits import booked_at_for, cancelled_at_for, visits_write
+from scheduling.demo.visits import booked_at_for, cancelled_at_for, times_write, visits_write
 from scheduling.doses import course_doses
 from scheduling.models import Appointment, AppointmentEvent
 
@@ -199,3 +199,17 @@ class _CourseBookings:
         )
         for appointment in appointments:
             appointment.created_at = booked_at
+
+
+def date_back(booked: Sequence[tuple[Appointment, datetime]]) -> None:
+    """Date many bookings where the demo puts them (each some days before its visit), in bulk."""
+    moments = {appointment.pk: booked_at for appointment, booked_at in booked}
+    for appointment, booked_at in booked:
+        appointment.created_at = booked_at
+    times_write(Appointment, "created_at", moments)
+    events = AppointmentEvent.objects.filter(appointment_id__in=list(moments), action=AppointmentEvent.Action.BOOKED)
+    times_write(
+        AppointmentEvent,
+        "at",
+        {pk: moments[appointment_id] for pk, appointment_id in events.values_list("pk", "appointment_id")},
+    )

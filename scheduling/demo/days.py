@@ -11,12 +11,18 @@ blocks between the nurses on duty (the nurse assignments it writes), and a block
 most `starts_per_nurse` arrivals and infusion starts per 15-minute slot, so each nurse's
 roster keeps the per-nurse limits too. A block is never more chairs than one nurse may look
 after at once (or it is the whole clinic, whose limit the search keeps).
+
+The fill that makes the clinic busy (`filling`) places hundreds of visits more; asking the
+search for each would take minutes, so `fit` answers from the placements in memory, with
+the same rules counted the same way (patients in chairs at each moment, infusion starts
+and arrivals per 15-minute slot, for the clinic and for each nurse's block). The coming
+visits are then booked through the booking services, which check every rule again.
 """
 
 from __future__ import annotations
 
 import random
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
@@ -66,6 +72,7 @@ class ClinicDays:
         self.now = now
         # The visits placed that hold a chair, by local day (for each nurse's share).
         self.placed: dict[date, list[Placement]] = defaultdict(list)
+        self._boards: dict[date, _Board] = {}
         for nurses in plan.staffing.values():
             block = -(-len(chairs) // nurses)  # the largest block of chairs
             if nurses > 1 and block > clinic.patients_per_nurse:
@@ -154,9 +161,68 @@ class ClinicDays:
 
     def add(self, placement: Placement) -> None:
         self.placed[placement.day].append(placement)
+        board = self._boards.get(placement.day)
+        if board is not None:
+            board.add(placement, self.team(placement.chair, placement.day))
 
     def remove(self, placement: Placement) -> None:
         self.placed[placement.day].remove(placement)
+        self._boards.pop(placement.day, None)  # rebuilt from the placements when next asked
+
+    def capacity_minutes(self, day: date) -> int:
+        """The day's open chair time: what the week view divides the booked chair time by."""
+        if not self.is_open(day):
+            return 0
+        opens, closes = self.plan.hours[day.weekday()]
+        return _clock(closes) - _clock(opens)
+
+    def booked_minutes(self, day: date) -> int:
+        return sum(placement.chair_time.total_minutes for placement in self.placed[day])
+
+    def largest_gap(self, day: date) -> int:
+        """The longest stretch of minutes some chair is free on `day` (nurse rules aside)."""
+        return self._board(day).largest_gap()
+
+    def fit(
+        self,
+        rng: random.Random,
+        day: date,
+        chair_time: ChairTime,
+        *,
+        spread: bool = False,
+        starts: tuple[datetime, datetime] | None = None,
+    ) -> Placement | None:
+        """A place for the visit on `day` that keeps every rule, packed against the visits there.
+
+        Of the starts that fit, the one that wastes the least chair time: right after the
+        chair's previous visit, leaving a gap after it that another visit can still use. With
+        `spread`, any start that fits, so that patients come and go all day; with `starts`, a
+        start between those two moments.
+        """
+        if not self.is_open(day):
+            return None
+        board = self._board(day)
+        window = None
+        if starts is not None:
+            opened = datetime.combine(day, board.opens, tzinfo=self.clinic.tz)
+            window = tuple(int((moment - opened).total_seconds() // 60) for moment in starts)
+        found = board.best(chair_time, lambda chair: self.team(chair, day), rng, spread=spread, window=window)
+        if found is None:
+            return None
+        chair, offset = found
+        starts_at = datetime.combine(day, board.opens, tzinfo=self.clinic.tz) + timedelta(minutes=offset)
+        return Placement(chair, starts_at, chair_time)
+
+    def _board(self, day: date) -> _Board:
+        board = self._boards.get(day)
+        if board is None:
+            opens, closes = self.plan.hours[day.weekday()]
+            nurses = self.plan.staffing[day.weekday()]
+            board = _Board(self.clinic, self.chairs, opens, closes, nurses)
+            for placement in self.placed[day]:
+                board.add(placement, self.team(placement.chair, day))
+            self._boards[day] = board
+        return board
 
     def nurse_assignments_write(self, *, today: date, days_back: int, days_ahead: int, team: list, by) -> None:
         """Each open day's chairs split between the nurses on duty, as the placements assumed."""
@@ -171,3 +237,101 @@ class ClinicDays:
                     )
             day += timedelta(days=1)
         NurseAssignment.objects.bulk_create(assignments)
+
+
+def _clock(moment: time) -> int:
+    return moment.hour * 60 + moment.minute
+
+
+CELL = 5  # minutes: every chair time and start is a multiple of it
+USEFUL_GAP = 55  # a gap in a chair shorter than the shortest visit is chair time lost
+
+
+class _Board:
+    """One open day's load in memory: chairs' visits, patients in chairs, starts per slot."""
+
+    def __init__(self, clinic: Clinic, chairs: list[Chair], opens: time, closes: time, nurses: int):
+        self.chairs = chairs
+        self.opens = opens
+        self.open_minute = _clock(opens)
+        self.length = _clock(closes) - self.open_minute
+        self.grid = clinic.slot_minutes
+        self.capacity = nurses * clinic.patients_per_nurse
+        self.start_capacity = nurses * clinic.starts_per_nurse
+        self.starts_per_nurse = clinic.starts_per_nurse
+        self.in_chairs = [0] * (self.length // CELL + 1)
+        self.chair_busy: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        self.arrivals: Counter = Counter()  # the clinic's chair starts per 15-minute slot of the clock
+        self.infusions: Counter = Counter()  # the clinic's infusion starts per slot
+        self.nurse_slots: Counter = Counter()  # (team, "chair" or "infusion", slot)
+
+    def add(self, placement: Placement, team: int) -> None:
+        start = _clock(placement.starts_at.timetz()) - self.open_minute
+        end = start + placement.chair_time.total_minutes
+        self.chair_busy[placement.chair.pk].append((start, end))
+        self.chair_busy[placement.chair.pk].sort()
+        for cell in range(max(start, 0) // CELL, min(-(-end // CELL), len(self.in_chairs))):
+            self.in_chairs[cell] += 1
+        arrival, infusion = self._slots(start, placement.chair_time.premed_minutes)
+        self.arrivals[arrival] += 1
+        self.infusions[infusion] += 1
+        self.nurse_slots[(team, "chair", arrival)] += 1
+        self.nurse_slots[(team, "infusion", infusion)] += 1
+
+    def _slots(self, start: int, premed: int) -> tuple[int, int]:
+        minute = self.open_minute + start
+        return minute // START_SLOT_MINUTES, (minute + premed) // START_SLOT_MINUTES
+
+    def largest_gap(self) -> int:
+        longest = 0
+        for chair in self.chairs:
+            cursor = 0
+            for start, end in [*self.chair_busy.get(chair.pk, []), (self.length, self.length)]:
+                longest = max(longest, start - cursor)
+                cursor = max(cursor, end)
+        return longest
+
+    def _allowed(self, start: int, chair_time: ChairTime, team: int) -> bool:
+        end = start + chair_time.total_minutes
+        if max(self.in_chairs[start // CELL : -(-end // CELL)]) + 1 > self.capacity:
+            return False
+        arrival, infusion = self._slots(start, chair_time.premed_minutes)
+        if self.arrivals[arrival] + 1 > self.start_capacity or self.infusions[infusion] + 1 > self.start_capacity:
+            return False
+        return (
+            self.nurse_slots[(team, "chair", arrival)] < self.starts_per_nurse
+            and self.nurse_slots[(team, "infusion", infusion)] < self.starts_per_nurse
+        )
+
+    def best(
+        self,
+        chair_time: ChairTime,
+        team_of,
+        rng: random.Random,
+        *,
+        spread: bool = False,
+        window: tuple[int, int] | None = None,
+    ) -> tuple[Chair, int] | None:
+        duration = chair_time.total_minutes
+        best: tuple[tuple[float, float], Chair, int] | None = None
+        for chair in self.chairs:
+            team = team_of(chair)
+            cursor = 0
+            for busy_start, busy_end in [*self.chair_busy.get(chair.pk, []), (self.length, self.length)]:
+                first = -(-cursor // self.grid) * self.grid
+                # A few starts from the gap's beginning: later ones only waste the chair.
+                last = busy_start - duration if spread else min(busy_start - duration, first + 4 * self.grid)
+                if window is not None:
+                    first = max(first, -(-window[0] // self.grid) * self.grid)
+                    last = min(busy_start - duration, window[1])
+                for start in range(first, last + 1, self.grid):
+                    if self._allowed(start, chair_time, team):
+                        after = busy_start - start - duration
+                        waste = start - cursor + (after if after < USEFUL_GAP else 0)
+                        score = (rng.random(), 0.0) if spread else (waste, rng.random())
+                        if best is None or score < best[0]:
+                            best = (score, chair, start)
+                        if not spread:
+                            break
+                cursor = max(cursor, busy_end)
+        return None if best is None else (best[1], best[2])

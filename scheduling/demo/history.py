@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from clinic.dosing import GivenDose, PlannedDose, RegimenSpec, next_dose
 from clinic.models import Regimen
 from scheduling.demo.days import ClinicDays, Placement
-from scheduling.demo.plans import ClinicPlan
+from scheduling.demo.plans import ARRIVAL_LEAD, ClinicPlan
 from scheduling.models import Appointment
 
 # Days searched at once when looking for the first day with room.
@@ -33,6 +33,18 @@ class Visit:
     serious_reaction: bool = False
     infusion_reaction: bool = False
     cancel_reason: str = ""
+    # How the day of the visit went: how early the patient came, how late (after the start),
+    # how much longer the infusion ran than planned, and the nurse's note on it.
+    arrival_lead: timedelta = ARRIVAL_LEAD
+    late_by: timedelta = timedelta(0)
+    slowed_by: timedelta = timedelta(0)
+    note: str = ""
+
+    @property
+    def arrives_at(self) -> datetime:
+        if self.late_by:
+            return self.placement.starts_at + self.late_by
+        return self.placement.starts_at - self.arrival_lead
 
 
 @dataclass
@@ -167,7 +179,9 @@ def _give_history(story: CourseStory, rng: random.Random, *, until: date | None)
                 return
             placement = days.choose_on(rng, day, dose.chair_time)
         else:
-            day = max(dose.earliest_date, dose.target_date + timedelta(days=rng.choice((0, 0, 0, 1, 1, 2, 3, 6))))
+            # A few days late at times, but not a course under way: its days are planned around today.
+            late = 0 if story.story == "lemtrada_in_progress" else rng.choice((0, 0, 0, 1, 1, 2, 3, 6))
+            day = max(dose.earliest_date, dose.target_date + timedelta(days=late))
             if day >= story.today:
                 return
             placement = first_fit(

@@ -23,11 +23,11 @@ from scheduling.demo.plans import (
     DEMO_PASSWORD,
     FIRST_NAMES,
     LAST_NAMES,
-    PATIENT_MIX,
     PATIENT_NOTES,
     ClinicPlan,
     UserPlan,
 )
+from scheduling.demo.visits import times_write
 
 
 def clinic_setup(plan: ClinicPlan) -> Clinic:
@@ -102,8 +102,9 @@ def user_setup(plan: UserPlan, clinics: dict[str, Clinic]):
 
 
 def patient_names(rng: random.Random) -> list[tuple[str, str]]:
+    """Every first and last name pair once, shuffled: the story patients take theirs first."""
     pairs = [(first, last) for first in FIRST_NAMES for last in LAST_NAMES]
-    return rng.sample(pairs, k=sum(len(mix) for mix in PATIENT_MIX.values()))
+    return rng.sample(pairs, k=len(pairs))
 
 
 def ascii_name(text: str) -> str:
@@ -157,3 +158,62 @@ def course_create(
     )
     TreatmentCourse.objects.filter(pk=course.pk).update(created_at=created)
     return course
+
+
+def fill_people_create(
+    plan: ClinicPlan,
+    clinic: Clinic,
+    courses: list,
+    names: list[tuple[str, str]],
+    staff: dict,
+    rng: random.Random,
+    now: datetime,
+) -> list[tuple[Patient, TreatmentCourse]]:
+    """The fill's patients and their courses, in a few bulk inserts (`filling.FillCourse` each)."""
+    patients = []
+    for index in range(len(courses)):
+        first, last = names[index % len(names)]
+        patients.append(
+            Patient(
+                clinic=clinic,
+                mrn=f"{plan.mrn_prefix}{rng.randint(10, 99)}{index + 1:05d}",
+                first_name=first,
+                last_name=last,
+                date_of_birth=date(rng.randint(1958, 2004), rng.randint(1, 12), rng.randint(1, 28)),
+                email=f"{ascii_name(first)}.{ascii_name(last)}{index}@{plan.email_domain}",
+                phone=f"{plan.phone_prefix}{rng.randint(0, 99):02d}",
+                reminder_consent=True,
+                reminder_channel=Patient.Channel.EMAIL,
+                notes=rng.choice(PATIENT_NOTES),
+            )
+        )
+    Patient.objects.bulk_create(patients, batch_size=500)
+    treatment_courses = []
+    for patient, fill in zip(patients, courses, strict=True):
+        course = TreatmentCourse(
+            patient=patient,
+            regimen=fill.regimen,
+            start_date=fill.start_date,
+            options=dict(fill.kind.options),
+            status=TreatmentCourse.Status.ACTIVE,
+            created_by=staff["manager"],
+        )
+        if fill.regimen.requires_authorization:
+            prefix = AUTHORIZATION_PREFIX.get(fill.regimen.code, "AUTH")
+            course.authorization_number = f"{prefix}-{rng.randint(10_000_000, 99_999_999)}"
+            course.authorization_expires_on = timezone.localdate(now, timezone=clinic.tz) + timedelta(
+                days=rng.randint(45, 170)
+            )
+        treatment_courses.append(course)
+    TreatmentCourse.objects.bulk_create(treatment_courses, batch_size=500)
+    # Registered before their course began here, as the story patients are.
+    for patient, course in zip(patients, treatment_courses, strict=True):
+        patient.created_at = min(
+            now, datetime.combine(course.start_date - timedelta(days=21), time(10, 0), tzinfo=clinic.tz)
+        )
+        course.created_at = min(
+            now, datetime.combine(course.start_date - timedelta(days=14), time(11, 0), tzinfo=clinic.tz)
+        )
+    times_write(Patient, "created_at", {patient.pk: patient.created_at for patient in patients})
+    times_write(TreatmentCourse, "created_at", {course.pk: course.created_at for course in treatment_courses})
+    return list(zip(patients, treatment_courses, strict=True))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import time, timedelta
 
 from clinic.models import Chair
-from clinic.roles import FRONT_DESK, MANAGER, NURSE
+from clinic.roles import FORMULARY, FRONT_DESK, MANAGER, NURSE
 
 DEMO_PASSWORD = "chairside-demo"  # noqa: S105 - demo users only, written in the README
 SEED = 2026
@@ -57,20 +57,16 @@ LONDON = ClinicPlan(
     email="infusions@riverside.example.org",
     patients_per_nurse=4,
     starts_per_nurse=1,
+    # A real centre's size: twelve chairs and four beds, four or five nurses on duty.
     chairs=(
-        ("Chair 1", Chair.Kind.CHAIR),
-        ("Chair 2", Chair.Kind.CHAIR),
-        ("Chair 3", Chair.Kind.CHAIR),
-        ("Chair 4", Chair.Kind.CHAIR),
-        ("Chair 5", Chair.Kind.CHAIR),
-        ("Bed 1", Chair.Kind.BED),
-        ("Bed 2", Chair.Kind.BED),
+        *((f"Chair {number}", Chair.Kind.CHAIR) for number in range(1, 13)),
+        *((f"Bed {number}", Chair.Kind.BED) for number in range(1, 5)),
     ),
     hours={
         **{weekday: (time(8, 0), time(18, 0)) for weekday in range(5)},
         5: (time(9, 0), time(13, 0)),  # a shorter Saturday, for the short infusions
     },
-    staffing={0: 3, 1: 3, 2: 3, 3: 3, 4: 2, 5: 1},
+    staffing={0: 5, 1: 5, 2: 5, 3: 5, 4: 5, 5: 4},
     closures=(("Christmas Day", 12, 25), ("Boxing Day", 12, 26), ("New Year's Day", 1, 1)),
     mrn_prefix="RIV",
     email_domain="example.org",
@@ -121,14 +117,22 @@ USERS = (
     UserPlan("manager", MANAGER, ("london", "new-york"), "Martin", "Reyes", is_staff=True),
     UserPlan("frontdesk-ny", FRONT_DESK, ("new-york",), "Dana", "Brooks"),
     UserPlan("nurse-ny", NURSE, ("new-york",), "Grace", "Liu"),
+    # The organisation's formulary manager: drugs and regimens for every clinic, no clinic of
+    # their own; asked to set up two-step sign-in at the first log-in, as every formulary manager is.
+    UserPlan("formulary", FORMULARY, (), "Farah", "Haddad", is_staff=True),
     # Colleagues on the roster, so each day has as many nurses assigned as the staffing plan
     # has on duty. They have no password: nobody logs in as them.
     UserPlan("priya.shah", NURSE, ("london",), "Priya", "Shah", can_log_in=False),
     UserPlan("tom.evans", NURSE, ("london",), "Tom", "Evans", can_log_in=False),
+    UserPlan("aisha.bello", NURSE, ("london",), "Aisha", "Bello", can_log_in=False),
+    UserPlan("sean.murphy", NURSE, ("london",), "Sean", "Murphy", can_log_in=False),
     UserPlan("maria.lopez", NURSE, ("new-york",), "Maria", "Lopez", can_log_in=False),
 )
 # The nurses of each clinic in the order they fill the day's teams (the demo's nurse first).
-NURSE_TEAMS = {"london": ("nurse", "priya.shah", "tom.evans"), "new-york": ("nurse-ny", "maria.lopez")}
+NURSE_TEAMS = {
+    "london": ("nurse", "priya.shah", "tom.evans", "aisha.bello", "sean.murphy"),
+    "new-york": ("nurse-ny", "maria.lopez"),
+}
 # Nurse assignments are written for the days from a week ago to this many days ahead.
 ASSIGNMENT_DAYS_AHEAD = 21
 
@@ -138,6 +142,8 @@ ASSIGNMENT_DAYS_AHEAD = 21
 # (due and not booked: the worklist), "overdue", "no_show", "reaction", "serious_reaction",
 # "auth_soon" (programme authorization about to expire), "cancelled" (future booking
 # cancelled, waiting to rebook), "moved" (booking cancelled and booked again), "no_reminders".
+# "lemtrada_in_progress" is a course whose five consecutive days include today (or, when
+# today cannot be one of them, begin on the next weekday that can).
 PATIENT_MIX: dict[str, tuple[tuple[str, dict, str, frozenset[str]], ...]] = {
     "london": (
         ("ocrevus", {}, "established", frozenset()),
@@ -157,6 +163,7 @@ PATIENT_MIX: dict[str, tuple[tuple[str, dict, str, frozenset[str]], ...]] = {
         ("tysabri", {}, "established", frozenset({"cancelled"})),
         ("tysabri", {}, "new", frozenset()),
         ("lemtrada", {}, "lemtrada_upcoming", frozenset()),
+        ("lemtrada", {}, "lemtrada_in_progress", frozenset()),
         ("lemtrada", {}, "lemtrada_course_2_due", frozenset({"unbooked"})),
         ("lemtrada", {}, "lemtrada_done", frozenset()),
         ("briumvi", {}, "established", frozenset()),
@@ -190,6 +197,7 @@ PATIENT_MIX: dict[str, tuple[tuple[str, dict, str, frozenset[str]], ...]] = {
         ("tysabri", {"extended_interval": True}, "established", frozenset()),
         ("tysabri", {}, "established", frozenset({"reaction"})),
         ("tysabri", {}, "established", frozenset({"overdue"})),
+        ("tysabri", {}, "established", frozenset({"auth_soon"})),
         ("lemtrada", {}, "lemtrada_recent", frozenset()),
         ("briumvi", {}, "established", frozenset()),
         ("briumvi", {}, "established", frozenset({"moved"})),
@@ -252,5 +260,55 @@ PATIENT_NOTES = (
     "Hospital transport: confirm the time two days before.",
     "Works shifts; call after 4 pm.",
 )
+
+# --- The rest of a working clinic -------------------------------------------------------------
+
+# Besides the patients above, each clinic's days are filled with patients on established
+# courses, as many as make the chairs as busy as a real centre's: the next two weeks (today
+# included) to a share of the open chair time drawn per day from BOOKED_SHARE, and the last
+# PAST_DAYS to one drawn from PAST_SHARE, for the utilisation figures.
+BOOKED_SHARE = (0.74, 0.84)
+PAST_SHARE = (0.6, 0.72)
+FILL_DAYS_AHEAD = 14
+PAST_DAYS = 42
+
+
+@dataclass(frozen=True, eq=False)  # told apart by identity: the options are a dict
+class FillKind:
+    """A kind of patient the fill adds: regimen, course options, course age in days, how common."""
+
+    regimen: str
+    options: dict
+    age_days: tuple[int, int]
+    weight: int
+    twice_yearly: bool = True  # given every six months: a visit in the past owes nothing soon
+
+
+FILL_KINDS = (
+    FillKind("ocrevus", {}, (200, 600), 8),
+    FillKind("ocrevus", {"short_infusion": True}, (380, 800), 4),
+    FillKind("rituximab", {}, (200, 600), 4),
+    FillKind("briumvi", {}, (200, 600), 2),
+    FillKind("ocrevus-zunovo", {}, (190, 600), 2),
+    # Tysabri every four weeks: dose 3 to 11 (observed after each), or past its twelfth.
+    FillKind("tysabri", {}, (60, 300), 3, twice_yearly=False),
+    FillKind("tysabri", {}, (350, 560), 4, twice_yearly=False),
+    FillKind("tysabri", {"extended_interval": True}, (380, 600), 1, twice_yearly=False),
+    FillKind("tyruko", {}, (60, 280), 1, twice_yearly=False),
+)
+# Patients do not all arrive the same number of minutes before their chair time.
+ARRIVAL_LEADS = (5, 10, 10, 15, 15, 20, 25)
+OVERRUN_NOTE = "Infusion slowed after a rise in heart rate; running about an hour behind."
+LATE_NOTE = "Called: stuck in traffic, on the way."
+
+# Reminders whose sending failed, as a mail server refuses them (the manager's retry page).
+FAILED_REMINDER_ERRORS = (
+    "SMTP 550 5.1.1 <{email}>: Recipient address rejected: User unknown in virtual mailbox table",
+    "SMTP 552 5.2.2 <{email}>: Mailbox full, try again later; gave up after 5 attempts",
+    "SMTP 554 5.7.1 Message rejected: the recipient's server reported it as spam",
+    "SMTP 421 4.7.0 Temporary System Problem. Try again later; gave up after 5 attempts",
+    "Could not connect to the mail server (Connection refused); gave up after 5 attempts",
+)
+FAILED_REMINDERS = {"london": 5, "new-york": 2}
 
 AUTHORIZATION_PREFIX = {"tysabri": "TOUCH", "tyruko": "TYRUKO", "lemtrada": "LEM"}

@@ -13,10 +13,12 @@ import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
+from django.db import connection
+
 from patients.models import Patient, TreatmentCourse
 from scheduling.demo.days import Placement
 from scheduling.demo.history import Visit
-from scheduling.demo.plans import ARRIVAL_LEAD, NO_SHOW_NOTE, REACTION_NOTE, SERIOUS_REACTION_NOTE
+from scheduling.demo.plans import NO_SHOW_NOTE, REACTION_NOTE, SERIOUS_REACTION_NOTE
 from scheduling.models import Appointment, AppointmentEvent
 from scheduling.reminders.outbox import appointment_reminders_sync
 from scheduling.roster.services import MOVES
@@ -43,14 +45,21 @@ def slot_details(placement: Placement) -> dict:
     }
 
 
-def status_on_the_day(placement: Placement, now: datetime) -> tuple[str, list[tuple[str, datetime]]]:
-    """Where a visit stands at `now`, and the times it moved through the day's statuses."""
-    start, chair_time = placement.starts_at, placement.chair_time
-    infusion_started = start + timedelta(minutes=chair_time.premed_minutes + 5)
-    infusion_ended = infusion_started + timedelta(minutes=chair_time.infusion_minutes)
+def status_on_the_day(visit: Visit, now: datetime) -> tuple[str, list[tuple[str, datetime]]]:
+    """Where a visit stands at `now`, and the times it moved through the day's statuses.
+
+    A patient who comes late starts late; an infusion slowed down ends later than planned,
+    and everything after it moves with it (the roster shows the visit running over).
+    """
+    placement = visit.placement
+    chair_time = placement.chair_time
+    arrived = visit.arrives_at
+    seated = max(placement.starts_at, arrived + timedelta(minutes=5) if visit.late_by else arrived)
+    infusion_started = seated + timedelta(minutes=chair_time.premed_minutes + 5)
+    infusion_ended = infusion_started + timedelta(minutes=chair_time.infusion_minutes) + visit.slowed_by
     steps = [
-        (Status.ARRIVED, start - ARRIVAL_LEAD),
-        (Status.IN_CHAIR, start),
+        (Status.ARRIVED, arrived),
+        (Status.IN_CHAIR, seated),
         (Status.INFUSING, infusion_started),
         (Status.OBSERVATION, infusion_ended),
         (Status.COMPLETED, infusion_ended + timedelta(minutes=chair_time.observation_minutes)),
@@ -71,66 +80,21 @@ def visits_write(
     now: datetime,
 ) -> list[Appointment]:
     """Write visits that began before now, with their history; the reminder outbox follows."""
-    front_desk, nurse = staff["front_desk"], staff["nurse"]
+    return visits_write_many([(patient, course, visits)], staff=staff, rng=rng, now=now)
+
+
+def visits_write_many(
+    courses: Sequence[tuple[Patient, TreatmentCourse, Sequence[Visit]]],
+    *,
+    staff: dict,
+    rng: random.Random,
+    now: datetime,
+) -> list[Appointment]:
+    """`visits_write` for many courses at once, in a few bulk inserts."""
     rows: list[tuple[Appointment, list[AppointmentEvent]]] = []
-    for visit in sorted(visits, key=lambda visit: visit.placement.starts_at):
-        placement, chair_time = visit.placement, visit.placement.chair_time
-        starts_at = placement.starts_at
-        booked_at = booked_at_for(starts_at, rng, now)
-        appointment = Appointment(
-            clinic=patient.clinic,
-            chair=placement.chair,
-            patient=patient,
-            course=course,
-            dose_number=visit.dose.dose_number,
-            starts_at=starts_at,
-            ends_at=placement.ends_at,
-            premed_minutes=chair_time.premed_minutes,
-            infusion_minutes=chair_time.infusion_minutes,
-            observation_minutes=chair_time.observation_minutes,
-            status=visit.status,
-            booked_by=front_desk,
-            created_at=booked_at,
-        )
-        slot = slot_details(placement)
-        events = [
-            AppointmentEvent(
-                by=front_desk,
-                at=booked_at,
-                action=AppointmentEvent.Action.BOOKED,
-                to_status=Status.BOOKED,
-                details={**slot, "dose_number": visit.dose.dose_number, "dose": visit.dose.reason},
-            )
-        ]
-        if visit.status == Status.CANCELLED:
-            events.append(
-                AppointmentEvent(
-                    by=front_desk,
-                    at=cancelled_at_for(booked_at, rng, now),
-                    action=AppointmentEvent.Action.CANCELLED,
-                    from_status=Status.BOOKED,
-                    to_status=Status.CANCELLED,
-                    reason=visit.cancel_reason,
-                    details=slot,
-                )
-            )
-        elif visit.status == Status.NO_SHOW:
-            appointment.notes = NO_SHOW_NOTE
-            marked = starts_at + timedelta(minutes=45)
-            events.append(
-                AppointmentEvent(
-                    by=front_desk,
-                    at=marked,
-                    action=AppointmentEvent.Action.STATUS,
-                    from_status=Status.BOOKED,
-                    to_status=Status.NO_SHOW,
-                    reason=NO_SHOW_NOTE,
-                    details={"at": marked.isoformat()},
-                )
-            )
-        else:
-            events += _day_of_the_visit(appointment, visit, front_desk=front_desk, nurse=nurse, now=now)
-        rows.append((appointment, events))
+    for patient, course, visits in courses:
+        for visit in sorted(visits, key=lambda visit: visit.placement.starts_at):
+            rows.append(_visit_row(visit, patient=patient, course=course, staff=staff, rng=rng, now=now))
     _write(rows)
     appointments = [appointment for appointment, _events in rows]
     # The reminder outbox follows, as after every booking change: a no-show owes the patient a message.
@@ -140,10 +104,75 @@ def visits_write(
     return appointments
 
 
+def _visit_row(
+    visit: Visit, *, patient: Patient, course: TreatmentCourse, staff: dict, rng: random.Random, now: datetime
+) -> tuple[Appointment, list[AppointmentEvent]]:
+    front_desk, nurse = staff["front_desk"], staff["nurse"]
+    placement, chair_time = visit.placement, visit.placement.chair_time
+    starts_at = placement.starts_at
+    booked_at = booked_at_for(starts_at, rng, now)
+    appointment = Appointment(
+        clinic=patient.clinic,
+        chair=placement.chair,
+        patient=patient,
+        course=course,
+        dose_number=visit.dose.dose_number,
+        starts_at=starts_at,
+        ends_at=placement.ends_at,
+        premed_minutes=chair_time.premed_minutes,
+        infusion_minutes=chair_time.infusion_minutes,
+        observation_minutes=chair_time.observation_minutes,
+        status=visit.status,
+        booked_by=front_desk,
+        created_at=booked_at,
+    )
+    slot = slot_details(placement)
+    events = [
+        AppointmentEvent(
+            by=front_desk,
+            at=booked_at,
+            action=AppointmentEvent.Action.BOOKED,
+            to_status=Status.BOOKED,
+            details={**slot, "dose_number": visit.dose.dose_number, "dose": visit.dose.reason},
+        )
+    ]
+    if visit.status == Status.CANCELLED:
+        events.append(
+            AppointmentEvent(
+                by=front_desk,
+                at=cancelled_at_for(booked_at, rng, now),
+                action=AppointmentEvent.Action.CANCELLED,
+                from_status=Status.BOOKED,
+                to_status=Status.CANCELLED,
+                reason=visit.cancel_reason,
+                details=slot,
+            )
+        )
+    elif visit.status == Status.NO_SHOW:
+        appointment.notes = NO_SHOW_NOTE
+        marked = min(starts_at + timedelta(minutes=45), now)
+        events.append(
+            AppointmentEvent(
+                by=front_desk,
+                at=marked,
+                action=AppointmentEvent.Action.STATUS,
+                from_status=Status.BOOKED,
+                to_status=Status.NO_SHOW,
+                reason=NO_SHOW_NOTE,
+                details={"at": marked.isoformat()},
+            )
+        )
+    else:
+        events += _day_of_the_visit(appointment, visit, front_desk=front_desk, nurse=nurse, now=now)
+    return appointment, events
+
+
 def _day_of_the_visit(appointment: Appointment, visit: Visit, *, front_desk, nurse, now: datetime) -> list:
     """Move a visit given before today, or under way today, through the day's statuses."""
-    status, steps = status_on_the_day(visit.placement, now)
+    status, steps = status_on_the_day(visit, now)
     appointment.status = status
+    if visit.note:
+        appointment.notes = visit.note
     events = []
     previous = Status.BOOKED
     for step, moment in steps:
@@ -184,17 +213,36 @@ def _write(rows: list[tuple[Appointment, list[AppointmentEvent]]]) -> None:
     """Insert the appointments and their history; keep the historical times auto_now_add would replace."""
     appointments = [appointment for appointment, _events in rows]
     booked_at = [appointment.created_at for appointment in appointments]
-    Appointment.objects.bulk_create(appointments)
+    Appointment.objects.bulk_create(appointments, batch_size=500)
     for appointment, moment in zip(appointments, booked_at, strict=True):
         appointment.created_at = moment
-    Appointment.objects.bulk_update(appointments, ["created_at"])
+    times_write(Appointment, "created_at", {appointment.pk: appointment.created_at for appointment in appointments})
     events = []
     for appointment, appointment_events in rows:
         for event in appointment_events:
             event.appointment = appointment
             events.append(event)
     moments = [event.at for event in events]
-    AppointmentEvent.objects.bulk_create(events)
+    AppointmentEvent.objects.bulk_create(events, batch_size=500)
     for event, moment in zip(events, moments, strict=True):
         event.at = moment
-    AppointmentEvent.objects.bulk_update(events, ["at"])
+    times_write(AppointmentEvent, "at", {event.pk: event.at for event in events})
+
+
+def times_write(model, field_name: str, moments: dict[int, datetime]) -> None:
+    """Set a creation time (`auto_now_add`, which an insert overwrites) on many rows: the demo's past.
+
+    One prepared UPDATE run for every row: `bulk_update` builds a CASE of thousands of
+    branches, which takes longer than the whole rest of the demo.
+    """
+    if not moments:
+        return
+    field = model._meta.get_field(field_name)
+    table, column, key = model._meta.db_table, field.column, model._meta.pk.column
+    quote = connection.ops.quote_name
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"UPDATE {quote(table)} SET {quote(column)} = %s WHERE {quote(key)} = %s",  # noqa: S608 - model names only
+            [(adapt(moment), pk) for pk, moment in moments.items()],
+        )

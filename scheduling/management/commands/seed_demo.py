@@ -10,9 +10,9 @@ REGIMEN_CODES = ("ocrevus", "tysabri", "lemtrada", "briumvi", "rituximab", "ocre
 
 class Command(BaseCommand):
     help = (
-        "Build the demo: two clinics with chairs, hours, closures and staffing, about 60 patients on the "
-        "seeded regimens with their dose histories, a few weeks of appointments, and one user per role. "
-        "Running it again adds nothing that is already there."
+        "Build the demo: a busy infusion centre and a small suite with chairs, hours, closures and staffing, "
+        "patients on the seeded regimens with their dose histories, today's roster under way, the next two "
+        "weeks mostly booked, and one user per role. Running it again adds nothing that is already there."
     )
 
     def add_arguments(self, parser):
@@ -57,5 +57,18 @@ class Command(BaseCommand):
                     f"{summary.patients_created} patients, {summary.appointments_created} appointments."
                 )
             )
+            if summary.refused:
+                self.stdout.write(
+                    self.style.WARNING(
+                        f"{summary.refused} planned visits were refused by the booking rules and left out."
+                    )
+                )
+            for name, (day, is_today) in summary.busiest_days.items():
+                if is_today:
+                    self.stdout.write(f"{name}: today's roster ({day:%A %-d %B}) is the demo's busiest day.")
+                else:
+                    self.stdout.write(
+                        f"{name}: today's roster is closed or over; the demo's busiest day is {day:%A %-d %B}."
+                    )
         usernames = ", ".join(user.username for user in USERS if user.can_log_in)
         self.stdout.write(f"Log in as {usernames} with the password {DEMO_PASSWORD!r} (demo only).")
