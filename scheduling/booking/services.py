@@ -36,8 +36,8 @@ from clinic.models import Chair, Clinic
 from patients.models import TreatmentCourse
 from scheduling.availability.search import find_slots, slot_problem
 from scheduling.doses import RegimenSpecs, course_doses, planned_dose
-from scheduling.models import Appointment, AppointmentEvent
-from scheduling.reminders.outbox import appointment_reminders_sync
+from scheduling.models import Appointment, AppointmentEvent, Reminder
+from scheduling.reminders.outbox import appointment_reminders_sync, booking_messages
 
 OVERRIDE_PERMISSION = "scheduling.override_earliest_date"
 
@@ -72,12 +72,15 @@ def lock_clinic_days(clinic: Clinic, days: Iterable[date]) -> None:
         list(Clinic.objects.select_for_update().filter(pk=clinic.pk).values_list("pk", flat=True))
 
 
-def _lock_row(model, pk: int, what: str) -> None:
+def _lock_row(model, pk: int, what: str, *, no_key: bool = False) -> None:
     """Lock one row by its primary key alone until the transaction ends (no join: see the module's docstring).
 
     `order_by()` matters: Appointment's default ordering goes through the chair, a join too.
+    `no_key` takes PostgreSQL's FOR NO KEY UPDATE: it excludes every other locker of the row
+    all the same, but lets another transaction insert rows that point at it.
     """
-    if not list(model.objects.select_for_update().filter(pk=pk).order_by().values_list("pk", flat=True)):
+    rows = model.objects.select_for_update(no_key=no_key).filter(pk=pk).order_by()
+    if not list(rows.values_list("pk", flat=True)):
         # Rows are never deleted; should one be missing under the lock all the same, the person
         # reads a sentence rather than an error page.
         raise BookingError(
@@ -88,7 +91,10 @@ def _lock_row(model, pk: int, what: str) -> None:
 
 def _lock_course(course_id: int) -> TreatmentCourse:
     """The course row, locked, then loaded with its patient, clinic and regimen."""
-    _lock_row(TreatmentCourse, course_id, "treatment course")
+    # A cancellation holds its appointment and then writes the patient's notice, which points at
+    # the course: a plain FOR UPDATE here would make it wait on a move of the same course that
+    # waits on that appointment.
+    _lock_row(TreatmentCourse, course_id, "treatment course", no_key=True)
     return TreatmentCourse.objects.select_related("patient__clinic", "regimen__drug").get(pk=course_id)
 
 
@@ -464,6 +470,7 @@ def booking_create(
         appointment.early_override_by = booked_by
     _record_booking(appointment, by=booked_by, dose=dose, override_reason=override_reason if overridden else "")
     _record_spacing_overrides(appointment, spacing, by=booked_by, reason=override_reason)
+    booking_messages(kind=Reminder.Kind.BOOKING_CONFIRMED, appointments=[appointment])
     return appointment
 
 
@@ -693,6 +700,7 @@ def booking_create_series(
         appointments.append(appointment)
     if spacing:
         _record_spacing_overrides(appointments[0], spacing, by=booked_by, reason=override_reason)
+    booking_messages(kind=Reminder.Kind.BOOKING_CONFIRMED, appointments=appointments)
     return appointments
 
 
@@ -774,6 +782,7 @@ def booking_reschedule(
         )
     _record_spacing_overrides(appointment, spacing, by=by, reason=override_reason)
     appointment_reminders_sync(appointment=appointment)
+    booking_messages(kind=Reminder.Kind.APPOINTMENT_MOVED, appointments=[appointment])
     return appointment
 
 
@@ -962,6 +971,7 @@ def booking_reschedule_series(
             earliest_date=dose.earliest_date.isoformat(),
         )
     _record_spacing_overrides(appointment, spacing, by=by, reason=override_reason)
+    booking_messages(kind=Reminder.Kind.APPOINTMENT_MOVED, appointments=list(moved.values()))
     return [moved[move.appointment.pk] for move in moves]
 
 
@@ -992,10 +1002,14 @@ def booking_cancel(*, appointment: Appointment, by, reason: str, with_later_dose
         _lock_course(appointment.course_id)
         later = [item.pk for item in later_booked_doses(appointment)]
         cancelled = _cancel_one(appointment.pk, by=by, reason=reason)
-        for pk in later:
-            _cancel_one(pk, by=by, reason=f"{reason} (cancelled with dose {cancelled.dose_number})")
+        others = [
+            _cancel_one(pk, by=by, reason=f"{reason} (cancelled with dose {cancelled.dose_number})") for pk in later
+        ]
+        booking_messages(kind=Reminder.Kind.APPOINTMENT_CANCELLED, appointments=[cancelled, *others])
         return cancelled
-    return _cancel_one(appointment.pk, by=by, reason=reason)
+    cancelled = _cancel_one(appointment.pk, by=by, reason=reason)
+    booking_messages(kind=Reminder.Kind.APPOINTMENT_CANCELLED, appointments=[cancelled])
+    return cancelled
 
 
 def _cancel_one(appointment_id: int, *, by, reason: str) -> Appointment:

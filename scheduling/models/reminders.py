@@ -30,6 +30,9 @@ class Reminder(models.Model):
         DOSE_OVERDUE = "dose_overdue", "Dose overdue, please book"
         MISSED_APPOINTMENT = "missed_appointment", "Missed appointment, please rebook"
         MONITORING_LABS = "monitoring_labs", "Lab tests due"
+        BOOKING_CONFIRMED = "booking_confirmed", "Booking confirmed"
+        APPOINTMENT_MOVED = "appointment_moved", "Appointment moved"
+        APPOINTMENT_CANCELLED = "appointment_cancelled", "Appointment cancelled"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"
@@ -48,6 +51,12 @@ class Reminder(models.Model):
     )
     course = models.ForeignKey(
         TreatmentCourse, on_delete=models.PROTECT, null=True, blank=True, related_name="reminders"
+    )
+    appointment_ids = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The visits a booking, move or cancellation notice is about, in order; "
+        "`appointment` is the first of them.",
     )
     kind = models.CharField(max_length=24, choices=Kind.choices)
     channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
@@ -90,17 +99,27 @@ class Reminder(models.Model):
     # How long a dose, lab or missed-visit reminder is still worth sending after it fell due.
     USEFUL_AFTER_DUE = timedelta(days=1)
 
+    # The messages about visits to come: none is worth sending once the (first) visit has begun.
+    BEFORE_VISIT_KINDS = (
+        Kind.APPOINTMENT_UPCOMING,
+        Kind.BOOKING_CONFIRMED,
+        Kind.APPOINTMENT_MOVED,
+        Kind.APPOINTMENT_CANCELLED,
+    )
+    # The notices written by a booking action (due at once), one row for all the visits it touched.
+    BOOKING_NOTICE_KINDS = (Kind.BOOKING_CONFIRMED, Kind.APPOINTMENT_MOVED, Kind.APPOINTMENT_CANCELLED)
+
     @property
     def useful_until(self) -> datetime:
         """The moment the message stops being worth sending: the visit's start, or a day after it was due."""
-        if self.kind == self.Kind.APPOINTMENT_UPCOMING and self.appointment is not None:
+        if self.kind in self.BEFORE_VISIT_KINDS and self.appointment is not None:
             return self.appointment.starts_at
         return self.due_at + self.USEFUL_AFTER_DUE
 
     @property
     def useful_until_phrase(self) -> str:
         """`useful_until` in words, for the sentence staff read on a failed reminder."""
-        if self.kind == self.Kind.APPOINTMENT_UPCOMING:
+        if self.kind in self.BEFORE_VISIT_KINDS:
             return "when the visit began"
         return "a day after it was due"
 
@@ -118,6 +137,28 @@ class Reminder(models.Model):
     @staticmethod
     def missed_key(appointment: Appointment) -> str:
         return f"missed:{appointment.pk}"
+
+    @staticmethod
+    def booking_confirmed_key(first: Appointment) -> str:
+        """A visit is booked once: the first visit of the booking names it."""
+        return f"booked:{first.pk}"
+
+    @staticmethod
+    def moved_key(first: Appointment, sequence: int) -> str:
+        """The first visit moved and its calendar sequence after the move: each move its own notice."""
+        return f"moved:{first.pk}:{sequence}"
+
+    @staticmethod
+    def cancelled_key(first: Appointment) -> str:
+        """A visit is cancelled once: the first visit of the cancellation names it."""
+        return f"cancelled:{first.pk}"
+
+    @property
+    def sequence_from_key(self) -> int | None:
+        """The calendar sequence of the first visit a moved notice was written for."""
+        if self.kind == self.Kind.APPOINTMENT_MOVED:
+            return int(self.key.split(":")[2])
+        return None
 
     @staticmethod
     def due_soon_key(course_id: int, dose_number: int) -> str:

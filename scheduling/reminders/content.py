@@ -24,7 +24,7 @@ from django.utils import timezone
 from icalendar import Calendar, Event
 
 from patients.services import patient_unsubscribe_token
-from scheduling.models import AppointmentEvent, Reminder
+from scheduling.models import Appointment, AppointmentEvent, Reminder
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,9 @@ TEMPLATE_NAMES = {
     Reminder.Kind.DOSE_OVERDUE: "dose-overdue",
     Reminder.Kind.MISSED_APPOINTMENT: "missed-appointment",
     Reminder.Kind.MONITORING_LABS: "monitoring-labs",
+    Reminder.Kind.BOOKING_CONFIRMED: "booking-confirmed",
+    Reminder.Kind.APPOINTMENT_MOVED: "appointment-moved",
+    Reminder.Kind.APPOINTMENT_CANCELLED: "appointment-cancelled",
 }
 
 
@@ -85,7 +88,7 @@ def format_long_moment(moment: datetime, tz) -> str:
     return f"{format_long_day(local.date())} at {local:%H:%M}"
 
 
-def _context(reminder: Reminder, *, due_date: date | None) -> dict:
+def _context(reminder: Reminder, *, due_date: date | None, visits: list[Appointment]) -> dict:
     clinic = reminder.clinic
     context = {
         "reminder": reminder,
@@ -102,9 +105,31 @@ def _context(reminder: Reminder, *, due_date: date | None) -> dict:
             time_zone=clinic.time_zone,
             duration=_duration(minutes),
         )
+    if reminder.kind in Reminder.BOOKING_NOTICE_KINDS:
+        context["visits"] = [_visit(item, clinic) for item in visits]
     if due_date is not None:
         context["due_day"] = format_long_day(due_date)
     return context
+
+
+def _visit(appointment: Appointment, clinic) -> dict:
+    """One visit of a notice, the way the message gives it."""
+    minutes = int((appointment.ends_at - appointment.starts_at).total_seconds() // 60)
+    return {"when": format_long_moment(appointment.starts_at, clinic.tz), "duration": _duration(minutes)}
+
+
+def notice_appointments(reminder: Reminder) -> list[Appointment]:
+    """The visits a booking, move or cancellation notice gives, in order.
+
+    A confirmation or a move gives those of its visits still booked (one cancelled since has
+    its own notice); a cancellation gives every visit it cancelled.
+    """
+    ids = reminder.appointment_ids or [reminder.appointment_id]
+    appointments = Appointment.objects.in_bulk(ids)
+    listed = [appointments[pk] for pk in ids if pk in appointments]
+    if reminder.kind == Reminder.Kind.APPOINTMENT_CANCELLED:
+        return listed
+    return [item for item in listed if item.status == Appointment.Status.BOOKED]
 
 
 def _duration(minutes: int) -> str:
@@ -116,30 +141,55 @@ def _duration(minutes: int) -> str:
     return f"{rest} minutes"
 
 
-def appointment_calendar(appointment) -> bytes:
-    """An iCalendar file for the visit: its start and end, where, and no word of treatment."""
-    clinic = appointment.clinic
+def calendar_sequence(appointment) -> int:
+    """The visit's calendar SEQUENCE: how many times it was moved. One UID per visit, a higher
+    SEQUENCE after each move, so calendars update the event instead of adding one."""
+    return AppointmentEvent.objects.filter(appointment=appointment, action=AppointmentEvent.Action.RESCHEDULED).count()
+
+
+def visits_calendar(appointments, *, clinic, cancelled: bool = False) -> bytes:
+    """An iCalendar file with one event per visit: start and end, where, and no word of treatment.
+
+    `cancelled` makes it a cancellation (METHOD:CANCEL, each event STATUS:CANCELLED, one
+    SEQUENCE higher than the visit's last), which removes the events from the calendar.
+    """
     calendar = Calendar()
     calendar.add("prodid", "-//Chairside//Reminders//EN")
     calendar.add("version", "2.0")
-    calendar.add("method", "PUBLISH")
-    event = Event()
+    calendar.add("method", "CANCEL" if cancelled else "PUBLISH")
     host = urlparse(settings.SITE_URL).hostname or "chairside.invalid"
-    # One UID per appointment, a higher SEQUENCE after each move: calendars update the event.
-    event.add("uid", f"appointment-{appointment.pk}@{host}")
-    event.add(
-        "sequence",
-        AppointmentEvent.objects.filter(appointment=appointment, action=AppointmentEvent.Action.RESCHEDULED).count(),
-    )
-    event.add("dtstamp", timezone.now())
-    event.add("dtstart", appointment.starts_at)
-    event.add("dtend", appointment.ends_at)
-    event.add("summary", f"Appointment at {clinic.name}")
-    event.add("location", ", ".join(line.strip() for line in clinic.address.splitlines() if line.strip()))
-    if clinic.phone:
-        event.add("description", f"To change or cancel, call {clinic.name} on {clinic.phone}.")
-    calendar.add_component(event)
+    for appointment in appointments:
+        event = Event()
+        event.add("uid", f"appointment-{appointment.pk}@{host}")
+        event.add("sequence", calendar_sequence(appointment) + (1 if cancelled else 0))
+        event.add("dtstamp", timezone.now())
+        event.add("dtstart", appointment.starts_at)
+        event.add("dtend", appointment.ends_at)
+        event.add("summary", f"{'Cancelled: ' if cancelled else ''}Appointment at {clinic.name}")
+        event.add("location", ", ".join(line.strip() for line in clinic.address.splitlines() if line.strip()))
+        if cancelled:
+            event.add("status", "CANCELLED")
+        elif clinic.phone:
+            event.add("description", f"To change or cancel, call {clinic.name} on {clinic.phone}.")
+        calendar.add_component(event)
     return calendar.to_ical()
+
+
+def appointment_calendar(appointment) -> bytes:
+    """An iCalendar file for one visit."""
+    return visits_calendar([appointment], clinic=appointment.clinic)
+
+
+def _attachments(reminder: Reminder, visits: list[Appointment]) -> tuple[Attachment, ...]:
+    if reminder.kind == Reminder.Kind.APPOINTMENT_UPCOMING:
+        return (Attachment("appointment.ics", appointment_calendar(reminder.appointment), "text/calendar"),)
+    if reminder.kind in Reminder.BOOKING_NOTICE_KINDS:
+        # A whole series in one file: one event per visit.
+        calendar = visits_calendar(
+            visits, clinic=reminder.clinic, cancelled=reminder.kind == Reminder.Kind.APPOINTMENT_CANCELLED
+        )
+        return (Attachment("appointment.ics", calendar, "text/calendar"),)
+    return ()
 
 
 def reminder_content(reminder: Reminder, *, due_date: date | None = None) -> ReminderContent:
@@ -149,7 +199,8 @@ def reminder_content(reminder: Reminder, *, due_date: date | None = None) -> Rem
     or overdue reminder, the lab tests' date for a monitoring one.
     """
     name = TEMPLATE_NAMES[reminder.kind]
-    context = _context(reminder, due_date=due_date)
+    visits = notice_appointments(reminder) if reminder.kind in Reminder.BOOKING_NOTICE_KINDS else []
+    context = _context(reminder, due_date=due_date, visits=visits)
     headers = {
         "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
@@ -158,9 +209,7 @@ def reminder_content(reminder: Reminder, *, due_date: date | None = None) -> Rem
     }
     if reminder.clinic.email:
         headers["Reply-To"] = reminder.clinic.email
-    attachments = ()
-    if reminder.kind == Reminder.Kind.APPOINTMENT_UPCOMING:
-        attachments = (Attachment("appointment.ics", appointment_calendar(reminder.appointment), "text/calendar"),)
+    attachments = _attachments(reminder, visits)
     return ReminderContent(
         to=reminder.patient.email,
         subject=" ".join(render_to_string(f"emails/{name}-subject.txt", context).split()),

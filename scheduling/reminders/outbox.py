@@ -24,7 +24,7 @@ the `Reminder` model.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -36,6 +36,7 @@ from django.utils import timezone
 from clinic.models import Clinic
 from patients.models import Patient
 from scheduling.models import Appointment, Reminder
+from scheduling.reminders.content import calendar_sequence
 from scheduling.reminders.times import local_day_start, local_moment
 
 logger = logging.getLogger(__name__)
@@ -91,6 +92,7 @@ class Wanted:
     patient_id: int
     appointment_id: int | None = None
     course_id: int | None = None
+    appointment_ids: tuple[int, ...] = ()
 
     def row(self) -> Reminder:
         return Reminder(
@@ -101,6 +103,7 @@ class Wanted:
             patient_id=self.patient_id,
             appointment_id=self.appointment_id,
             course_id=self.course_id,
+            appointment_ids=list(self.appointment_ids),
             channel=Reminder.Channel.EMAIL,
         )
 
@@ -163,23 +166,31 @@ def _cancel(queryset, *, reason: str) -> int:
     )
 
 
+# The rows `appointment_reminders_sync` keeps in line with one appointment's status and time.
+VISIT_REMINDER_KINDS = (Kind.APPOINTMENT_UPCOMING, Kind.MISSED_APPOINTMENT)
+
+
 @transaction.atomic
 def appointment_reminders_sync(*, appointment) -> None:
     """Bring the appointment's reminder rows in line with its current status and time.
 
     Called by every booking service inside its transaction: creates the upcoming-visit
     reminders of a booked appointment, cancels those of a cancelled or moved one, and
-    creates the missed-appointment reminder of a no-show. Idempotent.
+    creates the missed-appointment reminder of a no-show. Day 2 and later of a block of
+    consecutive days (a Lemtrada course) get no reminders of their own: day 1's come before
+    the block, and the booking's confirmation listed every day. No reminder is due at or
+    after the visit's start. The booking, move and cancellation notices are
+    `booking_messages`'s. Idempotent.
     """
     now = timezone.now()
     clinic = appointment.clinic
     patient = appointment.patient
-    rows = Reminder.objects.filter(appointment=appointment)
+    rows = Reminder.objects.filter(appointment=appointment, kind__in=VISIT_REMINDER_KINDS)
     existing = {row.key: row for row in rows.select_for_update()}
     wanted: list[Wanted] = []
     status = appointment.status
 
-    if status == Appointment.Status.BOOKED and _wants_email(patient):
+    if status == Appointment.Status.BOOKED and _wants_email(patient) and not _later_day_of_block(appointment):
         start_day = appointment.starts_at.astimezone(clinic.tz).date()
         for days_before in clinic.reminder_offsets:
             key = Reminder.upcoming_key(appointment, days_before)
@@ -245,6 +256,114 @@ def _upcoming_due(due_at: datetime, row: Reminder | None, *, now: datetime) -> d
     if row.status == Status.PENDING and not row.attempts:
         return now if row.due_at >= now else row.due_at
     return row.due_at
+
+
+def _later_day_of_block(appointment: Appointment) -> bool:
+    """Whether the visit follows the course's previous dose on the next local day (Lemtrada's days 2 to 5).
+
+    Read from the appointments as they stand, so it holds however the block was booked or moved.
+    """
+    if appointment.dose_number <= 1:
+        return False
+    tz = appointment.clinic.tz
+    day_before = appointment.starts_at.astimezone(tz).date() - timedelta(days=1)
+    previous = Appointment.objects.filter(
+        course_id=appointment.course_id,
+        dose_number=appointment.dose_number - 1,
+        status__in=Appointment.ACTIVE_STATUSES,
+    ).values_list("starts_at", flat=True)
+    return any(starts_at.astimezone(tz).date() == day_before for starts_at in previous)
+
+
+# --- The notices of a booking action ----------------------------------------------------------
+
+
+@transaction.atomic
+def booking_messages(*, kind: str, appointments: Sequence[Appointment]) -> Reminder | None:
+    """Write the one notice a booking action owes the patient, due at once.
+
+    Called once by each booking service, after its writes, inside its transaction:
+    `BOOKING_CONFIRMED` for a visit or a series booked, `APPOINTMENT_MOVED` for a visit or
+    the visits moved together, `APPOINTMENT_CANCELLED` for the visits cancelled. One row
+    gives every visit of the action, so a series is one message with one calendar file.
+    Visits that have begun are left out, and with none left there is no row.
+
+    A cancellation cancels the confirmations and move notices not yet sent whose visits are
+    all cancelled now; a move cancels the move notices not yet sent of the same first visit
+    (only the latest move's goes). The visits' own reminders are brought in line once more,
+    with the visit after each: which visit starts a block of consecutive days is only known
+    once every write of the action is done. Returns the notice's row, or None.
+    """
+    now = timezone.now()
+    appointments = sorted(appointments, key=lambda item: (item.starts_at, item.pk))
+    if not appointments:
+        return None
+    _block_reminders_sync(appointments)
+    ids = {item.pk for item in appointments}
+    first = appointments[0]
+    patient = first.patient
+    open_notices = list(
+        Reminder.objects.select_for_update().filter(
+            patient=patient, kind__in=Reminder.BOOKING_NOTICE_KINDS, status__in=OPEN_STATUSES
+        )
+    )
+    if kind == Kind.APPOINTMENT_CANCELLED:
+        booked = set(
+            Appointment.objects.filter(
+                pk__in={pk for row in open_notices for pk in row.appointment_ids}, status=Appointment.Status.BOOKED
+            ).values_list("pk", flat=True)
+        )
+        _cancel_notices(
+            [row for row in open_notices if row.kind != kind and not booked.intersection(row.appointment_ids)],
+            reason="The appointment was cancelled.",
+        )
+    if kind == Kind.APPOINTMENT_MOVED:
+        _cancel_notices(
+            [row for row in open_notices if row.kind == kind and row.appointment_id in ids],
+            reason="The appointment was moved again; only the latest move's notice is sent.",
+        )
+
+    ahead = [item for item in appointments if item.starts_at > now]
+    if not ahead or not _wants_email(patient):
+        return None
+    first = ahead[0]
+    if kind == Kind.BOOKING_CONFIRMED:
+        key = Reminder.booking_confirmed_key(first)
+    elif kind == Kind.APPOINTMENT_MOVED:
+        key = Reminder.moved_key(first, calendar_sequence(first))
+    elif kind == Kind.APPOINTMENT_CANCELLED:
+        key = Reminder.cancelled_key(first)
+    else:
+        raise ValueError(f"{kind} is not a booking notice.")
+    wanted = Wanted(
+        key=key,
+        kind=kind,
+        due_at=now,
+        clinic_id=first.clinic_id,
+        patient_id=patient.pk,
+        appointment_id=first.pk,
+        course_id=first.course_id,
+        appointment_ids=tuple(item.pk for item in ahead),
+    )
+    rows_put([wanted], {row.key: row for row in Reminder.objects.select_for_update().filter(key=key)}, now=now)
+    return Reminder.objects.get(key=key)
+
+
+def _cancel_notices(rows: list[Reminder], *, reason: str) -> None:
+    if rows:
+        _cancel(Reminder.objects.filter(pk__in=[row.pk for row in rows]), reason=reason)
+
+
+def _block_reminders_sync(appointments: Sequence[Appointment]) -> None:
+    """Sync the visits' reminders again, and those of the booked visit of the dose after each."""
+    ids = {item.pk for item in appointments}
+    following = Appointment.objects.filter(
+        course_id__in={item.course_id for item in appointments},
+        dose_number__in={item.dose_number + 1 for item in appointments},
+        status=Appointment.Status.BOOKED,
+    ).exclude(pk__in=ids)
+    for appointment in [*appointments, *following.select_related("clinic", "patient")]:
+        appointment_reminders_sync(appointment=appointment)
 
 
 # The reminders the hourly planner creates for a course's doses, not for one visit.
@@ -317,6 +436,8 @@ def _retry_refusal(reminder: Reminder, *, now: datetime) -> str:
             "This appointment has started, moved or been cancelled, so its reminder can no longer be sent. "
             "Call the patient instead."
         )
+    if reminder.kind in Reminder.BOOKING_NOTICE_KINDS and appointment.starts_at <= now:
+        return "This visit has started, so its notice can no longer be sent. Call the patient instead."
     if not reminder.patient.wants_email_reminders:
         return "The patient has no email address or does not want email reminders. Check their details first."
     return ""

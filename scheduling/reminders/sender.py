@@ -31,7 +31,7 @@ from patients.models import TreatmentCourse
 from scheduling.doses import CourseDoses, clinic_today, course_doses
 from scheduling.models import Appointment, Reminder
 from scheduling.reminders.channels import SEND_ERRORS, content_send
-from scheduling.reminders.content import ReminderContent, reminder_content
+from scheduling.reminders.content import ReminderContent, calendar_sequence, notice_appointments, reminder_content
 from scheduling.reminders.outbox import MAX_LOST_ATTEMPTS, SENDING_TIMEOUT, retry_wait
 
 logger = logging.getLogger(__name__)
@@ -72,6 +72,8 @@ def _still_wanted(reminder: Reminder, *, now: datetime, doses: CourseDoses | Non
         if appointment.starts_at <= now:
             return "The appointment had already started when the reminder could be sent."
         return ""
+    if reminder.kind in Reminder.BOOKING_NOTICE_KINDS:
+        return _notice_refusal(reminder, now=now)
     if reminder.kind == Kind.MISSED_APPOINTMENT:
         appointment = reminder.appointment
         if appointment.status != Appointment.Status.NO_SHOW:
@@ -89,6 +91,23 @@ def _still_wanted(reminder: Reminder, *, now: datetime, doses: CourseDoses | Non
         return "The dose was booked."
     if doses is None or doses.next is None or doses.next.dose_number != reminder.dose_number_from_key:
         return "The dose this reminder was about has been given."
+    return ""
+
+
+def _notice_refusal(reminder: Reminder, *, now: datetime) -> str:
+    """'' when a booking, move or cancellation notice should go out now, else why not.
+
+    A cancellation notice goes even though its visits are cancelled: that is its news.
+    """
+    first = reminder.appointment
+    if first.starts_at <= now:
+        return "The visit had already started when the notice could be sent."
+    if reminder.kind == Kind.APPOINTMENT_CANCELLED:
+        return ""
+    if not notice_appointments(reminder):
+        return "The visits were cancelled since; the cancellation notice tells the patient."
+    if reminder.kind == Kind.APPOINTMENT_MOVED and calendar_sequence(first) != reminder.sequence_from_key:
+        return "The appointment was moved again; only the latest move's notice is sent."
     return ""
 
 

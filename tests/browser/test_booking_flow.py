@@ -16,7 +16,7 @@ from tests.browser.conftest import log_in
 from tests.factories import PatientFactory, TreatmentCourseFactory
 from tests.helpers import DEMO_PASSWORD, ensure_formulary, make_clinic, make_staff
 
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 @pytest.fixture

@@ -21,6 +21,8 @@ Redis: SMOKE_REDIS_URL, or REDIS_URL's server on database 15, with a queue of th
 
 from __future__ import annotations
 
+import email
+import email.policy
 import http.client
 import json
 import os
@@ -382,8 +384,8 @@ def reminder_status(database_url: str, reminder_id: int) -> str:
     return database_rows(database_url, "SELECT status FROM scheduling_reminder WHERE id = %s", (reminder_id,))[0][0]
 
 
-def wait_for_email(inbox: _Inbox, *, until: datetime) -> list[dict]:
-    while datetime.now(UTC) < until and not inbox.messages:
+def wait_for_email(inbox: _Inbox, *, until: datetime, count: int = 1) -> list[dict]:
+    while datetime.now(UTC) < until and len(inbox.messages) < count:
         time.sleep(0.5)
     return list(inbox.messages)
 
@@ -464,13 +466,20 @@ def test_the_compose_commands_serve_a_booking_and_send_its_reminder(
             assert reminder_status(fresh_database, reminder_id) == "pending", f"without {skipped} nothing may claim it"
             # The same reminder goes out as soon as the missing process starts: nothing else was wrong.
             stack.start(skipped, commands[skipped])
-        messages = wait_for_email(inbox, until=datetime.now(UTC) + timedelta(seconds=60))
-        assert len(messages) == 1, f"no reminder email arrived\n{stack.all_logs()}"
-        assert messages[0]["to"] == [PATIENT["email"]]
-        assert "Smoke Test Infusion Centre" in messages[0]["data"]
-        assert "Ocrevus" not in messages[0]["data"], "a reminder email never names the drug"
-        time.sleep(3 * SCAN_EVERY_SECONDS)  # later scans must not send it again
-        assert len(inbox.messages) == 1
+        # The booking's confirmation, due at once, and the visit's reminder at its hour.
+        messages = wait_for_email(inbox, until=max(datetime.now(UTC), due_at) + timedelta(seconds=60), count=2)
+        assert len(messages) == 2, f"no confirmation and reminder email arrived\n{stack.all_logs()}"
+        subjects = [
+            str(email.message_from_string(message["data"], policy=email.policy.default)["Subject"])
+            for message in messages
+        ]
+        assert sum(subject.startswith("Booked: your") for subject in subjects) == 1, subjects
+        for message in messages:
+            assert message["to"] == [PATIENT["email"]]
+            assert "Smoke Test Infusion Centre" in message["data"]
+            assert "Ocrevus" not in message["data"], "a reminder email never names the drug"
+        time.sleep(3 * SCAN_EVERY_SECONDS)  # later scans must not send them again
+        assert len(inbox.messages) == 2
         assert reminder_status(fresh_database, reminder_id) == "sent"
         assert all(status == "pending" for _, status, _ in reminder_rows(fresh_database)[1:]), "later visits wait"
     finally:

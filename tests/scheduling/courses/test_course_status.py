@@ -96,7 +96,7 @@ def test_stopping_a_course_cancels_its_future_appointments_with_the_reason_in_th
 
 def test_stopping_a_course_cancels_the_reminders_of_its_appointments(series, manager):
     course, appointments = series
-    upcoming = Reminder.objects.filter(appointment__in=appointments)
+    upcoming = Reminder.objects.filter(appointment__in=appointments, kind=Reminder.Kind.APPOINTMENT_UPCOMING)
     assert upcoming.count() == 4  # 7 days and 1 day before each of the two visits
     assert set(upcoming.values_list("status", flat=True)) == {Reminder.Status.PENDING}
     course_status_change(course=course, status=TreatmentCourse.Status.STOPPED, by=manager, reason="Patient moved away")
@@ -112,7 +112,9 @@ def test_pausing_a_course_cancels_its_future_appointments_and_their_reminders_to
     assert course.status == TreatmentCourse.Status.PAUSED
     assert len(result.cancelled_appointments) == 2
     assert set(Appointment.objects.filter(course=course).values_list("status", flat=True)) == {Status.CANCELLED}
-    assert not Reminder.objects.filter(appointment__in=appointments, status=Reminder.Status.PENDING).exists()
+    # Only the cancellation notices are left to send.
+    pending = Reminder.objects.filter(appointment__in=appointments, status=Reminder.Status.PENDING)
+    assert set(pending.values_list("kind", flat=True)) == {Reminder.Kind.APPOINTMENT_CANCELLED}
     reasons = AppointmentEvent.objects.filter(appointment__course=course, action=AppointmentEvent.Action.CANCELLED)
     assert [event.reason for event in reasons] == ["Treatment course paused: Pregnancy"] * 2
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
@@ -18,6 +18,7 @@ from scheduling.models import Appointment, Reminder
 from scheduling.reminders import planner
 from scheduling.reminders.channels import email_message
 from scheduling.reminders.content import unsubscribe_url
+from scheduling.reminders.outbox import booking_messages
 from scheduling.reminders.sender import reminder_content_at
 from tests.helpers import book, change, give, local, make_course
 
@@ -63,10 +64,20 @@ def words_found(text: str) -> list[str]:
 
 @pytest.mark.django_db
 def test_no_email_of_any_kind_names_a_drug_a_dose_or_a_diagnosis(clinic_a, traveller):
-    # One patient per regimen, each with a booked visit; a no-show; due-soon, overdue and lab reminders.
+    # One patient per regimen, each with a booked visit, confirmed; one moved, one cancelled; a
+    # no-show; due-soon, overdue and lab reminders.
+    visits = []
     for number, regimen in enumerate(Regimen.objects.order_by("code")):
         course = make_course(clinic_a, regimen.code, start=date(2027, 3, 20))
-        book(course, local(clinic_a, 2027, 3, 20 + number % 5, 8 + number, 0), minutes=60)
+        visits.append(book(course, local(clinic_a, 2027, 3, 20 + number % 5, 8 + number, 0), minutes=60))
+        booking_messages(kind=Kind.BOOKING_CONFIRMED, appointments=[visits[-1]])
+    moved = change(
+        visits[0], starts_at=visits[0].starts_at + timedelta(days=1), ends_at=visits[0].ends_at + timedelta(days=1)
+    )
+    booking_messages(kind=Kind.APPOINTMENT_MOVED, appointments=[moved])
+    booking_messages(
+        kind=Kind.APPOINTMENT_CANCELLED, appointments=[change(visits[1], status=Appointment.Status.CANCELLED)]
+    )
     no_show = make_course(clinic_a, "tysabri", start=date(2027, 2, 26))
     traveller.move_to(datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
     change(book(no_show, local(clinic_a, 2027, 3, 1, 8, 0), minutes=60), status=Appointment.Status.NO_SHOW)

@@ -599,19 +599,29 @@ def test_the_booking_services_keep_the_outbox_in_step(clinic_a, front_desk, marc
     appointment = booking_create(
         course=course, chair=chair, starts_at=local(clinic_a, 2027, 3, 17, 9, 0), booked_by=front_desk
     )
-    assert [row.due_at.astimezone(clinic_a.tz) for row in open_rows().order_by("due_at")] == [
-        local(clinic_a, 2027, 3, 10, 9, 0),
-        local(clinic_a, 2027, 3, 16, 9, 0),
+    now = local(clinic_a, 2027, 3, 1, 12, 0)
+
+    def open_kinds_and_times():
+        return [(row.kind, row.due_at.astimezone(clinic_a.tz)) for row in open_rows().order_by("due_at", "pk")]
+
+    assert open_kinds_and_times() == [
+        (Kind.BOOKING_CONFIRMED, now),
+        (Kind.APPOINTMENT_UPCOMING, local(clinic_a, 2027, 3, 10, 9, 0)),
+        (Kind.APPOINTMENT_UPCOMING, local(clinic_a, 2027, 3, 16, 9, 0)),
     ]
 
     appointment = booking_reschedule(
         appointment=appointment, chair=chair, starts_at=local(clinic_a, 2027, 3, 18, 9, 0), by=front_desk
     )
-    assert [row.due_at.astimezone(clinic_a.tz) for row in open_rows().order_by("due_at")] == [
-        local(clinic_a, 2027, 3, 11, 9, 0),
-        local(clinic_a, 2027, 3, 17, 9, 0),
+    assert open_kinds_and_times() == [
+        (Kind.BOOKING_CONFIRMED, now),
+        (Kind.APPOINTMENT_MOVED, now),
+        (Kind.APPOINTMENT_UPCOMING, local(clinic_a, 2027, 3, 11, 9, 0)),
+        (Kind.APPOINTMENT_UPCOMING, local(clinic_a, 2027, 3, 17, 9, 0)),
     ]
 
     booking_cancel(appointment=appointment, by=front_desk, reason="The patient is unwell.")
-    assert not open_rows().exists()
-    assert Reminder.objects.filter(status=Status.CANCELLED).count() == 4
+    # Only the cancellation notice is left to send; the four reminders, the confirmation and
+    # the move notice of the cancelled visit are cancelled.
+    assert open_kinds_and_times() == [(Kind.APPOINTMENT_CANCELLED, now)]
+    assert Reminder.objects.filter(status=Status.CANCELLED).count() == 6

@@ -29,7 +29,7 @@ pytestmark = [
     pytest.mark.postgres,
     pytest.mark.redis,
     pytest.mark.slow,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 
 Status = Reminder.Status
@@ -38,38 +38,47 @@ Status = Reminder.Status
 # --- the tests -------------------------------------------------------------------------------
 
 
-def test_a_booking_brings_exactly_its_two_emails_with_a_calendar_file(clinic_a, front_desk, smtp_server, worker):
+def test_a_booking_brings_exactly_its_confirmation_and_two_reminders_with_a_calendar_file(
+    clinic_a, front_desk, smtp_server, worker
+):
     _controller, mailbox = smtp_server
     worker.start()
     appointment = booked_visit(clinic_a, front_desk)
-    rows = list(Reminder.objects.filter(appointment=appointment).order_by("due_at"))
+    confirmation = Reminder.objects.get(appointment=appointment, kind=Reminder.Kind.BOOKING_CONFIRMED)
+    rows = list(
+        Reminder.objects.filter(appointment=appointment, kind=Reminder.Kind.APPOINTMENT_UPCOMING).order_by("due_at")
+    )
     assert len(rows) == 2
 
-    # Nothing is due yet.
-    assert scan_at(timezone.now()) == 0
+    # The confirmation is due at once.
+    assert scan_at(timezone.now()) == 1
+    assert len(mailbox.wait_for(1)) == 1
+    assert wait_until(lambda: status_of(confirmation) == Status.SENT)
     # A minute after the 7-day reminder's local 09:00.
     assert scan_at(rows[0].due_at + timedelta(minutes=1)) == 1
-    assert len(mailbox.wait_for(1)) == 1
+    assert len(mailbox.wait_for(2)) == 2
     assert wait_until(lambda: status_of(rows[0]) == Status.SENT)
     # Later that week, nothing; then the 1-day reminder.
     assert scan_at(rows[0].due_at + timedelta(days=3)) == 0
     assert scan_at(rows[1].due_at + timedelta(minutes=1)) == 1
-    assert len(mailbox.wait_for(2)) == 2
+    assert len(mailbox.wait_for(3)) == 3
     assert wait_until(lambda: status_of(rows[1]) == Status.SENT)
     # After the visit, nothing more.
     assert scan_at(appointment.ends_at + timedelta(days=30)) == 0
     time.sleep(1)
-    assert len(mailbox.messages) == 2
+    assert len(mailbox.messages) == 3
 
     forbidden = [name.lower() for drug in Drug.objects.all() for name in (drug.brand_name, drug.generic_name)]
     forbidden += [regimen.name.lower() for regimen in Regimen.objects.all()] + [" mg", "multiple sclerosis"]
     local_start = appointment.starts_at.astimezone(clinic_a.tz)
+    when = f"{local_start:%A} {local_start.day} {local_start:%B %Y} at 10:00"
+    assert [message["Subject"] for message in mailbox.messages] == [
+        f"Booked: your appointment at {clinic_a.name}: {when}",
+        f"Your appointment at {clinic_a.name}: {when}",
+        f"Your appointment at {clinic_a.name}: {when}",
+    ]
     for message in mailbox.messages:
         assert message["To"] == "robin@patients.example.org"
-        assert (
-            message["Subject"]
-            == f"Your appointment at {clinic_a.name}: {local_start:%A} {local_start.day} {local_start:%B %Y} at 10:00"
-        )
         text = message.get_body(("plain",)).get_content()
         html = message.get_body(("html",)).get_content()
         assert "10:00" in text and clinic_a.address in text and clinic_a.phone in text
@@ -89,14 +98,15 @@ def test_the_same_row_enqueued_twice_sends_one_email(clinic_a, front_desk, smtp_
     _controller, mailbox = smtp_server
     worker.start()
     rows = list(Reminder.objects.filter(appointment=booked_visit(clinic_a, front_desk)).order_by("due_at"))
-    assert scan_at(rows[-1].due_at + timedelta(minutes=1)) == 2
+    assert len(rows) == 3  # the confirmation and two reminders
+    assert scan_at(rows[-1].due_at + timedelta(minutes=1)) == 3
     for row in rows:
         tasks.reminder_send.delay(reminder_id=row.pk)
         tasks.reminder_send.delay(reminder_id=row.pk)
 
     assert wait_until(lambda: all(status_of(row) == Status.SENT for row in rows))
     time.sleep(2)
-    assert len(mailbox.messages) == 2
+    assert len(mailbox.messages) == 3
 
 
 def test_smtp_down_fails_a_reminder_once_it_is_too_late_and_staff_see_it(clinic_a, manager, smtp_server, client):
