@@ -60,6 +60,7 @@ from scheduling.demo.plans import (
 from scheduling.demo.reminders import failed_reminders_write
 from scheduling.demo.visits import booked_at_for, visits_write, visits_write_many
 from scheduling.doses import dose_states_refresh
+from scheduling.models import Reminder
 
 __all__ = ["CLINIC_PLANS", "DEMO_PASSWORD", "USERS", "DemoSummary", "demo_build", "demo_present"]
 
@@ -121,7 +122,30 @@ def demo_build() -> DemoSummary:
     # The visits of the past were written in bulk, past the per-save bookkeeping: bring every
     # course's stored next dose in step with them.
     dose_states_refresh()
+    _booking_notices_withdrawn(clinics.values())
     return summary
+
+
+def _booking_notices_withdrawn(clinics) -> int:
+    """The demo's visits are booked as of days and weeks ago: their "booked" notices are not sent now.
+
+    The booking services write a confirmation (and a notice of each move or cancellation) due at
+    once; sent when `make run` starts, hundreds of them would bury the demo's mailbox. The
+    reminders before each visit stay, as a clinic's would.
+    """
+    return Reminder.objects.filter(
+        clinic__in=list(clinics),
+        status=Reminder.Status.PENDING,
+        kind__in=(
+            Reminder.Kind.BOOKING_CONFIRMED,
+            Reminder.Kind.APPOINTMENT_MOVED,
+            Reminder.Kind.APPOINTMENT_CANCELLED,
+        ),
+    ).update(
+        status=Reminder.Status.CANCELLED,
+        last_error="Demo data: this visit was booked before the demo began, so no notice was sent.",
+        updated_at=timezone.now(),
+    )
 
 
 def _clinic_fill(

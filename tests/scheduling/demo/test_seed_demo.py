@@ -454,3 +454,16 @@ def test_failed_reminders_with_their_errors_are_inside_the_retry_period(seeded):
 
 def test_a_lemtrada_course_is_in_progress_or_begins_on_the_next_weekday(seeded):
     checks.check_a_lemtrada_course_is_in_progress_or_begins_on_the_next_weekday(seeded)
+
+
+def test_the_demo_sends_no_booking_notices_for_visits_it_booked_in_the_past(seeded):
+    notices = Reminder.objects.filter(
+        kind__in=(
+            Reminder.Kind.BOOKING_CONFIRMED,
+            Reminder.Kind.APPOINTMENT_MOVED,
+            Reminder.Kind.APPOINTMENT_CANCELLED,
+        )
+    )
+    assert notices.exists()
+    assert not notices.exclude(status=Reminder.Status.CANCELLED).exists()
+    assert Reminder.objects.filter(kind=Reminder.Kind.APPOINTMENT_UPCOMING, status=Reminder.Status.PENDING).exists()
