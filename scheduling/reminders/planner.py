@@ -51,7 +51,6 @@ PLAN_CHUNK = 2000
 LOGGED_IDS = 50
 
 
-
 @dataclass(frozen=True)
 class _CourseToPlan:
     """What the planner reads of a course's stored state: plain values, not model instances."""
