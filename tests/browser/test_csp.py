@@ -127,7 +127,8 @@ def test_a_nurse_moves_a_visit_on_the_roster_without_a_policy_violation(live_ser
     page.locator(f"#visit-{visit.pk}").get_by_role("button", name="In chair").click()
     page.locator(f"#visit-{visit.pk} .roster-status").filter(has_text="In chair").wait_for()
     # The swapped-in roster is positioned too.
-    assert page.locator(".roster-bar").first.evaluate("bar => bar.style.left").endswith("%")
+    # chairside.js positions it once htmx has settled the swap: wait for that (fails on timeout).
+    page.wait_for_function("() => document.querySelector('.roster-bar').style.left.endsWith('%')", timeout=5000)
 
     visit.refresh_from_db()
     assert visit.status == Status.IN_CHAIR
