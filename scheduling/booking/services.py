@@ -708,30 +708,6 @@ def booking_create_series(
 
 
 @transaction.atomic
-def _move_to(appointment, *, chair, starts_at, ends_at, by, reason: str, override_reason: str = "", **details) -> None:
-    """Put a visit in its new chair and time and record the move; an override reason goes on it too."""
-    before = _slot_details(appointment)
-    appointment.chair = chair
-    appointment.starts_at = starts_at
-    appointment.ends_at = ends_at
-    fields = ["chair", "starts_at", "ends_at"]
-    if override_reason:
-        appointment.early_override_reason = override_reason
-        appointment.early_override_by = by
-        fields += ["early_override_reason", "early_override_by"]
-    _save(appointment, update_fields=fields)
-    _event(
-        appointment,
-        by=by,
-        action=AppointmentEvent.Action.RESCHEDULED,
-        reason=reason.strip(),
-        from_status=appointment.status,
-        previous=before,
-        **details,
-        **_slot_details(appointment),
-    )
-
-
 def booking_reschedule(
     *,
     appointment: Appointment,
@@ -777,14 +753,24 @@ def booking_reschedule(
         patient_id=appointment.patient_id,
         exclude=[appointment.pk],
     )
-    _move_to(
+    before = _slot_details(appointment)
+    appointment.chair = chair
+    appointment.starts_at = starts_at
+    appointment.ends_at = starts_at + timedelta(minutes=chair_time.total_minutes)
+    fields = ["chair", "starts_at", "ends_at"]
+    if overridden:
+        appointment.early_override_reason = override_reason
+        appointment.early_override_by = by
+        fields += ["early_override_reason", "early_override_by"]
+    _save(appointment, update_fields=fields)
+    _event(
         appointment,
-        chair=chair,
-        starts_at=starts_at,
-        ends_at=starts_at + timedelta(minutes=chair_time.total_minutes),
         by=by,
-        reason=reason,
-        override_reason=override_reason if overridden else "",
+        action=AppointmentEvent.Action.RESCHEDULED,
+        reason=reason.strip(),
+        from_status=appointment.status,
+        previous=before,
+        **_slot_details(appointment),
     )
     if overridden:
         _event(
@@ -954,15 +940,25 @@ def booking_reschedule_series(
     moved = {}
     for move in ordered:
         item = move.appointment
-        _move_to(
+        before = _slot_details(item)
+        item.chair = move.chair
+        item.starts_at = move.starts_at
+        item.ends_at = move.ends_at
+        fields = ["chair", "starts_at", "ends_at"]
+        if overridden and item.pk == appointment.pk:
+            item.early_override_reason = override_reason
+            item.early_override_by = by
+            fields += ["early_override_reason", "early_override_by"]
+        _save(item, update_fields=fields)
+        _event(
             item,
-            chair=move.chair,
-            starts_at=move.starts_at,
-            ends_at=move.ends_at,
             by=by,
-            reason=reason,
-            override_reason=override_reason if overridden and item.pk == appointment.pk else "",
+            action=AppointmentEvent.Action.RESCHEDULED,
+            reason=reason.strip(),
+            from_status=item.status,
+            previous=before,
             moved_with_dose=appointment.dose_number,
+            **_slot_details(item),
         )
         appointment_reminders_sync(appointment=item)
         moved[item.pk] = item
