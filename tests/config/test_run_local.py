@@ -204,9 +204,10 @@ def test_beat_and_the_worker_write_the_demo_reminder_due_now_as_an_email_file(ap
         time.sleep(1)
     files = sorted(mail_dir.iterdir()) if mail_dir.is_dir() else []
     assert files, app["log"].read_text()[-3000:]
-    message = files[0].read_text()
-    assert "Riverside Infusion Centre" in message  # the no-show is a London patient
-    assert f"{app['url']}/" in message  # links point at this server
+    messages = [path.read_text() for path in files]
+    # The demo has a no-show at each clinic that is open now; whichever went first, it names its clinic.
+    assert all("Riverside Infusion Centre" in text or "Hudson Infusion Suite" in text for text in messages)
+    assert all(f"{app['url']}/" in text for text in messages)  # links point at this server
 
 
 def test_stopping_it_by_its_process_id_stops_every_process_under_it(app):
