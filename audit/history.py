@@ -20,10 +20,10 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 from django.db.models import Q, QuerySet
-from django.utils.formats import date_format
 from django.utils.text import capfirst
 
 from audit.middleware import VIA_ADMIN, VIA_APP
+from clinic import dates
 
 # How many entries a page lists; the count says how many there are in all.
 HISTORY_LIMIT = 50
@@ -226,9 +226,9 @@ def _shown(found, value, time_zone: tzinfo, names) -> str:
             moment = datetime.fromisoformat(str(value))
             if moment.tzinfo is None:  # auditlog keeps moments as naive UTC
                 moment = moment.replace(tzinfo=UTC)
-            return date_format(moment.astimezone(time_zone), "j M Y H:i")
+            return dates.moment(moment.astimezone(time_zone))
         if isinstance(found, models.DateField):
-            return date_format(date.fromisoformat(str(value)[:10]), "j M Y")
+            return dates.day(date.fromisoformat(str(value)[:10]))
         if isinstance(found, models.TimeField):
             return str(value)[:5]
     except ValueError:

@@ -32,6 +32,7 @@ from django.utils.text import capfirst
 from django_otp import user_has_device
 
 from audit.history import about, changes_to, history
+from clinic import dates
 from clinic.mfa import mfa_required
 from clinic.models import (
     Chair,
@@ -41,6 +42,7 @@ from clinic.models import (
     MonitoringRule,
     NurseStaffing,
     OpeningHours,
+    ProgrammeName,
     Regimen,
     RegimenPhase,
     StaffProfile,
@@ -309,7 +311,7 @@ def _visits(count: int) -> str:
 
 
 def _day_and_time(moment) -> str:
-    return f"{moment:%a %d %b %Y} {moment:%H:%M}"
+    return dates.weekday_moment(moment)
 
 
 class ClinicForm(forms.ModelForm):
@@ -371,7 +373,7 @@ class ClinicForm(forms.ModelForm):
         first = visits[0]
         sentences = [
             f"Changing the time zone from {self.instance.time_zone} to {new_zone} moves the local time of "
-            f"{_visits(len(visits))} from {first.after:%a %d %b %Y} on: each stays at the same moment, so "
+            f"{_visits(len(visits))} from {dates.weekday_day(first.after)} on: each stays at the same moment, so "
             f"{first.before:%H:%M} becomes {first.after:%H:%M}, and patients' reminders will give the new times.",
         ]
         sentences += [
@@ -400,10 +402,24 @@ class ClinicForm(forms.ModelForm):
 @admin.register(Clinic)
 class ClinicAdmin(ChairsideAdmin):
     form = ClinicForm
-    list_display = ["name", "time_zone", "phone", "active"]
+    list_display = ["name", "time_zone", "country", "phone", "active"]
     inlines = [ChairInline, OpeningHoursInline, NurseStaffingInline, ClosureInline]
     fieldsets = [
-        (None, {"fields": ["name", "time_zone", "confirm_time_zone_change", "address", "phone", "email", "active"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "name",
+                    "time_zone",
+                    "confirm_time_zone_change",
+                    "country",
+                    "address",
+                    "phone",
+                    "email",
+                    "active",
+                ]
+            },
+        ),
         ("Booking and nurse rules", {"fields": ["slot_minutes", "patients_per_nurse", "starts_per_nurse"]}),
         ("Reminders", {"fields": ["reminder_days_before", "reminder_local_time", "due_soon_days"]}),
         ("Signing in", {"fields": ["require_mfa_for_managers", "require_mfa_for_everyone"]}),
@@ -480,6 +496,13 @@ class MonitoringRuleInline(ClinicChoicesMixin, admin.TabularInline):
     extra = 0
 
 
+class ProgrammeNameInline(ClinicChoicesMixin, admin.TabularInline):
+    model = ProgrammeName
+    extra = 0
+    verbose_name = "programme name in a country"
+    verbose_name_plural = "programme names by country (elsewhere the programme above)"
+
+
 class FormularyAdmin(ChairsideAdmin):
     """The shared formulary: every admin user reads it, the formulary role (clinic.roles) adds and changes it.
 
@@ -501,14 +524,14 @@ class DrugAdmin(FormularyAdmin):
 class RegimenAdmin(FormularyAdmin):
     list_display = ["name", "code", "drug", "active", "programme", "therapy_class", "washout_days_after"]
     list_filter = ["active", "drug", "therapy_class"]
-    inlines = [RegimenPhaseInline, MonitoringRuleInline]
+    inlines = [RegimenPhaseInline, MonitoringRuleInline, ProgrammeNameInline]
 
     def history_parts(self, obj):
         return [
             about(Regimen.objects.filter(pk=obj.pk)),
             *(
                 about(model.objects.filter(regimen=obj), owner="regimen", owner_id=obj.pk)
-                for model in (RegimenPhase, MonitoringRule)
+                for model in (RegimenPhase, MonitoringRule, ProgrammeName)
             ),
         ]
 

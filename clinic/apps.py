@@ -33,6 +33,7 @@ class ClinicConfig(AppConfig):
             MonitoringRule,
             NurseStaffing,
             OpeningHours,
+            ProgrammeName,
             Regimen,
             RegimenPhase,
             StaffProfile,
@@ -43,7 +44,7 @@ class ClinicConfig(AppConfig):
             auditlog.register(model, serialize_data=True, serialize_kwargs={"fields": ["clinic"]})
         auditlog.register(Drug)
         auditlog.register(Regimen)
-        for model in (RegimenPhase, MonitoringRule):
+        for model in (RegimenPhase, MonitoringRule, ProgrammeName):
             auditlog.register(model, serialize_data=True, serialize_kwargs={"fields": ["regimen"]})
         auditlog.register(StaffProfile, m2m_fields={"clinics"})
         # last_login changes at every sign-in: noise, not a change anyone made. The password

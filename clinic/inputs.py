@@ -18,6 +18,8 @@ import phonenumbers
 from django import forms
 from django.core.exceptions import ValidationError
 
+from clinic import dates
+
 # The largest id a BigAutoField holds; a larger one in a URL names no row, it must not reach SQL.
 MAX_ID = 2**63 - 1
 # Nothing Chairside schedules or looks at lies before this day, or more than AHEAD after today.
@@ -80,7 +82,7 @@ def parse_day(value: str | None, *, low: date, high: date, name: str = "date") -
     if day is None:
         raise InputError(f"The {name} could not be read. Write it as YYYY-MM-DD, for example {high:%Y}-03-01.")
     if not low <= day <= high:
-        raise InputError(f"The {name} must lie between {low:%d %b %Y} and {high:%d %b %Y}.")
+        raise InputError(f"The {name} must lie between {dates.day(low)} and {dates.day(high)}.")
     return day
 
 
@@ -102,9 +104,11 @@ class BoundedDateField(forms.DateField):
             return
         earliest, latest = self._bound(self.earliest), self._bound(self.latest)
         if earliest is not None and value < earliest:
-            raise ValidationError(self.too_early or f"Choose a date on or after {earliest:%d %b %Y}.", code="too_early")
+            raise ValidationError(
+                self.too_early or f"Choose a date on or after {dates.day(earliest)}.", code="too_early"
+            )
         if latest is not None and value > latest:
-            raise ValidationError(self.too_late or f"Choose a date on or before {latest:%d %b %Y}.", code="too_late")
+            raise ValidationError(self.too_late or f"Choose a date on or before {dates.day(latest)}.", code="too_late")
 
 
 class IdField(forms.IntegerField):
@@ -134,6 +138,11 @@ def _countries_by_time_zone() -> dict[str, str]:
             parts = line.split("\t")
             countries[parts[2]] = parts[0]
     return countries
+
+
+def country_for_time_zone(time_zone: str) -> str:
+    """The ISO 3166 country a time zone lies in, or "" for zones of no one country (UTC)."""
+    return _countries_by_time_zone().get(time_zone, "")
 
 
 def phone_region_for_time_zone(time_zone: str) -> str:

@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import F, Q
+from django_countries.fields import CountryField
 
 
 def validate_time_zone(value: str) -> None:
@@ -46,6 +47,13 @@ class Clinic(models.Model):
     name = models.CharField(max_length=120, unique=True)
     time_zone = models.CharField(
         max_length=64, validators=[validate_time_zone], help_text="IANA name, e.g. Europe/London."
+    )
+    country = CountryField(
+        blank=True,
+        help_text=(
+            "Where the clinic is: programme names are shown as its patients know them there, and the roster "
+            "prints on that country's paper. Empty: taken from the time zone."
+        ),
     )
     address = models.TextField(blank=True)
     phone = models.CharField(max_length=40, blank=True)
@@ -94,6 +102,15 @@ class Clinic(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args, **kwargs):
+        if not self.country and self.time_zone:
+            from clinic.inputs import country_for_time_zone
+
+            self.country = country_for_time_zone(self.time_zone)
+            if kwargs.get("update_fields") is not None:
+                kwargs["update_fields"] = {*kwargs["update_fields"], "country"}
+        super().save(*args, **kwargs)
 
     @cached_property
     def tz(self) -> zoneinfo.ZoneInfo:
@@ -275,6 +292,18 @@ class Regimen(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def programme_for(self, country) -> str:
+        """The programme's name as patients in `country` know it (an ISO code or a Country).
+
+        Reads `programme_names` (prefetch it for a list); a country without its own name gets the
+        regimen's `programme`.
+        """
+        code = getattr(country, "code", country) or ""
+        for local in self.programme_names.all():
+            if local.country.code == code:
+                return local.name
+        return self.programme
+
     def spec(self):
         """This regimen as plain data for the dosing rules (reads phases and monitoring once)."""
         from clinic.dosing import RegimenSpec
@@ -451,3 +480,25 @@ class MonitoringRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.regimen}: {self.name} every {self.every_months} months"
+
+
+class ProgrammeName(models.Model):
+    """A regimen's programme as it is called in one country (the regimen's `programme` elsewhere).
+
+    The US names (TOUCH, the REMS) mean nothing to a UK patient or nurse, whose paperwork goes by
+    the product's risk-minimisation materials instead.
+    """
+
+    regimen = models.ForeignKey(Regimen, on_delete=models.CASCADE, related_name="programme_names")
+    country = CountryField()
+    name = models.CharField(max_length=120)
+    source = models.TextField(blank=True, help_text="Where the name comes from, or that it is still to be confirmed.")
+
+    class Meta:
+        ordering = ["regimen", "country"]
+        constraints = [
+            models.UniqueConstraint(fields=["regimen", "country"], name="programme_name_once_per_country"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.regimen}: {self.name} ({self.country.code})"

@@ -424,3 +424,25 @@ THERAPY_CLASSES = {
     "briumvi": {"therapy_class": MS_DISEASE_MODIFYING, "washout_days_after": None, "note": NO_WASHOUT_NOTE},
     "rituximab": {"therapy_class": MS_DISEASE_MODIFYING, "washout_days_after": None, "note": NO_WASHOUT_NOTE},
 }
+
+
+# Programme names as a country's patients and nurses know them. The label facts name only the US
+# programmes (TOUCH, TYRUKO REMS, LEMTRADA REMS), which are each regimen's `programme`. In the UK
+# these products come with the risk-minimisation materials of their SmPC instead; the names below
+# say so and are marked for the formulary manager to confirm against the current UK materials.
+UK_PROGRAMME_SOURCE = (
+    "Not in the label facts, which name only the US programmes: the UK has no REMS, and the product's "
+    "additional risk-minimisation materials (SmPC annex) stand in for it. To be confirmed against the "
+    "current UK materials."
+)
+
+PROGRAMME_NAMES = [
+    {"regimen": "tysabri", "country": "GB", "name": "Tysabri risk minimisation forms", "source": UK_PROGRAMME_SOURCE},
+    {"regimen": "tyruko", "country": "GB", "name": "Tyruko risk minimisation forms", "source": UK_PROGRAMME_SOURCE},
+    {
+        "regimen": "lemtrada",
+        "country": "GB",
+        "name": "Lemtrada risk minimisation checklist",
+        "source": UK_PROGRAMME_SOURCE,
+    },
+]

@@ -20,6 +20,8 @@ from datetime import datetime
 
 from django.dispatch import Signal
 
+from clinic import dates
+
 # The clinic fields that decide when a booked visit is shown and reminded, in local time.
 SCHEDULE_FIELDS = ("time_zone", "reminder_local_time", "reminder_days_before")
 
@@ -36,7 +38,7 @@ class VisitClock:
 
     def label(self) -> str:
         """The visit by date and time only: what the admin shows, with no patient in it."""
-        return f"{self.after:%a %d %b %Y} {self.after:%H:%M}–{self.ends_after:%H:%M} ({self.chair})"
+        return f"{dates.weekday_moment(self.after)}–{self.ends_after:%H:%M} ({self.chair})"
 
 
 @dataclass(frozen=True)

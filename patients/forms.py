@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from clinic import dates
 from clinic.inputs import EARLIEST_BIRTH, EARLIEST_DAY, NOTE_MAX_LENGTH, BoundedDateField, latest_day, phone_e164
 from clinic.models import Regimen
 from patients.models import Patient, TreatmentCourse
@@ -54,7 +55,7 @@ def _course_date(**kwargs) -> BoundedDateField:
     return BoundedDateField(
         earliest=EARLIEST_DAY,
         latest=_latest_course_day,
-        too_early=f"Choose a date on or after {EARLIEST_DAY:%d %b %Y}. Check the year.",
+        too_early=f"Choose a date on or after {dates.day(EARLIEST_DAY)}. Check the year.",
         too_late="Choose a date at most five years from today. Check the year.",
         widget=DateInput(),
         **kwargs,
@@ -65,7 +66,7 @@ class PatientForm(forms.ModelForm):
     clinic = forms.ModelChoiceField(queryset=None, empty_label=None)
     date_of_birth = BoundedDateField(
         earliest=EARLIEST_BIRTH,
-        too_early=f"Choose a date of birth on or after {EARLIEST_BIRTH:%d %b %Y}. Check the year.",
+        too_early=f"Choose a date of birth on or after {dates.day(EARLIEST_BIRTH)}. Check the year.",
         widget=DateInput(),
     )
     notes = forms.CharField(required=False, max_length=NOTE_MAX_LENGTH, widget=forms.Textarea(attrs={"rows": 3}))

@@ -7,9 +7,9 @@ record views ("who looked at this record") are for managers only.
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from django.utils.formats import date_format
 
 from audit.history import History, about, changes_to, history, views_of
+from clinic import dates
 from clinic.roles import MANAGER, role_of
 from patients.models import Patient, TreatmentCourse
 
@@ -22,8 +22,7 @@ def sees_record_views(user) -> bool:
 def _appointment_labels(appointments, time_zone) -> dict:
     return {
         (type(appointment), appointment.pk): (
-            f"Appointment, dose {appointment.dose_number} on "
-            f"{date_format(appointment.starts_at.astimezone(time_zone), 'j M Y')}"
+            f"Appointment, dose {appointment.dose_number} on {dates.day(appointment.starts_at.astimezone(time_zone))}"
         )
         for appointment in appointments
     }

@@ -126,7 +126,11 @@ def patient_edit(request, patient_id: int):
 def patient_detail(request, patient_id: int):
     patient = _get_patient_for_user(request.user, patient_id)
     today = timezone.localdate(timezone=patient.clinic.tz)
-    courses = list(patient.courses.select_related("regimen__drug").order_by("-start_date", "-pk"))
+    courses = list(
+        patient.courses.select_related("regimen__drug")
+        .prefetch_related("regimen__programme_names")
+        .order_by("-start_date", "-pk")
+    )
     summaries = course_dosing_summaries(patient.courses.all(), today)
     appointments = patient.appointments.select_related("chair", "course__regimen").order_by("starts_at")
     now = timezone.now()

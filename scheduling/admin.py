@@ -11,6 +11,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils.html import format_html
 
+from clinic import dates
 from clinic.admin import ClinicChoicesMixin, ClinicScopedAdmin
 from scheduling.models import Appointment, AppointmentEvent, CapacityPolicy, NurseAssignment, Reminder
 
@@ -19,7 +20,7 @@ def clinic_time(moment, clinic) -> str:
     """A moment on the clinic's own clock, 24-hour, as the rest of Chairside shows it."""
     if moment is None:
         return "-"
-    return f"{moment.astimezone(clinic.tz):%a %d %b %Y %H:%M} ({clinic.time_zone})"
+    return f"{dates.weekday_moment(moment.astimezone(clinic.tz))} ({clinic.time_zone})"
 
 
 class ReadOnlyAdminMixin:

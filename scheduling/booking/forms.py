@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from clinic import dates
 from clinic.inputs import EARLIEST_DAY, NOTE_MAX_LENGTH, BoundedDateField, latest_day
 from clinic.models import Chair, Clinic
 
@@ -26,7 +27,7 @@ def _search_day(label: str) -> BoundedDateField:
         label=label,
         earliest=EARLIEST_DAY,
         latest=_latest_day,
-        too_early=f"Search from {EARLIEST_DAY:%d %b %Y} on. Check the year.",
+        too_early=f"Search from {dates.day(EARLIEST_DAY)} on. Check the year.",
         too_late="Search at most five years ahead. Check the year.",
         widget=forms.DateInput(attrs={"type": "date"}),
     )

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from django.db.models import Count, Q
 
+from clinic import dates
 from clinic.models import Clinic
 from patients.models import TreatmentCourse
 from scheduling.capacity.charts import Series, bar_chart
@@ -99,7 +100,7 @@ def forecast_charts(forecast: Forecast) -> dict:
     weeks = forecast.weeks
     busiest = max(weeks, key=lambda week: week.chair_percent or 0, default=None)
     week_text = (
-        f"{len(weeks)} weeks from {weeks[0].monday:%d %b %Y}. Busiest week of {busiest.monday:%d %b}: "
+        f"{len(weeks)} weeks from {dates.day(weeks[0].monday)}. Busiest week of {dates.day_month(busiest.monday)}: "
         f"{_share(busiest.chair_percent) or '0'}% of chair hours. Weeks with a day over {forecast.threshold}%: "
         f"{sum(1 for week in weeks if week.flagged_days)}."
         if busiest
@@ -111,7 +112,7 @@ def forecast_charts(forecast: Forecast) -> dict:
             chart_id="forecast-weeks",
             title=f"Chair hours and peak nurse load needed per week at {forecast.clinic.name}, as % of capacity",
             description=week_text,
-            categories=[f"{week.monday:%d %b}" for week in weeks],
+            categories=[f"{dates.day_month(week.monday)}" for week in weeks],
             series=[
                 Series("Chair hours", [_capped(week.chair_percent) for week in weeks], "chart-series-0"),
                 Series("Peak nurse load", [_capped(week.nurse_percent) for week in weeks], "chart-series-1"),
@@ -127,7 +128,7 @@ def forecast_charts(forecast: Forecast) -> dict:
             description=(
                 f"Days over {forecast.threshold}%: {sum(day.flagged for day in days)} of {len(days)} open days."
             ),
-            categories=[f"{day.day:%a %d %b}" for day in days],
+            categories=[f"{dates.weekday_day_month(day.day)}" for day in days],
             series=[
                 Series("Chair hours", [_capped(day.chair_percent) for day in days], "chart-series-0"),
                 Series("Peak nurse load", [_capped(day.nurse_percent) for day in days], "chart-series-1"),
@@ -198,7 +199,7 @@ def utilisation_charts(result: Utilisation) -> dict:
             chart_id="utilisation",
             title="Scheduled and actual chair utilisation, as % of open chair time",
             description=(
-                f"{len(buckets)} periods from {result.start:%d %b %Y} to {result.end:%d %b %Y}; "
+                f"{len(buckets)} periods from {dates.day(result.start)} to {dates.day(result.end)}; "
                 f"{result.visits} appointments."
             ),
             categories=[bucket.label for bucket in buckets],

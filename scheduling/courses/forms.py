@@ -8,6 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from clinic import dates
 from clinic.inputs import EARLIEST_DAY, BoundedDateField, latest_day
 from clinic.models import Regimen
 from patients.forms import DateInput, RegimenChoiceField, apply_errors
@@ -64,7 +65,7 @@ def _switch_date(**kwargs) -> BoundedDateField:
     return BoundedDateField(
         earliest=EARLIEST_DAY,
         latest=_latest,
-        too_early=f"Choose a date on or after {EARLIEST_DAY:%d %b %Y}. Check the year.",
+        too_early=f"Choose a date on or after {dates.day(EARLIEST_DAY)}. Check the year.",
         too_late="Choose a date at most five years from today. Check the year.",
         widget=DateInput(),
         **kwargs,

@@ -35,6 +35,7 @@ def clinic_setup(plan: ClinicPlan) -> Clinic:
         name=plan.name,
         defaults={
             "time_zone": plan.time_zone,
+            "country": plan.country,
             "address": plan.address,
             "phone": plan.phone,
             "email": plan.email,

@@ -31,6 +31,7 @@ class ClinicPlan:
     key: str
     name: str
     time_zone: str
+    country: str  # ISO 3166 code: programme names and paper size
     address: str
     phone: str
     email: str
@@ -52,6 +53,7 @@ LONDON = ClinicPlan(
     key="london",
     name="Riverside Infusion Centre",
     time_zone="Europe/London",
+    country="GB",
     address="Riverside Wing, St Olave's Hospital\n14 Embankment Road\nLondon SE1 7XY",
     phone="020 7946 0321",
     email="infusions@riverside.example.org",
@@ -77,6 +79,7 @@ NEW_YORK = ClinicPlan(
     key="new-york",
     name="Hudson Infusion Suite",
     time_zone="America/New_York",
+    country="US",
     address="220 West 57th Street, Suite 400\nNew York, NY 10019",
     phone="(212) 555-0147",
     email="infusions@hudson.example.com",

@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar, Event
 
+from clinic import dates
 from patients.services import patient_unsubscribe_token
 from scheduling.models import Appointment, AppointmentEvent, Reminder
 
@@ -80,7 +81,7 @@ def unsubscribe_url(patient) -> str:
 
 def format_long_day(day: date) -> str:
     """A date the way a letter writes it: Monday 8 March 2027."""
-    return f"{day:%A} {day.day} {day:%B %Y}"
+    return dates.written_out(day)
 
 
 def format_long_moment(moment: datetime, tz) -> str:

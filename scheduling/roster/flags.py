@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from clinic import dates
 from clinic.dosing import MonitoringItem
 from clinic.models import MonitoringRule
 
@@ -32,6 +33,7 @@ def visit_flags(
     appointment,
     course,
     regimen,
+    programme: str,
     day: date,
     observation_required: bool,
     monitoring: Iterable[MonitoringItem],
@@ -40,6 +42,7 @@ def visit_flags(
 ) -> list[Flag]:
     """The badges of one visit on `day`, in the order the roster shows them.
 
+    `programme` is the regimen's programme as the clinic's country names it;
     `prior_reaction` and `prior_serious_reaction` say whether the patient had an infusion
     reaction (a serious one) at an earlier visit; `monitoring` is the course's checks due.
     """
@@ -60,14 +63,14 @@ def visit_flags(
             )
         )
     if regimen.requires_authorization:
-        flags.append(_authorization_flag(regimen.programme or "Programme", course.authorization_expires_on, day))
+        flags.append(_authorization_flag(programme or "Programme", course.authorization_expires_on, day))
     labs = [
         item
         for item in monitoring
         if item.kind == MonitoringRule.Kind.LABS and day <= item.due_date <= day + timedelta(days=LABS_HORIZON_DAYS)
     ]
     if labs:
-        names = "; ".join(f"{item.name} (due {item.due_date:%d %b})" for item in labs)
+        names = "; ".join(f"{item.name} (due {dates.day_month(item.due_date)})" for item in labs)
         flags.append(Flag("labs", "Labs due", "Labs", "warning", names))
     if regimen.pregnancy_check:
         flags.append(Flag("pregnancy", "Pregnancy check", "Preg", "warning"))
@@ -86,12 +89,12 @@ def _authorization_flag(programme: str, expires: date | None, day: date) -> Flag
     if expires < day:
         return Flag(
             "authorization_expired",
-            f"{programme}: authorization expired {expires:%d %b %Y}",
+            f"{programme}: authorization expired {dates.day(expires)}",
             "Auth!",
             "danger",
             "Do not infuse until the authorization is renewed.",
         )
-    return Flag("authorization", f"{programme}: check authorization (valid to {expires:%d %b %Y})", "Auth", "warning")
+    return Flag("authorization", f"{programme}: check authorization (valid to {dates.day(expires)})", "Auth", "warning")
 
 
 def outside_hours_flag(*, starts_at, ends_at, opens_at, closes_at, closed_reason: str, tz) -> Flag | None:

@@ -215,6 +215,7 @@ def _regimens(appointments: list[Appointment]) -> dict[int, Regimen]:
         list(regimens.values()),
         Prefetch("phases", queryset=RegimenPhase.objects.order_by("position")),
         Prefetch("monitoring", queryset=MonitoringRule.objects.all()),
+        "programme_names",
     )
     return regimens
 
@@ -275,6 +276,7 @@ def _visit(appointment: Appointment, *, clinic: Clinic, day: date, now: datetime
             appointment=appointment,
             course=course,
             regimen=regimen,
+            programme=regimen.programme_for(appointment.patient.clinic.country),
             day=day,
             observation_required=planned.observation_required if planned else False,
             monitoring=doses.monitoring,

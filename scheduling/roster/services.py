@@ -15,6 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from clinic import dates
 from clinic.models import Chair, Clinic
 from clinic.roles import NURSE
 from scheduling.booking.services import BookingError, booking_mark_no_show, lock_appointment
@@ -100,7 +101,7 @@ def _refusal(appointment: Appointment, move: Move, now: datetime) -> str | None:
     visit_day = appointment.starts_at.astimezone(tz).date()
     today = now.astimezone(tz).date()
     if move.to_status == Status.ARRIVED and visit_day != today:
-        return f"This visit is on {visit_day:%d %b %Y}; mark the arrival on that day."
+        return f"This visit is on {dates.day(visit_day)}; mark the arrival on that day."
     if move.to_status == Status.NO_SHOW and now < appointment.starts_at:
         local = appointment.starts_at.astimezone(tz)
         return f"This visit starts at {local:%H:%M}; mark a no-show only after its start time."

@@ -7,6 +7,7 @@ from datetime import date
 from django import forms
 from django.utils import timezone
 
+from clinic import dates
 from clinic.inputs import EARLIEST_DAY, BoundedDateField, IdField, latest_day
 
 
@@ -21,7 +22,7 @@ class WeekForm(forms.Form):
         label="Week of",
         earliest=EARLIEST_DAY,
         latest=_latest_day,
-        too_early=f"Choose a week from {EARLIEST_DAY:%d %b %Y} on. Check the year.",
+        too_early=f"Choose a week from {dates.day(EARLIEST_DAY)} on. Check the year.",
         too_late="Choose a week at most five years ahead. Check the year.",
         widget=forms.DateInput(attrs={"type": "date"}),
     )

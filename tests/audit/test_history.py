@@ -144,7 +144,7 @@ def test_a_booking_and_a_cancel_through_the_services_are_in_the_patients_history
     assert [(c.field, c.old, c.new) for c in newest.changes] == [("Status", "Booked", "Cancelled")]
     booked = next(row for row in rows if row.action == "Created" and row.what.startswith("Appointment"))
     # Moments are shown on the clinic's clock, not in UTC.
-    assert ("Starts at", "—", "17 Mar 2027 09:00") in [(c.field, c.old, c.new) for c in booked.changes]
+    assert ("Starts at", "—", "17 Mar 2027, 09:00") in [(c.field, c.old, c.new) for c in booked.changes]
 
 
 def test_a_nurse_reassignment_keeps_the_previous_nurse_in_the_history(clinic_a, manager, nurse):

@@ -217,11 +217,11 @@ def test_a_time_zone_change_with_booked_visits_shows_what_it_would_do_and_is_ref
     html = response.content.decode()
     assert (
         "Changing the time zone from Europe/London to Europe/Helsinki moves the local time of 2 booked visits "
-        "from Mon 01 Mar 2027 on: each stays at the same moment, so 09:00 becomes 11:00"
+        "from Mon 1 Mar 2027 on: each stays at the same moment, so 09:00 becomes 11:00"
     ) in html
-    assert "Mon 01 Mar 2027 09:00 becomes 11:00 (Chair 1)" in html
-    assert "Mon 01 Mar 2027 16:00 becomes 18:00 (Chair 1), outside the opening hours" in html
-    assert "1 booked visit would fall outside the opening hours: Mon 01 Mar 2027 18:00–20:00 (Chair 1)." in html
+    assert "Mon 1 Mar 2027, 09:00 becomes 11:00 (Chair 1)" in html
+    assert "Mon 1 Mar 2027, 16:00 becomes 18:00 (Chair 1), outside the opening hours" in html
+    assert "1 booked visit would fall outside the opening hours: Mon 1 Mar 2027, 18:00–20:00 (Chair 1)." in html
     assert "Tick this box to change the time zone of 2 booked visits, or put the old time zone back." in html
     # The visits are named by date and time only.
     assert "Lovelace" not in html and "Hopper" not in html
@@ -255,7 +255,7 @@ def test_a_confirmed_time_zone_change_re_plans_the_reminders_and_names_visits_ou
     shown = _messages(response)
     assert "The reminders of 2 booked visits were re-planned for the new time zone." in shown
     assert (
-        "Outside the opening hours now (1 booked visit); move or cancel them: Mon 01 Mar 2027 18:00–20:00 (Chair 1)."
+        "Outside the opening hours now (1 booked visit); move or cancel them: Mon 1 Mar 2027, 18:00–20:00 (Chair 1)."
     ) in shown
 
 

@@ -2,6 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
+from clinic import dates
 from clinic.models import Clinic, Regimen
 from scheduling.demo import CLINIC_PLANS, DEMO_PASSWORD, USERS, demo_build, demo_present
 
@@ -65,10 +66,10 @@ class Command(BaseCommand):
                 )
             for name, (day, is_today) in summary.busiest_days.items():
                 if is_today:
-                    self.stdout.write(f"{name}: today's roster ({day:%A %-d %B}) is the demo's busiest day.")
+                    self.stdout.write(f"{name}: today's roster ({dates.weekday_day(day)}) is the demo's busiest day.")
                 else:
                     self.stdout.write(
-                        f"{name}: today's roster is closed or over; the demo's busiest day is {day:%A %-d %B}."
+                        f"{name}: today's roster is closed or over; the demo's busiest day is {dates.weekday_day(day)}."
                     )
         usernames = ", ".join(user.username for user in USERS if user.can_log_in)
         self.stdout.write(f"Log in as {usernames} with the password {DEMO_PASSWORD!r} (demo only).")

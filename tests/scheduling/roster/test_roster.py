@@ -230,7 +230,7 @@ def test_an_expired_authorization_says_not_to_infuse(clinic_a):
     (visit,) = roster_for_day(clinic=clinic_a, day=MONDAY).visits
 
     (flag,) = [flag for flag in visit.flags if flag.code == "authorization_expired"]
-    assert flag.label == "TOUCH Prescribing Program (REMS): authorization expired 27 Feb 2027"
+    assert flag.label == "Tysabri risk minimisation forms: authorization expired 27 Feb 2027"
     assert "Do not infuse" in flag.detail
 
 

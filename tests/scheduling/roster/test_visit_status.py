@@ -176,7 +176,7 @@ def test_a_no_show_is_refused_before_the_visit_starts(clinic_a, front_desk):
 def test_an_arrival_is_refused_on_another_day(clinic_a, front_desk):
     appointment = visit(clinic_a)
 
-    with pytest.raises(VisitError, match="This visit is on 01 Mar 2027; mark the arrival on that day."):
+    with pytest.raises(VisitError, match="This visit is on 1 Mar 2027; mark the arrival on that day."):
         visit_move(
             appointment=appointment,
             to_status=Status.ARRIVED,
