@@ -42,6 +42,7 @@ from clinic.models import (
     NurseStaffing,
     OpeningHours,
     Regimen,
+    RegimenCheck,
     RegimenPhase,
     StaffProfile,
 )
@@ -480,6 +481,14 @@ class MonitoringRuleInline(ClinicChoicesMixin, admin.TabularInline):
     extra = 0
 
 
+class RegimenCheckInline(ClinicChoicesMixin, admin.TabularInline):
+    """The checks a nurse ticks before the infusion starts; retired with `active`, never deleted."""
+
+    model = RegimenCheck
+    extra = 0
+    fields = ["position", "label", "when", "kind", "active", "verified", "source"]
+
+
 class FormularyAdmin(ChairsideAdmin):
     """The shared formulary: every admin user reads it, the formulary role (clinic.roles) adds and changes it.
 
@@ -501,16 +510,25 @@ class DrugAdmin(FormularyAdmin):
 class RegimenAdmin(FormularyAdmin):
     list_display = ["name", "code", "drug", "active", "programme", "therapy_class", "washout_days_after"]
     list_filter = ["active", "drug", "therapy_class"]
-    inlines = [RegimenPhaseInline, MonitoringRuleInline]
+    inlines = [RegimenPhaseInline, MonitoringRuleInline, RegimenCheckInline]
 
     def history_parts(self, obj):
         return [
             about(Regimen.objects.filter(pk=obj.pk)),
             *(
                 about(model.objects.filter(regimen=obj), owner="regimen", owner_id=obj.pk)
-                for model in (RegimenPhase, MonitoringRule)
+                for model in (RegimenPhase, MonitoringRule, RegimenCheck)
             ),
         ]
+
+
+@admin.register(RegimenCheck)
+class RegimenCheckAdmin(FormularyAdmin):
+    """Every regimen's checks in one list, to review what is still unverified."""
+
+    list_display = ["label", "regimen", "when", "kind", "position", "active", "verified"]
+    list_filter = ["verified", "active", "kind", "when", "regimen"]
+    search_fields = ["label", "source"]
 
 
 @admin.register(StaffProfile)

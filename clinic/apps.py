@@ -34,6 +34,7 @@ class ClinicConfig(AppConfig):
             NurseStaffing,
             OpeningHours,
             Regimen,
+            RegimenCheck,
             RegimenPhase,
             StaffProfile,
         )
@@ -43,7 +44,7 @@ class ClinicConfig(AppConfig):
             auditlog.register(model, serialize_data=True, serialize_kwargs={"fields": ["clinic"]})
         auditlog.register(Drug)
         auditlog.register(Regimen)
-        for model in (RegimenPhase, MonitoringRule):
+        for model in (RegimenPhase, MonitoringRule, RegimenCheck):
             auditlog.register(model, serialize_data=True, serialize_kwargs={"fields": ["regimen"]})
         auditlog.register(StaffProfile, m2m_fields={"clinics"})
         # last_login changes at every sign-in: noise, not a change anyone made. The password

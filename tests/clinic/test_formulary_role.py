@@ -19,7 +19,7 @@ from tests.helpers import admin_form_data, make_staff
 
 pytestmark = pytest.mark.django_db
 
-FORMULARY_MODELS = ("drug", "regimen", "regimenphase", "monitoringrule")
+FORMULARY_MODELS = ("drug", "regimen", "regimenphase", "monitoringrule", "regimencheck")
 
 
 @pytest.fixture
