@@ -443,7 +443,9 @@ INFECTION_CHECK_PRACTICE_SOURCE = (
     "Clinic practice: assess for active infection before every dose. The label facts state this for the "
     "anti-CD20 therapies only; not retrieved for this drug."
 )
-HBV_SOURCE = "[LABEL] hepatitis B screening before the first dose; active HBV is a contraindication (prescriberpoint.com)."
+HBV_SOURCE = (
+    "[LABEL] hepatitis B screening before the first dose; active HBV is a contraindication (prescriberpoint.com)."
+)
 IMMUNOGLOBULINS_SOURCE = "[LABEL] quantitative serum immunoglobulins before the first dose (prescriberpoint.com)."
 LFT_SOURCE = (
     "[LABEL, added 8/2025] liver function tests (ALT, AST, alkaline phosphatase, bilirubin) before the first "
@@ -498,7 +500,9 @@ REGIMEN_CHECKS = {
             "(Medscape Briumvi monograph).",
         ),
         _check(
-            10, "infection check", "[LABEL] assess for active infection before each infusion (Medscape Briumvi monograph)."
+            10,
+            "infection check",
+            "[LABEL] assess for active infection before each infusion (Medscape Briumvi monograph).",
         ),
     ],
     "rituximab": [
