@@ -159,9 +159,7 @@ def test_a_tick_taken_back_keeps_its_row_and_holds_the_infusion_back_again(clini
     tick_all_checks(appointment, by=nurse)
     infection = check(appointment, "infection check")
 
-    visit_check_untick(
-        appointment=appointment, regimen_check=infection, by=nurse, now=local(clinic_a, MONDAY, 9, 5)
-    )
+    visit_check_untick(appointment=appointment, regimen_check=infection, by=nurse, now=local(clinic_a, MONDAY, 9, 5))
 
     taken_back = VisitCheck.objects.get(appointment=appointment, regimen_check=infection)
     assert (taken_back.unticked_by, taken_back.unticked_at) == (nurse, local(clinic_a, MONDAY, 9, 5))
