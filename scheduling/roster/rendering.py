@@ -125,15 +125,21 @@ def undo_html(visit, undo, csrf_input) -> str:
     )
 
 
-def checklist_html(visit, *, csrf_input, can_tick: bool, can_override: bool, override_form=None) -> str:
+def checklist_html(
+    visit, *, csrf_input, can_tick: bool, can_override: bool, before_infusion: bool, override_form=None
+) -> str:
     """The checks before the needle on the visit's card: one button per item to tick or take back, who and when.
 
     Each item is its own small form (a POST with the CSRF token, htmx like the status buttons),
     a button with `aria-pressed`, so a keyboard reaches and presses it and a screen reader hears
-    whether it is ticked. A visit not yet arrived, or already infusing, lists its items as text.
+    whether it is ticked. A visit not yet arrived, or already infusing, lists its items as text;
+    an authorization to renew or override is named only while the infusion has not started.
     """
     checklist = visit.checklist
-    if checklist is None or not (checklist.items or checklist.needs_override or checklist.overridden):
+    if visit.status in ("no_show", "cancelled"):
+        return ""  # nothing is given at a visit that did not happen
+    needs_override = checklist is not None and checklist.needs_override and before_infusion
+    if checklist is None or not (checklist.items or needs_override or checklist.overridden):
         return ""
     tz = visit.appointment.clinic.tz
     rows = []
@@ -191,7 +197,7 @@ def checklist_html(visit, *, csrf_input, can_tick: bool, can_override: bool, ove
             checklist.override_at.astimezone(tz).strftime("%H:%M"),
             checklist.override_reason,
         )
-    elif checklist.needs_override:
+    elif needs_override:
         problem = format_html('<p class="roster-override-needed small mb-1">{}</p>', checklist.authorization_problem())
         form = ""
         if can_override:

@@ -104,6 +104,7 @@ def _roster_context(
             csrf_input=csrf_input,
             can_tick=can_react and visit.status in TICK_STATUSES,
             can_override=can_override and visit.status in OVERRIDE_STATUSES,
+            before_infusion=visit.status in OVERRIDE_STATUSES,
             override_form=override_forms.get(visit.pk),
         )
         visit.flags_short_html = rendering.flags_short_html(visit.flags)
