@@ -89,7 +89,7 @@ def _authorization_flag(programme: str, expires: date | None, day: date) -> Flag
             f"{programme}: authorization expired {expires:%d %b %Y}",
             "Auth!",
             "danger",
-            "Do not infuse until the authorization is renewed.",
+            "Do not infuse until the authorization is renewed, or a clinic manager overrides it with a reason.",
         )
     return Flag("authorization", f"{programme}: check authorization (valid to {expires:%d %b %Y})", "Auth", "warning")
 
