@@ -44,6 +44,7 @@ from clinic.models import (
     OpeningHours,
     ProgrammeName,
     Regimen,
+    RegimenCheck,
     RegimenPhase,
     StaffProfile,
 )
@@ -503,6 +504,14 @@ class ProgrammeNameInline(ClinicChoicesMixin, admin.TabularInline):
     verbose_name_plural = "programme names by country (elsewhere the programme above)"
 
 
+class RegimenCheckInline(ClinicChoicesMixin, admin.TabularInline):
+    """The checks a nurse ticks before the infusion starts; retired with `active`, never deleted."""
+
+    model = RegimenCheck
+    extra = 0
+    fields = ["position", "label", "when", "kind", "active", "verified", "source"]
+
+
 class FormularyAdmin(ChairsideAdmin):
     """The shared formulary: every admin user reads it, the formulary role (clinic.roles) adds and changes it.
 
@@ -524,16 +533,25 @@ class DrugAdmin(FormularyAdmin):
 class RegimenAdmin(FormularyAdmin):
     list_display = ["name", "code", "drug", "active", "programme", "therapy_class", "washout_days_after"]
     list_filter = ["active", "drug", "therapy_class"]
-    inlines = [RegimenPhaseInline, MonitoringRuleInline, ProgrammeNameInline]
+    inlines = [RegimenPhaseInline, MonitoringRuleInline, RegimenCheckInline, ProgrammeNameInline]
 
     def history_parts(self, obj):
         return [
             about(Regimen.objects.filter(pk=obj.pk)),
             *(
                 about(model.objects.filter(regimen=obj), owner="regimen", owner_id=obj.pk)
-                for model in (RegimenPhase, MonitoringRule, ProgrammeName)
+                for model in (RegimenPhase, MonitoringRule, RegimenCheck, ProgrammeName)
             ),
         ]
+
+
+@admin.register(RegimenCheck)
+class RegimenCheckAdmin(FormularyAdmin):
+    """Every regimen's checks in one list, to review what is still unverified."""
+
+    list_display = ["label", "regimen", "when", "kind", "position", "active", "verified"]
+    list_filter = ["verified", "active", "kind", "when", "regimen"]
+    search_fields = ["label", "source"]
 
 
 @admin.register(StaffProfile)

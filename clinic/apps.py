@@ -35,6 +35,7 @@ class ClinicConfig(AppConfig):
             OpeningHours,
             ProgrammeName,
             Regimen,
+            RegimenCheck,
             RegimenPhase,
             StaffProfile,
         )
@@ -44,7 +45,7 @@ class ClinicConfig(AppConfig):
             auditlog.register(model, serialize_data=True, serialize_kwargs={"fields": ["clinic"]})
         auditlog.register(Drug)
         auditlog.register(Regimen)
-        for model in (RegimenPhase, MonitoringRule, ProgrammeName):
+        for model in (RegimenPhase, MonitoringRule, RegimenCheck, ProgrammeName):
             auditlog.register(model, serialize_data=True, serialize_kwargs={"fields": ["regimen"]})
         auditlog.register(StaffProfile, m2m_fields={"clinics"})
         # last_login changes at every sign-in: noise, not a change anyone made. The password

@@ -226,6 +226,12 @@ def _slot(spec: RegimenSpec, dose_number: int) -> _Slot | None:
     return None
 
 
+def first_of_block(spec: RegimenSpec, dose_number: int) -> bool:
+    """Whether the course's `dose_number`-th dose opens its block: day 1 of a Lemtrada course, any single-dose block."""
+    slot = _slot(spec, dose_number)
+    return slot is not None and slot.dose_in_block == 1
+
+
 def _interval(phase: PhaseSpec, options: Mapping[str, Any]) -> tuple[int | None, str]:
     if phase.alternative_interval_option and options.get(phase.alternative_interval_option):
         if phase.alternative_interval_value:

@@ -502,3 +502,60 @@ class ProgrammeName(models.Model):
 
     def __str__(self) -> str:
         return f"{self.regimen}: {self.name} ({self.country.code})"
+
+
+class RegimenCheck(models.Model):
+    """One item of a regimen's checklist before the needle: ticked on the roster before the infusion starts.
+
+    Data like the phases: seeded from the label facts (migration 0009), edited by the formulary
+    managers. An item of kind "authorization" is ticked like the others and also needs the
+    course's programme authorization to be current on the visit's day, unless a clinic manager
+    overrides an expired one with a reason.
+    """
+
+    class When(models.TextChoices):
+        EVERY_DOSE = "every_dose", "before every dose"
+        FIRST_DOSE = "first_dose", "before dose 1 of the course"
+        BLOCK_FIRST_DOSE = "block_first_dose", "before the first dose of each block (day 1 of a Lemtrada course)"
+
+    class Kind(models.TextChoices):
+        TICK = "tick", "ticked by the nurse"
+        AUTHORIZATION = "authorization", "programme authorization: ticked, and current on the course"
+
+    regimen = models.ForeignKey(Regimen, on_delete=models.CASCADE, related_name="checks")
+    position = models.PositiveSmallIntegerField(help_text="Order on the roster card, from 1.")
+    label = models.CharField(
+        max_length=120,
+        help_text="What the nurse ticks, as it reads in a sentence: e.g. infection check, TOUCH authorization.",
+    )
+    when = models.CharField(max_length=20, choices=When.choices, default=When.EVERY_DOSE)
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TICK)
+    active = models.BooleanField(
+        default=True, help_text="Only active items are asked for. Retire an item here instead of deleting it."
+    )
+    verified = models.BooleanField(
+        default=False,
+        help_text="Confirmed against the label or the programme's own pages. Unverified items are clinic practice "
+        "to confirm before go-live.",
+    )
+    source = models.TextField(blank=True, help_text="Where the item comes from (label, programme, version).")
+
+    class Meta:
+        ordering = ["regimen", "position"]
+        verbose_name = "pre-infusion check"
+        constraints = [
+            models.UniqueConstraint(fields=["regimen", "position"], name="regimen_check_position_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.regimen}: {self.label}"
+
+    def applies_to(self, *, dose_number: int, first_of_block: bool) -> bool:
+        """Whether the course's `dose_number`-th dose asks for this item (`first_of_block`: day 1 of its block)."""
+        if not self.active:
+            return False
+        if self.when == self.When.FIRST_DOSE:
+            return dose_number == 1
+        if self.when == self.When.BLOCK_FIRST_DOSE:
+            return first_of_block
+        return True

@@ -8,7 +8,7 @@ value is seeded and the alternative noted: a clinic manager changes the rows in 
 no release needed. Premedication minutes are the chair time before the infusion starts.
 
 This module is read by the seed migrations only (0003 the regimens, 0007 which of them exclude
-each other); the live rows are the record once seeded.
+each other, 0008 the checks before the needle); the live rows are the record once seeded.
 """
 
 OCREVUS_SOURCE = (
@@ -446,3 +446,147 @@ PROGRAMME_NAMES = [
         "source": UK_PROGRAMME_SOURCE,
     },
 ]
+
+
+# --- The checks before the needle (migration 0009) -------------------------------------------
+#
+# Per regimen code, the items a nurse ticks on the roster before starting the infusion, in
+# roster order. `when`: every_dose, first_dose (dose 1 of the course) or block_first_dose (day 1
+# of each block, e.g. each Lemtrada course). `kind`: tick, or authorization (ticked, and the
+# course's programme authorization must be current). `verified` is False where the label facts
+# do not state the item for this drug: seeded as clinic practice, to confirm before go-live.
+# Labels read inside a sentence: "Tick the pre-infusion checklist and the infection check ...".
+
+ANTI_CD20_INFECTION_SOURCE = (
+    "[LABEL] assess for active infection before every infusion and delay it if one is present "
+    "(label facts, cross-cutting requirements: all anti-CD20 therapies)."
+)
+INFECTION_CHECK_PRACTICE_SOURCE = (
+    "Clinic practice: assess for active infection before every dose. The label facts state this for the "
+    "anti-CD20 therapies only; not retrieved for this drug."
+)
+HBV_SOURCE = (
+    "[LABEL] hepatitis B screening before the first dose; active HBV is a contraindication (prescriberpoint.com)."
+)
+IMMUNOGLOBULINS_SOURCE = "[LABEL] quantitative serum immunoglobulins before the first dose (prescriberpoint.com)."
+LFT_SOURCE = (
+    "[LABEL, added 8/2025] liver function tests (ALT, AST, alkaline phosphatase, bilirubin) before the first "
+    "dose (prescriberpoint.com)."
+)
+
+
+def _check(position, label, source, *, when="every_dose", kind="tick", verified=True):
+    return {"position": position, "label": label, "when": when, "kind": kind, "verified": verified, "source": source}
+
+
+def _anti_cd20_first_dose(*, liver: bool, immunoglobulins_verified: bool = True) -> list[dict]:
+    checks = [
+        _check(1, "hepatitis B screening", HBV_SOURCE, when="first_dose"),
+        _check(
+            2,
+            "serum immunoglobulins",
+            IMMUNOGLOBULINS_SOURCE
+            if immunoglobulins_verified
+            else (
+                "Not in the label facts for rituximab (off-label in MS): seeded as for the other anti-CD20 "
+                "therapies; set it from the clinic's protocol."
+            ),
+            when="first_dose",
+            verified=immunoglobulins_verified,
+        ),
+    ]
+    if liver:
+        checks.append(_check(3, "liver function tests", LFT_SOURCE, when="first_dose"))
+    return checks
+
+
+REGIMEN_CHECKS = {
+    "ocrevus": [
+        *_anti_cd20_first_dose(liver=True),
+        _check(
+            10,
+            "infection check",
+            "[LABEL via MFR] assess for active infection before every infusion; delay if present (ocrevus.com/hcp).",
+        ),
+    ],
+    "ocrevus-zunovo": [
+        *_anti_cd20_first_dose(liver=False),
+        _check(10, "infection check", ANTI_CD20_INFECTION_SOURCE),
+    ],
+    "briumvi": [
+        *_anti_cd20_first_dose(liver=True),
+        _check(
+            9,
+            "pregnancy check",
+            "[LABEL] verify pregnancy status in females of reproductive potential before each infusion "
+            "(Medscape Briumvi monograph).",
+        ),
+        _check(
+            10,
+            "infection check",
+            "[LABEL] assess for active infection before each infusion (Medscape Briumvi monograph).",
+        ),
+    ],
+    "rituximab": [
+        *_anti_cd20_first_dose(liver=False, immunoglobulins_verified=False),
+        _check(10, "infection check", ANTI_CD20_INFECTION_SOURCE),
+    ],
+    "tysabri": [
+        _check(
+            1,
+            "TOUCH authorization",
+            "[REMS] Tysabri is available only through the TOUCH Prescribing Program: the infusion site confirms "
+            "the patient is Authorized before each infusion (FDA REMS page, REMS=63; DailyMed boxed warning).",
+            kind="authorization",
+        ),
+        _check(
+            2,
+            "pre-infusion checklist",
+            "[REMS] the site completes the TOUCH Pre-infusion Patient Checklist for each patient before each "
+            "infusion (the 2013 form asked for it within 1 day of the visit; verify current practice).",
+        ),
+        _check(10, "infection check", INFECTION_CHECK_PRACTICE_SOURCE, verified=False),
+    ],
+    "tyruko": [
+        _check(
+            1,
+            "TYRUKO REMS authorization",
+            "[REMS] Tyruko has its own TYRUKO REMS, separate from TOUCH (FDA REMS page 423). Its per-infusion "
+            "authorization step was not retrieved: seeded as for TOUCH, verify.",
+            kind="authorization",
+            verified=False,
+        ),
+        _check(
+            2,
+            "pre-infusion checklist",
+            "Seeded as for Tysabri's TOUCH checklist; the TYRUKO REMS pre-infusion steps were not retrieved: verify.",
+            verified=False,
+        ),
+        _check(10, "infection check", INFECTION_CHECK_PRACTICE_SOURCE, verified=False),
+    ],
+    "lemtrada": [
+        _check(
+            1,
+            "LEMTRADA REMS authorization",
+            "[REMS] certified facilities verify the patient is authorized before each infusion (FDA REMS page, "
+            "REMS=340, updated 03/04/2024; bcbsnd.com medical policy).",
+            kind="authorization",
+        ),
+        _check(
+            2,
+            "REMS baseline labs",
+            "[REMS, 2016 page] baseline labs within 30 days before the first infusion (Patient Authorization and "
+            "Baseline Lab Form); check the current REMS.",
+            when="first_dose",
+            verified=False,
+        ),
+        _check(
+            3,
+            "herpes prophylaxis",
+            "[LABEL] oral antiviral from the first day of each course, for at least 2 months or until CD4+ is at "
+            "least 200 cells/uL (neurologyadvisor.com label summary).",
+            when="block_first_dose",
+        ),
+        _check(10, "infection check", INFECTION_CHECK_PRACTICE_SOURCE, verified=False),
+    ],
+}

@@ -26,10 +26,11 @@ class SchedulingConfig(AppConfig):
     def _register_audit_trail(self) -> None:
         from auditlog.registry import auditlog
 
-        from scheduling.models import Appointment, NurseAssignment
+        from scheduling.models import Appointment, NurseAssignment, VisitCheck
 
         # Bookings, reschedules, cancellations, visit statuses and nurse assignments: who, when,
         # from where, old and new values. Changes made with QuerySet.update() are not logged, so
         # the services change these rows with save().
         auditlog.register(Appointment, exclude_fields=["created_at"])
         auditlog.register(NurseAssignment, exclude_fields=["assigned_at"])
+        auditlog.register(VisitCheck)

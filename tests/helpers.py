@@ -16,8 +16,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 
 from clinic.models import Clinic, Regimen, StaffProfile
-from scheduling.models import Appointment
+from scheduling.models import Appointment, VisitCheck
 from scheduling.reminders.outbox import appointment_reminders_sync
+from scheduling.roster.checklists import visit_checklist
 from tests.factories import AppointmentFactory, ClinicFactory, PatientFactory, TreatmentCourseFactory
 
 DEMO_PASSWORD = "chairside-test-pw"  # noqa: S105 - test users only
@@ -53,6 +54,7 @@ def ensure_formulary() -> None:
         import_module("clinic.migrations.0003_seed_regimens").seed(django_apps, None)
         import_module("clinic.migrations.0007_seed_therapy_classes").fill(django_apps, None)
         import_module("clinic.migrations.0008_clinic_country_programme_names").fill(django_apps, None)
+        import_module("clinic.migrations.0009_regimen_checks").seed(django_apps, None)
 
 
 # --- Time ------------------------------------------------------------------------------------
@@ -165,6 +167,19 @@ def give(course, day: date, *, dose_number: int = 1, hour: int = 10) -> Appointm
     return book_directly(
         course=course, starts_at=starts_at, dose_number=dose_number, minutes=120, status=Appointment.Status.COMPLETED
     )
+
+
+def tick_all_checks(appointment: Appointment, *, by, at: datetime | None = None) -> list[VisitCheck]:
+    """Every open item of the visit's checks before the needle, ticked by `by`: rows written straight, no rule checked.
+
+    For tests about something else than the checklist, whose visits must be allowed to start
+    their infusion; an authorization that has expired still blocks it (that is not a tick).
+    """
+    at = at or appointment.starts_at
+    return [
+        VisitCheck.objects.create(appointment=appointment, regimen_check_id=item.check_id, ticked_by=by, ticked_at=at)
+        for item in visit_checklist(appointment).open_items
+    ]
 
 
 def admin_form_data(response) -> dict:

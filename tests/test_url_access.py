@@ -66,6 +66,9 @@ URL_ACCESS: dict[str, frozenset[str]] = {
     # Taking back a status: whoever may press it (checked again per move).
     "scheduling:roster_visit_undo": STAFF,
     "scheduling:roster_visit_reaction": frozenset({NURSE, MANAGER}),
+    # The checks before the needle: nurses tick them; only a manager overrides an expired authorization.
+    "scheduling:roster_visit_check": frozenset({NURSE, MANAGER}),
+    "scheduling:roster_visit_authorization_override": frozenset({MANAGER}),
     "scheduling:roster_nurse_assignments": frozenset({MANAGER}),
     "scheduling:reminders_failed": BOOKERS,
     "scheduling:reminder_retry": frozenset({MANAGER}),

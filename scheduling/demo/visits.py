@@ -2,7 +2,8 @@
 
 The booking services refuse a start in the past, so these rows are written directly, with
 the history and the actual times the services would have recorded: booked some days
-before, then moved through the day's statuses (the roster's moves and their time fields),
+before, then moved through the day's statuses (the roster's moves and their time fields,
+the checks before the needle ticked by the nurse in the chair before the infusion started),
 cancelled, or marked a no-show. Everything that starts after now is booked through the
 booking services instead (`bookings`).
 """
@@ -15,11 +16,14 @@ from datetime import datetime, timedelta
 
 from django.db import connection
 
+from clinic import dosing
+from clinic.models import RegimenCheck
 from patients.models import Patient, TreatmentCourse
 from scheduling.demo.days import Placement
 from scheduling.demo.history import Visit
 from scheduling.demo.plans import NO_SHOW_NOTE, REACTION_NOTE, SERIOUS_REACTION_NOTE
-from scheduling.models import Appointment, AppointmentEvent
+from scheduling.doses import RegimenSpecs
+from scheduling.models import Appointment, AppointmentEvent, VisitCheck
 from scheduling.reminders.outbox import appointment_reminders_sync
 from scheduling.roster.services import MOVES
 
@@ -91,17 +95,68 @@ def visits_write_many(
     now: datetime,
 ) -> list[Appointment]:
     """`visits_write` for many courses at once, in a few bulk inserts."""
+    checks = _Checks({course.regimen_id for _patient, course, _visits in courses})
     rows: list[tuple[Appointment, list[AppointmentEvent]]] = []
     for patient, course, visits in courses:
         for visit in sorted(visits, key=lambda visit: visit.placement.starts_at):
             rows.append(_visit_row(visit, patient=patient, course=course, staff=staff, rng=rng, now=now))
     _write(rows)
+    _ticks_write(rows, checks=checks, nurse=staff["nurse"])
     appointments = [appointment for appointment, _events in rows]
     # The reminder outbox follows, as after every booking change: a no-show owes the patient a message.
     for appointment in appointments:
         if appointment.status == Status.NO_SHOW:
             appointment_reminders_sync(appointment=appointment)
     return appointments
+
+
+class _Checks:
+    """The checks before the needle each dose of the demo's regimens asks for, read once per regimen."""
+
+    def __init__(self, regimen_ids: set[int]) -> None:
+        self._specs = RegimenSpecs.for_regimens(regimen_ids)
+        self._checks: dict[int, list[RegimenCheck]] = {regimen_id: [] for regimen_id in regimen_ids}
+        for check in RegimenCheck.objects.filter(regimen_id__in=regimen_ids, active=True).order_by("position", "pk"):
+            self._checks[check.regimen_id].append(check)
+
+    def __call__(self, course: TreatmentCourse, dose_number: int) -> list[RegimenCheck]:
+        first = dosing.first_of_block(self._specs(course.regimen_id), dose_number)
+        return [
+            check
+            for check in self._checks[course.regimen_id]
+            if check.applies_to(dose_number=dose_number, first_of_block=first)
+        ]
+
+
+def _ticks_write(rows: list[tuple[Appointment, list[AppointmentEvent]]], *, checks: _Checks, nurse) -> None:
+    """Every visit whose infusion started had its checks ticked in the chair, a minute apart, by the nurse.
+
+    With their history rows, as the roster's tick service writes them; the course's authorization
+    was current on those days (the demo's courses expire after today).
+    """
+    ticks, events = [], []
+    for appointment, _events in rows:
+        if appointment.infusion_started_at is None:
+            continue
+        for number, check in enumerate(checks(appointment.course, appointment.dose_number), start=1):
+            moment = min(appointment.in_chair_at + timedelta(minutes=number), appointment.infusion_started_at)
+            ticks.append(VisitCheck(appointment=appointment, regimen_check=check, ticked_by=nurse, ticked_at=moment))
+            events.append(
+                AppointmentEvent(
+                    appointment=appointment,
+                    by=nurse,
+                    at=moment,
+                    action=AppointmentEvent.Action.CHECK_TICKED,
+                    from_status=Status.IN_CHAIR,
+                    to_status=Status.IN_CHAIR,
+                    reason=f"Ticked the {check.label}.",
+                    details={"check_id": check.pk, "label": check.label, "at": moment.isoformat()},
+                )
+            )
+    VisitCheck.objects.bulk_create(ticks, batch_size=500)
+    moments = [event.at for event in events]
+    AppointmentEvent.objects.bulk_create(events, batch_size=500)
+    times_write(AppointmentEvent, "at", {event.pk: moment for event, moment in zip(events, moments, strict=True)})
 
 
 def _visit_row(

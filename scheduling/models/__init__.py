@@ -1,7 +1,8 @@
-"""Scheduling's models: appointments and their history, nurse assignments, the reminder outbox, capacity."""
+"""Scheduling's models: appointments and their history and checks, nurse assignments, the reminder outbox, capacity."""
 
 from scheduling.models.appointments import Appointment, AppointmentEvent, AppointmentQuerySet
 from scheduling.models.capacity import CapacityPolicy
+from scheduling.models.checks import VisitCheck
 from scheduling.models.doses import DoseState
 from scheduling.models.nurses import NurseAssignment
 from scheduling.models.reminders import Reminder
@@ -14,4 +15,5 @@ __all__ = [
     "DoseState",
     "NurseAssignment",
     "Reminder",
+    "VisitCheck",
 ]

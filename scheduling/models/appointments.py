@@ -80,6 +80,15 @@ class Appointment(models.Model):
     early_override_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # An infusion on an expired (or unrecorded) programme authorization is a clinic manager's
+    # decision, kept here with who made it and when (and in the visit's history).
+    authorization_override_reason = models.TextField(
+        blank=True, help_text="Why a manager allowed the infusion although the programme authorization had expired."
+    )
+    authorization_override_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    authorization_override_at = models.DateTimeField(null=True, blank=True)
 
     objects = AppointmentQuerySet.as_manager()
 
@@ -89,6 +98,10 @@ class Appointment(models.Model):
             ("change_appointment_status", "Can move an appointment through the day's statuses"),
             ("mark_arrival", "Can mark arrivals and no-shows"),
             ("override_earliest_date", "Can book a dose before its earliest allowed date"),
+            (
+                "override_expired_authorization",
+                "Can let an infusion start on an expired programme authorization, with a reason",
+            ),
         ]
         constraints = [
             models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="appointment_ends_after_start"),
@@ -121,11 +134,14 @@ class AppointmentEvent(models.Model):
         OVERRIDE = "override", "Earliest date overridden"
         REACTION = "reaction", "Infusion reaction recorded"
         NOTE = "note", "Note"
+        CHECK_TICKED = "check_ticked", "Pre-infusion check ticked"
+        CHECK_UNTICKED = "check_unticked", "Pre-infusion check taken back"
+        AUTHORIZATION_OVERRIDE = "auth_override", "Expired authorization overridden"
 
     appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="events")
     at = models.DateTimeField(auto_now_add=True)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
-    action = models.CharField(max_length=12, choices=Action.choices)
+    action = models.CharField(max_length=20, choices=Action.choices)
     from_status = models.CharField(max_length=12, blank=True)
     to_status = models.CharField(max_length=12, blank=True)
     reason = models.TextField(blank=True)

@@ -92,7 +92,7 @@ def _authorization_flag(programme: str, expires: date | None, day: date) -> Flag
             f"{programme}: authorization expired {dates.day(expires)}",
             "Auth!",
             "danger",
-            "Do not infuse until the authorization is renewed.",
+            "Do not infuse until the authorization is renewed, or a clinic manager overrides it with a reason.",
         )
     return Flag("authorization", f"{programme}: check authorization (valid to {dates.day(expires)})", "Auth", "warning")
 

@@ -2,8 +2,9 @@
 
 A selector: it only reads. `roster_for_day` makes a fixed number of queries however many
 visits the day holds (the clinic's hours and staffing, chairs, nurse assignments, the day's
-appointments with their patient, course and earlier reactions, the regimens with their phases
-and monitoring rules, and the courses' visits through the dose module); everything after that
+appointments with their patient, course and earlier reactions, the regimens with their phases,
+monitoring rules and pre-infusion checks, the visits' ticks, and the courses' visits through
+the dose module); everything after that
 is computed in Python. The flags live in `flags.py`, the nurses' load in `load.py`.
 """
 
@@ -18,10 +19,21 @@ from django.db.models import Exists, OuterRef, Prefetch, Subquery, prefetch_rela
 from django.utils import timezone
 
 from clinic import dosing
-from clinic.models import Chair, Clinic, Closure, MonitoringRule, NurseStaffing, OpeningHours, Regimen, RegimenPhase
+from clinic.models import (
+    Chair,
+    Clinic,
+    Closure,
+    MonitoringRule,
+    NurseStaffing,
+    OpeningHours,
+    Regimen,
+    RegimenCheck,
+    RegimenPhase,
+)
 from clinic.roles import NURSE
 from scheduling.doses import CourseDoses, RegimenSpecs, clinic_today, courses_doses
-from scheduling.models import Appointment, AppointmentEvent, NurseAssignment
+from scheduling.models import Appointment, AppointmentEvent, NurseAssignment, VisitCheck
+from scheduling.roster.checklists import Checklist, checklist_for, local_programme
 from scheduling.roster.flags import Flag, outside_hours_flag, visit_flags
 from scheduling.roster.load import SLOT, NurseLoad, clock, load_warnings, nurse_loads
 
@@ -76,6 +88,7 @@ class RosterVisit:
     width: float = 0.0
     segments: list[Segment] = field(default_factory=list)
     last_event: LastEvent | None = None  # the visit's latest history row: what an undo would take back
+    checklist: Checklist | None = None  # the checks before the needle and their ticks
 
     @property
     def status(self) -> str:
@@ -187,7 +200,7 @@ def _day_appointments(clinic: Clinic, day: date) -> list[Appointment]:
     return list(
         Appointment.objects.for_clinic_day(clinic, day)
         .filter(status__in=(*Appointment.ACTIVE_STATUSES, Appointment.Status.NO_SHOW))
-        .select_related("patient__clinic", "course")
+        .select_related("patient__clinic", "course", "authorization_override_by")
         .annotate(
             prior_reaction=Exists(earlier),
             prior_serious_reaction=Exists(earlier.filter(serious_reaction=True)),
@@ -216,8 +229,17 @@ def _regimens(appointments: list[Appointment]) -> dict[int, Regimen]:
         Prefetch("phases", queryset=RegimenPhase.objects.order_by("position")),
         Prefetch("monitoring", queryset=MonitoringRule.objects.all()),
         "programme_names",
+        Prefetch("checks", queryset=RegimenCheck.objects.filter(active=True).order_by("position", "pk")),
     )
     return regimens
+
+
+def _standing_ticks(appointments: list[Appointment]) -> dict[int, list[VisitCheck]]:
+    """The day's standing ticks by visit, with who ticked them, in one query."""
+    ticks: dict[int, list[VisitCheck]] = defaultdict(list)
+    for tick in VisitCheck.objects.standing().filter(appointment__in=appointments).select_related("ticked_by"):
+        ticks[tick.appointment_id].append(tick)
+    return ticks
 
 
 def _planned_dose(spec, course, doses: CourseDoses, dose_number: int, day: date) -> dosing.PlannedDose | None:
@@ -246,7 +268,9 @@ def _planned_dose(spec, course, doses: CourseDoses, dose_number: int, day: date)
     return plan[-1] if len(plan) == count else None
 
 
-def _visit(appointment: Appointment, *, clinic: Clinic, day: date, now: datetime, spec, doses) -> RosterVisit:
+def _visit(
+    appointment: Appointment, *, clinic: Clinic, day: date, now: datetime, spec, doses, ticks: list[VisitCheck]
+) -> RosterVisit:
     tz = clinic.tz
     course = appointment.course
     regimen = course.regimen
@@ -286,6 +310,15 @@ def _visit(appointment: Appointment, *, clinic: Clinic, day: date, now: datetime
         late=status == Appointment.Status.BOOKED and now > appointment.starts_at + LATE_AFTER,
         overrun=status in Appointment.IN_PROGRESS_STATUSES and now > appointment.ends_at,
         last_event=_last_event(appointment),
+        checklist=checklist_for(
+            appointment=appointment,
+            checks=regimen.checks.all(),
+            first_of_block=dosing.first_of_block(spec, appointment.dose_number),
+            ticks=ticks,
+            authorization_expires_on=course.authorization_expires_on,
+            day=day,
+            **local_programme(regimen, appointment.patient.clinic.country),
+        ),
     )
     total = appointment.premed_minutes + appointment.infusion_minutes + appointment.observation_minutes
     for kind, label, minutes in (
@@ -339,7 +372,7 @@ def _hours_warnings(visits: list[RosterVisit]) -> list[str]:
 def roster_for_day(
     *, clinic: Clinic, day: date, now: datetime | None = None, with_nurse_choices: bool = False
 ) -> Roster:
-    """The roster of one clinic day, in a fixed number of queries (eight, nine with the nurse choices)."""
+    """The roster of one clinic day, in a fixed number of queries (ten, eleven with the nurse choices)."""
     now = now or timezone.now()
     tz = clinic.tz
     settings = _day_settings(clinic, day)
@@ -358,6 +391,7 @@ def roster_for_day(
     }
     appointments = _day_appointments(clinic, day)
     regimens = _regimens(appointments)
+    ticks = _standing_ticks(appointments)
     specs = RegimenSpecs(regimens.values())
     courses = {}
     for appointment in appointments:
@@ -376,7 +410,13 @@ def roster_for_day(
     for appointment in appointments:
         course = appointment.course
         visit = _visit(
-            appointment, clinic=clinic, day=day, now=now, spec=specs(course.regimen_id), doses=doses[course.pk]
+            appointment,
+            clinic=clinic,
+            day=day,
+            now=now,
+            spec=specs(course.regimen_id),
+            doses=doses[course.pk],
+            ticks=ticks.get(appointment.pk, []),
         )
         if span:
             _place(visit, opens_at, span)

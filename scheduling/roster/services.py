@@ -1,4 +1,5 @@
-"""The day's visits: moving an appointment through its statuses, reactions, nurse assignments.
+"""The day's visits: moving an appointment through its statuses, the checks before the needle, reactions,
+nurse assignments.
 
 Services: every write is keyword-only, atomic, records who and when (the actual time on the
 appointment and an AppointmentEvent), keeps the reminder outbox in step, and refuses a wrong
@@ -16,17 +17,19 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from clinic import dates
-from clinic.models import Chair, Clinic
+from clinic.models import Chair, Clinic, RegimenCheck
 from clinic.roles import NURSE
 from scheduling.booking.services import BookingError, booking_mark_no_show, lock_appointment
-from scheduling.models import Appointment, AppointmentEvent, NurseAssignment
+from scheduling.models import Appointment, AppointmentEvent, NurseAssignment, VisitCheck
 from scheduling.reminders.outbox import appointment_reminders_sync
+from scheduling.roster.checklists import visit_checklist
 
 Status = Appointment.Status
 
 STATUS_PERMISSION = "scheduling.change_appointment_status"
 ARRIVAL_PERMISSION = "scheduling.mark_arrival"
 ASSIGN_PERMISSIONS = ("scheduling.add_nurseassignment", "scheduling.change_nurseassignment")
+OVERRIDE_AUTHORIZATION_PERMISSION = "scheduling.override_expired_authorization"
 
 
 class VisitError(Exception):
@@ -70,6 +73,12 @@ UNDO_WITHIN = timedelta(minutes=5)
 # Reactions are recorded while the patient is with the nurses, and on completed visits the same
 # day (a reaction can show after the observation period).
 REACTION_STATUSES = (Status.IN_CHAIR, Status.INFUSING, Status.OBSERVATION, Status.COMPLETED)
+
+# The checks before the needle are ticked (and taken back) once the patient is here and until
+# the infusion starts; after that the ticks are the record of what was checked.
+TICK_STATUSES = (Status.ARRIVED, Status.IN_CHAIR)
+# A manager may let the infusion start on an expired authorization until it has started.
+OVERRIDE_STATUSES = (Status.BOOKED, Status.ARRIVED, Status.IN_CHAIR)
 
 
 def _can(user, permission: str) -> bool:
@@ -161,6 +170,11 @@ def visit_move(
     refusal = _refusal(appointment, move, now)
     if refusal:
         raise VisitError(refusal)
+    if to_status == Status.INFUSING:
+        # Under the visit's lock, so a tick taken back at the same moment cannot slip past.
+        refusal = visit_checklist(appointment).refusal()
+        if refusal:
+            raise VisitError(refusal)
     from_status = appointment.status
     appointment.status = move.to_status
     fields = ["status"]
@@ -181,6 +195,126 @@ def visit_move(
         details={"at": now.isoformat(), "fields": fields[1:]},
     )
     appointment_reminders_sync(appointment=appointment)
+    return appointment
+
+
+# --- The checks before the needle ------------------------------------------------------------
+
+
+def _checklist_item(appointment: Appointment, regimen_check: RegimenCheck, verb: str):
+    """The visit's checklist and the item `regimen_check` on it, refusing when the visit cannot be ticked now."""
+    if appointment.status not in TICK_STATUSES:
+        status = appointment.get_status_display().lower()
+        if appointment.status == Status.BOOKED:
+            raise VisitError(f"This visit is booked; {verb} its checks once the patient has arrived.")
+        raise VisitError(
+            f"This visit is {status}; its checks are {verb}ed between the arrival and the start of the infusion."
+        )
+    checklist = visit_checklist(appointment)
+    for item in checklist.items:
+        if item.check_id == regimen_check.pk:
+            return item
+    raise VisitError("That check is not on this visit's list. Reload the roster and tick one of its items.")
+
+
+@transaction.atomic
+def visit_check_tick(
+    *, appointment: Appointment, regimen_check: RegimenCheck, by: AbstractBaseUser, now: datetime | None = None
+) -> VisitCheck:
+    """Tick one item of the visit's checklist: who and when, on the tick and in the visit's history.
+
+    Ticking an item already ticked changes nothing (a double click, or two nurses at once).
+    """
+    now = now or timezone.now()
+    appointment = _locked(appointment)
+    if not _can(by, STATUS_PERMISSION):
+        raise VisitPermissionError("Only nurses and clinic managers can tick the checks before an infusion.")
+    _checklist_item(appointment, regimen_check, "tick")
+    standing = VisitCheck.objects.standing().filter(appointment=appointment, regimen_check=regimen_check).first()
+    if standing is not None:
+        return standing
+    tick = VisitCheck.objects.create(appointment=appointment, regimen_check=regimen_check, ticked_by=by, ticked_at=now)
+    _record(
+        appointment,
+        by=by,
+        action=AppointmentEvent.Action.CHECK_TICKED,
+        from_status=appointment.status,
+        reason=f"Ticked the {regimen_check.label}.",
+        details={"check_id": regimen_check.pk, "label": regimen_check.label, "at": now.isoformat()},
+    )
+    return tick
+
+
+@transaction.atomic
+def visit_check_untick(
+    *, appointment: Appointment, regimen_check: RegimenCheck, by: AbstractBaseUser, now: datetime | None = None
+) -> Appointment:
+    """Take back a tick given by mistake, before the infusion starts; the tick's row and history stay."""
+    now = now or timezone.now()
+    appointment = _locked(appointment)
+    if not _can(by, STATUS_PERMISSION):
+        raise VisitPermissionError("Only nurses and clinic managers can take back a check before an infusion.")
+    _checklist_item(appointment, regimen_check, "untick")
+    standing = VisitCheck.objects.standing().filter(appointment=appointment, regimen_check=regimen_check).first()
+    if standing is None:
+        return appointment
+    standing.unticked_by = by
+    standing.unticked_at = now
+    standing.save(update_fields=["unticked_by", "unticked_at"])
+    _record(
+        appointment,
+        by=by,
+        action=AppointmentEvent.Action.CHECK_UNTICKED,
+        from_status=appointment.status,
+        reason=f"Took back the tick of the {regimen_check.label}.",
+        details={"check_id": regimen_check.pk, "label": regimen_check.label, "at": now.isoformat()},
+    )
+    return appointment
+
+
+@transaction.atomic
+def visit_authorization_override(
+    *, appointment: Appointment, reason: str, by: AbstractBaseUser, now: datetime | None = None
+) -> Appointment:
+    """Let the infusion start although the course's programme authorization has expired (or is not on file).
+
+    A clinic manager's decision with a written reason, kept on the visit with who and when and
+    in its history. The checklist's items must still be ticked.
+    """
+    now = now or timezone.now()
+    appointment = _locked(appointment)
+    if not _can(by, OVERRIDE_AUTHORIZATION_PERMISSION):
+        raise VisitPermissionError(
+            "Only a clinic manager can let an infusion start on an expired authorization. Ask your clinic manager."
+        )
+    reason = reason.strip()
+    if not reason:
+        raise VisitError("Write why the infusion may start on the expired authorization: the reason is kept.")
+    if appointment.status not in OVERRIDE_STATUSES:
+        raise VisitError(
+            f"This visit is {appointment.get_status_display().lower()}; an authorization is overridden before the "
+            "infusion starts."
+        )
+    checklist = visit_checklist(appointment)
+    if checklist.overridden:
+        raise VisitError("An override is already recorded on this visit; the infusion may start once it is ticked.")
+    if checklist.authorization_current:
+        raise VisitError("This visit's programme authorization is current: there is nothing to override.")
+    appointment.authorization_override_reason = reason
+    appointment.authorization_override_by = by
+    appointment.authorization_override_at = now
+    appointment.save(
+        update_fields=["authorization_override_reason", "authorization_override_by", "authorization_override_at"]
+    )
+    expires = checklist.authorization_expires_on
+    _record(
+        appointment,
+        by=by,
+        action=AppointmentEvent.Action.AUTHORIZATION_OVERRIDE,
+        from_status=appointment.status,
+        reason=reason,
+        details={"expires_on": expires.isoformat() if expires else None, "at": now.isoformat()},
+    )
     return appointment
 
 

@@ -9,5 +9,11 @@ urlpatterns = [
     path("roster/visits/<int:pk>/status/", views_roster.visit_status, name="roster_visit_status"),
     path("roster/visits/<int:pk>/reaction/", views_roster.visit_reaction, name="roster_visit_reaction"),
     path("roster/visits/<int:pk>/undo/", views_roster.visit_undo_status, name="roster_visit_undo"),
+    path("roster/visits/<int:pk>/checks/", views_roster.visit_check, name="roster_visit_check"),
+    path(
+        "roster/visits/<int:pk>/authorization-override/",
+        views_roster.visit_authorization_override_view,
+        name="roster_visit_authorization_override",
+    ),
     path("roster/nurses/", views_roster.nurse_assignments, name="roster_nurse_assignments"),
 ]

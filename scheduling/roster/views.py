@@ -23,7 +23,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from clinic.access import clinics_for_user, default_clinic_for_user, get_clinic_for_user
 from clinic.inputs import EARLIEST_DAY, InputError, latest_day, parse_day, parse_id
-from clinic.models import Chair
+from clinic.models import Chair, RegimenCheck
 from scheduling.doses import clinic_today
 from scheduling.roster import rendering
 from scheduling.roster.access import get_appointment_for_user
@@ -32,12 +32,18 @@ from scheduling.roster.selectors import roster_for_day
 from scheduling.roster.services import (
     ARRIVAL_PERMISSION,
     ASSIGN_PERMISSIONS,
+    OVERRIDE_AUTHORIZATION_PERMISSION,
+    OVERRIDE_STATUSES,
     REACTION_STATUSES,
     STATUS_PERMISSION,
+    TICK_STATUSES,
     VisitError,
     VisitPermissionError,
     nurse_assign,
     undo_offer,
+    visit_authorization_override,
+    visit_check_tick,
+    visit_check_untick,
     visit_move,
     visit_moves_for,
     visit_record_reaction,
@@ -62,16 +68,22 @@ def _url_pattern(name: str) -> str:
     return reverse(name, args=[987654321]).replace("987654321", "{}")
 
 
-def _roster_context(request, clinic, day, *, reaction_forms=None, notice=None, notice_level="danger"):
+def _roster_context(
+    request, clinic, day, *, reaction_forms=None, override_forms=None, notice=None, notice_level="danger"
+):
     user = request.user
     can_assign = all(user.has_perm(permission) for permission in ASSIGN_PERMISSIONS)
     data = roster_for_day(clinic=clinic, day=day, with_nurse_choices=can_assign)
     can_react = user.has_perm(STATUS_PERMISSION)
+    can_override = user.has_perm(OVERRIDE_AUTHORIZATION_PERMISSION)
     reaction_forms = reaction_forms or {}
-    status_url, reaction_url, undo_url = (
+    override_forms = override_forms or {}
+    status_url, reaction_url, undo_url, checks_url, override_url = (
         _url_pattern("scheduling:roster_visit_status"),
         _url_pattern("scheduling:roster_visit_reaction"),
         _url_pattern("scheduling:roster_visit_undo"),
+        _url_pattern("scheduling:roster_visit_check"),
+        _url_pattern("scheduling:roster_visit_authorization_override"),
     )
     csrf_input = format_html('<input type="hidden" name="csrfmiddlewaretoken" value="{}">', get_token(request))
     for visit in data.visits:
@@ -85,6 +97,16 @@ def _roster_context(request, clinic, day, *, reaction_forms=None, notice=None, n
             visit, undo_offer(appointment=appointment, last_event=visit.last_event, user=user, now=data.now), csrf_input
         )
         visit.flags_html = rendering.flags_html(visit.flags)
+        visit.checks_url = checks_url.format(visit.pk)
+        visit.override_url = override_url.format(visit.pk)
+        visit.checklist_html = rendering.checklist_html(
+            visit,
+            csrf_input=csrf_input,
+            can_tick=can_react and visit.status in TICK_STATUSES,
+            can_override=can_override and visit.status in OVERRIDE_STATUSES,
+            before_infusion=visit.status in OVERRIDE_STATUSES,
+            override_form=override_forms.get(visit.pk),
+        )
         visit.flags_short_html = rendering.flags_short_html(visit.flags)
         visit.bar_html = rendering.bar_html(visit)
         visit.reaction_today = ""
@@ -138,7 +160,7 @@ def roster(request):
     return _render_roster(request, clinic, day or clinic_today(clinic))
 
 
-def _after_change(request, appointment, *, notice=None, status=200, reaction_forms=None):
+def _after_change(request, appointment, *, notice=None, status=200, reaction_forms=None, override_forms=None):
     clinic = appointment.clinic
     day = appointment.starts_at.astimezone(clinic.tz).date()
     if request.htmx:
@@ -150,6 +172,7 @@ def _after_change(request, appointment, *, notice=None, status=200, reaction_for
             notice_level="danger" if status >= 400 else "success",
             status=200,  # htmx swaps only successful answers; the notice says what went wrong
             reaction_forms=reaction_forms,
+            override_forms=override_forms,
         )
     if notice:
         (messages.error if status >= 400 else messages.success)(request, notice)
@@ -196,6 +219,53 @@ def visit_undo_status(request, pk: int):
         lambda appointment, user: visit_undo(appointment=appointment, by=user),
         "Undone: {name} is {status} again.",
     )
+
+
+@require_POST
+@permission_required(STATUS_PERMISSION, raise_exception=True)
+def visit_check(request, pk: int):
+    """Tick one of the checks before the needle (`ticked=1`), or take a tick back (`ticked` empty)."""
+    appointment = get_appointment_for_user(request.user, pk)
+    regimen_check = RegimenCheck.objects.filter(pk=_posted_id(request.POST.get("check"))).first()
+    if regimen_check is None:
+        return _after_change(
+            request, appointment, notice="That check could not be found. Reload the roster and try again.", status=400
+        )
+    tick = bool(request.POST.get("ticked"))
+    service = visit_check_tick if tick else visit_check_untick
+    try:
+        service(appointment=appointment, regimen_check=regimen_check, by=request.user)
+    except VisitError as error:
+        return _after_change(request, appointment, notice=str(error), status=409)
+    label = regimen_check.label[:1].upper() + regimen_check.label[1:]
+    return _after_change(request, appointment, notice=f"{label}: {'ticked' if tick else 'tick taken back'}.")
+
+
+def _posted_id(value) -> int | None:
+    try:
+        return parse_id(value, name="check")
+    except InputError:
+        return None
+
+
+@require_POST
+@permission_required(OVERRIDE_AUTHORIZATION_PERMISSION, raise_exception=True)
+def visit_authorization_override_view(request, pk: int):
+    """A clinic manager lets the infusion start on an expired authorization, with a reason that is kept."""
+    appointment = get_appointment_for_user(request.user, pk)
+    reason = request.POST.get("reason", "")
+    try:
+        visit_authorization_override(appointment=appointment, reason=reason, by=request.user)
+    except VisitError as error:
+        # The reason typed comes back in the open form with the sentence that says what is wrong.
+        return _after_change(
+            request,
+            appointment,
+            notice=str(error),
+            status=409,
+            override_forms={appointment.pk: {"reason": reason, "error": str(error)}},
+        )
+    return _after_change(request, appointment, notice="The override was recorded; the infusion may start once ticked.")
 
 
 @require_http_methods(["GET", "POST"])

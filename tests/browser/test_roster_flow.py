@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from clinic.models import OpeningHours, Regimen
 from clinic.roles import NURSE
-from scheduling.models import Appointment
+from scheduling.models import Appointment, AppointmentEvent
 from tests.browser.conftest import ARTIFACTS, log_in
 from tests.factories import PatientFactory, TreatmentCourseFactory
 from tests.helpers import DEMO_PASSWORD, make_clinic, make_staff
@@ -130,8 +130,24 @@ def test_a_nurse_takes_a_patient_from_arrived_to_completed_and_prints_the_day(
     assert page.locator(".roster-list tr.is-late").count() == 1  # the Tysabri patient due at 09:15
     screenshot("roster")
 
+    row.get_by_role("button", name="In chair").click()
+    page.locator(f"#visit-{ours.pk} .roster-status").filter(has_text="In chair").wait_for()
+
+    # Dose 2 of Ocrevus: the infusion waits for its check before the needle, and says which.
+    page.locator(f"#visit-{ours.pk}-next").click()
+    refusal = page.locator("#roster-body .alert-danger")
+    refusal.wait_for()
+    assert refusal.inner_text() == "Tick the infection check before starting the infusion."
+    assert "In chair" in page.locator(f"#visit-{ours.pk} .roster-status").inner_text()
+    # The item is a button the keyboard reaches and presses; the roster comes back with it ticked.
+    page.locator(f"#visit-{ours.pk} .roster-checklist button[aria-pressed='false']").focus()
+    page.keyboard.press("Enter")
+    page.locator(f"#visit-{ours.pk} .roster-checklist button[aria-pressed='true']").wait_for()
+    assert "Nina Nurse" in page.locator(f"#visit-{ours.pk} .roster-checklist").inner_text()
+    screenshot("roster-checks-ticked")
+
+    row = page.locator(f"#visit-{ours.pk}")
     for button, status in [
-        ("In chair", "In chair"),
         ("Start infusion", "Infusing"),
         ("End infusion, observe", "Observation"),
         ("Completed", "Completed"),
@@ -144,12 +160,13 @@ def test_a_nurse_takes_a_patient_from_arrived_to_completed_and_prints_the_day(
     ours.refresh_from_db()
     assert ours.status == Status.COMPLETED
     assert None not in (ours.in_chair_at, ours.infusion_started_at, ours.infusion_ended_at, ours.completed_at)
-    assert list(ours.events.values_list("to_status", flat=True)) == [
+    assert list(ours.events.filter(action=AppointmentEvent.Action.STATUS).values_list("to_status", flat=True)) == [
         Status.IN_CHAIR,
         Status.INFUSING,
         Status.OBSERVATION,
         Status.COMPLETED,
     ]
+    assert ours.checks.standing().get().regimen_check.label == "infection check"
     screenshot("roster-after-completing")
 
     page.emulate_media(media="print")

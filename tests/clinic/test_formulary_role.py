@@ -19,7 +19,7 @@ from tests.helpers import admin_form_data, make_staff
 
 pytestmark = pytest.mark.django_db
 
-FORMULARY_MODELS = ("drug", "regimen", "regimenphase", "monitoringrule")
+FORMULARY_MODELS = ("drug", "regimen", "regimenphase", "monitoringrule", "regimencheck")
 
 
 @pytest.fixture
@@ -86,7 +86,7 @@ def test_the_formulary_manager_adds_a_drug_and_changes_a_regimens_phase(client, 
     tysabri = Regimen.objects.get(code="tysabri")
     url = reverse("admin:clinic_regimen_change", args=[tysabri.pk])
     page = client.get(url)
-    (phases, _monitoring) = page.context["inline_admin_formsets"]
+    (phases, _monitoring, _checks) = page.context["inline_admin_formsets"]
     data = admin_form_data(page)
     data[f"{phases.formset.prefix}-0-infusion_minutes"] = "45"
     response = client.post(url, data)
@@ -119,7 +119,12 @@ def test_the_formulary_manager_sees_no_clinic_and_no_patient(client, formulary_m
     index = client.get(reverse("admin:index"))
     assert index.status_code == 200
     assert [app["app_label"] for app in index.context["app_list"]] == ["clinic"]
-    assert {model["object_name"] for model in index.context["app_list"][0]["models"]} == {"Drug", "Regimen"}
+    # Drugs, regimens, and every regimen's checks before the needle in one list.
+    assert {model["object_name"] for model in index.context["app_list"][0]["models"]} == {
+        "Drug",
+        "Regimen",
+        "RegimenCheck",
+    }
     for name in ("clinic_clinic", "clinic_chair", "patients_patient", "scheduling_appointment", "auth_group"):
         assert client.get(reverse(f"admin:{name}_changelist")).status_code == 403, name
     assert client.get(reverse("admin:patients_patient_change", args=[patient.pk])).status_code in (403, 404)

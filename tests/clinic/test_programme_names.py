@@ -79,3 +79,19 @@ def test_the_patient_page_and_course_form_name_the_local_programme(client):
     assert "TOUCH" not in page
     assert "Tysabri risk minimisation forms" in form
     assert "TOUCH" not in form and "REMS" not in form
+
+
+@pytest.mark.parametrize(
+    ("time_zone", "expected"),
+    [("Europe/London", "Tysabri risk minimisation forms authorization"), ("America/New_York", "TOUCH authorization")],
+)
+def test_the_checklist_before_the_needle_names_the_local_programme(time_zone, expected):
+    clinic = make_clinic("Centre", time_zone=time_zone)
+    course = make_course(clinic, "tysabri", authorization_expires_on=MONDAY + timedelta(days=60))
+    book_directly(chair=clinic.chairs.first(), course=course, starts_at=local(clinic, MONDAY, 9), dose_number=2)
+
+    (visit,) = roster_for_day(clinic=clinic, day=MONDAY).visits
+
+    labels = [item.label for item in visit.checklist.items]
+    assert expected in labels
+    assert ("TOUCH authorization" in labels) == (expected == "TOUCH authorization")

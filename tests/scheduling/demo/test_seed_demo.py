@@ -15,6 +15,7 @@ import time_machine
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from clinic.dosing import DoseStatus, GivenDose, local_date, next_dose
@@ -23,7 +24,8 @@ from clinic.roles import FORMULARY, FRONT_DESK, MANAGER, NURSE, ROLE_PERMISSIONS
 from patients.models import Patient, TreatmentCourse
 from scheduling.demo import DEMO_PASSWORD
 from scheduling.doses import dose_states_verify
-from scheduling.models import Appointment, AppointmentEvent, NurseAssignment, Reminder
+from scheduling.models import Appointment, AppointmentEvent, NurseAssignment, Reminder, VisitCheck
+from scheduling.roster.selectors import roster_for_day
 from tests.scheduling.demo import checks
 
 SEVEN_REGIMENS = {"ocrevus", "tysabri", "lemtrada", "briumvi", "rituximab", "ocrevus-zunovo", "tyruko"}
@@ -467,3 +469,19 @@ def test_the_demo_sends_no_booking_notices_for_visits_it_booked_in_the_past(seed
     assert notices.exists()
     assert not notices.exclude(status=Reminder.Status.CANCELLED).exists()
     assert Reminder.objects.filter(kind=Reminder.Kind.APPOINTMENT_UPCOMING, status=Reminder.Status.PENDING).exists()
+
+
+def test_every_visit_whose_infusion_started_had_its_checks_ticked_by_a_nurse_before_the_needle(seeded):
+    started = Appointment.objects.exclude(infusion_started_at=None)
+    assert started.exists()
+    assert not started.filter(checks__isnull=True).exists()
+    assert not VisitCheck.objects.filter(ticked_at__gt=F("appointment__infusion_started_at")).exists()
+    assert not VisitCheck.objects.exclude(ticked_by__groups__name=NURSE).exists()
+    for clinic in Clinic.objects.all():
+        roster = roster_for_day(clinic=clinic, day=timezone.localdate(timezone=clinic.tz))
+        for visit in roster.visits:
+            if visit.appointment.infusion_started_at is not None:
+                assert not visit.checklist.open_items, (clinic, visit.pk)
+            elif visit.status in (Appointment.Status.ARRIVED, Appointment.Status.IN_CHAIR):
+                # Arrived, not started: the nurse has the checks still to tick.
+                assert visit.checklist.open_items, (clinic, visit.pk)

@@ -18,7 +18,7 @@ from scheduling.roster.services import (
     visit_moves_for,
     visit_record_reaction,
 )
-from tests.helpers import book_directly, local, make_course, make_staff
+from tests.helpers import book_directly, local, make_course, make_staff, tick_all_checks
 
 pytestmark = pytest.mark.django_db
 
@@ -55,6 +55,7 @@ def visit(clinic, *, status=Status.BOOKED, observation=60, hour=9, **fields) -> 
 )
 def test_each_step_records_its_actual_time_and_who_made_it(clinic_a, nurse, from_status, to_status, time_field):
     appointment = visit(clinic_a, status=from_status)
+    tick_all_checks(appointment, by=nurse)
     now = local(clinic_a, MONDAY, 9, 20)
 
     moved = visit_move(appointment=appointment, to_status=to_status, by=nurse, now=now)
@@ -62,7 +63,7 @@ def test_each_step_records_its_actual_time_and_who_made_it(clinic_a, nurse, from
     moved.refresh_from_db()
     assert moved.status == to_status
     assert getattr(moved, time_field) == now
-    (event,) = AppointmentEvent.objects.filter(appointment=appointment)
+    (event,) = AppointmentEvent.objects.filter(appointment=appointment, action=AppointmentEvent.Action.STATUS)
     assert (event.action, event.from_status, event.to_status, event.by) == (
         AppointmentEvent.Action.STATUS,
         from_status,
@@ -74,6 +75,7 @@ def test_each_step_records_its_actual_time_and_who_made_it(clinic_a, nurse, from
 
 def test_a_whole_visit_keeps_every_actual_time(clinic_a, nurse):
     appointment = visit(clinic_a)
+    tick_all_checks(appointment, by=nurse)
     steps = [
         (Status.ARRIVED, local(clinic_a, MONDAY, 8, 50)),
         (Status.IN_CHAIR, local(clinic_a, MONDAY, 9, 0)),
@@ -258,6 +260,7 @@ def test_the_front_desk_marks_arrivals_and_no_shows_only(clinic_a, front_desk):
 def test_nurses_and_managers_move_every_status(request, clinic_a, role_fixture):
     user = request.getfixturevalue(role_fixture)
     appointment = visit(clinic_a)
+    tick_all_checks(appointment, by=user)
 
     for to_status in (Status.ARRIVED, Status.IN_CHAIR, Status.INFUSING, Status.OBSERVATION, Status.COMPLETED):
         visit_move(appointment=appointment, to_status=to_status, by=user, now=local(clinic_a, MONDAY, 10))

@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from scheduling.models import Appointment, AppointmentEvent, Reminder
 from scheduling.roster.services import UNDO_WITHIN, VisitError, VisitPermissionError, visit_move, visit_undo
-from tests.helpers import book_directly, local, make_course
+from tests.helpers import book_directly, local, make_course, tick_all_checks
 
 pytestmark = pytest.mark.django_db
 
@@ -21,7 +21,7 @@ MONDAY = date(2027, 3, 1)
 def visit(clinic, *, status=Status.BOOKED, observation=60, hour=9) -> Appointment:
     return book_directly(
         chair=clinic.chairs.first(),
-        course=make_course(clinic, "tysabri", start=MONDAY),
+        course=make_course(clinic, "tysabri", start=MONDAY, authorization_expires_on=MONDAY + timedelta(days=180)),
         starts_at=local(clinic, MONDAY, hour),
         premed=30,
         infusion=60,
@@ -91,6 +91,7 @@ def test_an_undo_is_not_undone_again(clinic_a, nurse, clock):
 
 def test_the_front_desk_cannot_take_back_a_nurse_s_step(clinic_a, nurse, front_desk, clock):
     appointment = visit(clinic_a, status=Status.IN_CHAIR)
+    tick_all_checks(appointment, by=nurse)
     visit_move(appointment=appointment, to_status=Status.INFUSING, by=nurse)
 
     with pytest.raises(VisitPermissionError):
