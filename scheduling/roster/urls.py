@@ -11,3 +11,6 @@ urlpatterns = [
     path("roster/visits/<int:pk>/undo/", views_roster.visit_undo_status, name="roster_visit_undo"),
     path("roster/nurses/", views_roster.nurse_assignments, name="roster_nurse_assignments"),
 ]
+urlpatterns += [
+    path("roster/print/", views_roster.roster_print, name="roster_print"),
+]
