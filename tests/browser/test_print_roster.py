@@ -23,6 +23,7 @@ from clinic.models import Chair, OpeningHours, Regimen
 from clinic.roles import NURSE
 from scheduling.roster.printing import A4, MARGIN_MM, fits
 from tests.browser.conftest import ARTIFACTS, log_in
+from tests.browser.test_csp import RECORD_VIOLATIONS
 from tests.factories import PatientFactory, TreatmentCourseFactory
 from tests.helpers import DEMO_PASSWORD, book_directly, make_clinic, make_staff
 
@@ -102,6 +103,7 @@ def _open_the_print_view(page, live_server, clinic):
     """From the roster, as a nurse: the roster's Print button opens the sheet, which prints itself."""
     make_staff("nina", NURSE, clinic, first_name="Nina", last_name="Nurse")
     page.add_init_script(COUNT_PRINTS)
+    page.add_init_script(RECORD_VIOLATIONS)
     log_in(page, live_server, "nina", DEMO_PASSWORD)
     page.goto(f"{live_server.url}{reverse('scheduling:roster')}?clinic={clinic.pk}")
     page.get_by_role("link", name="Print", exact=True).click()
@@ -110,6 +112,9 @@ def _open_the_print_view(page, live_server, clinic):
     page.wait_for_function("window.printCalls > 0")
     assert page.evaluate("window.printCalls") == 1
     assert page.get_by_role("link", name="Back to the roster").is_visible()
+    # The bars were placed by chairside.js from their data attributes, with no policy violation.
+    assert page.locator(".print-bar").first.evaluate("bar => bar.style.width").endswith("%")
+    assert page.evaluate("window.__violations") == []
 
 
 def _print(page, name: str, screenshot, paper: tuple[float, float]) -> PdfReader:

@@ -269,3 +269,13 @@ def test_a_clinic_in_the_us_prints_on_letter(client, clinic_b, staff_b):
     assert printing.clinic_country(clinic_b) == "US"
     assert '<html lang="en" class="paper-letter">' in content
     assert "Prints on one Letter landscape sheet" in content
+
+
+def test_a_day_the_clinic_is_shut_prints_a_sentence_not_an_empty_table(client, nurse, clinic_a):
+    client.force_login(nurse)
+
+    content = client.get(print_url(clinic_a, date(2027, 3, 6))).content.decode()  # a Saturday
+
+    assert "No visits are booked on this day." in content
+    assert "print-chart" not in content
+    assert "Prints on one A4 landscape sheet" in content
