@@ -25,9 +25,10 @@ from clinic.access import clinics_for_user, default_clinic_for_user, get_clinic_
 from clinic.inputs import EARLIEST_DAY, InputError, latest_day, parse_day, parse_id
 from clinic.models import Chair
 from scheduling.doses import clinic_today
-from scheduling.roster import printing, rendering
+from scheduling.roster import rendering
 from scheduling.roster.access import get_appointment_for_user
 from scheduling.roster.forms import ReactionForm
+from scheduling.roster.printing import clinic_country, print_sheet
 from scheduling.roster.selectors import roster_for_day
 from scheduling.roster.services import (
     ARRIVAL_PERMISSION,
@@ -298,6 +299,6 @@ def roster_print(request):
     if day is None:
         raise Http404("That date could not be read.")
     data = roster_for_day(clinic=clinic, day=day)
-    sheet = printing.print_sheet(roster=data, country=printing.clinic_country(clinic))
+    sheet = print_sheet(roster=data, country=clinic_country(clinic))
     context = {"sheet": sheet, "clinic": clinic, "day": day, "roster_url": roster_url(clinic, day)}
     return render(request, "scheduling/roster/print.html", context)
