@@ -203,7 +203,11 @@ def _legend(rows: list[PrintRow]) -> list[LegendItem]:
 
 
 def clinic_country(clinic) -> str:
-    """The clinic's country as an ISO code, which decides between A and US paper sizes."""
+    """The clinic's country as an ISO code, which decides between A and US paper sizes.
+
+    Read from the clinic's time zone, as its phone numbers are (America/Toronto is CA); the
+    one place to read a clinic's own country field from once clinics record it.
+    """
     return phone_region_for_time_zone(clinic.time_zone)
 
 
