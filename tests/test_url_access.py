@@ -61,6 +61,8 @@ URL_ACCESS: dict[str, frozenset[str]] = {
     "scheduling:course_status": BOOKERS,
     "scheduling:course_switch": BOOKERS,
     "scheduling:roster": STAFF,
+    # The day's roster on paper: whoever may open the roster.
+    "scheduling:roster_print": STAFF,
     # The front desk marks arrivals and no-shows; nurses move the rest of the visit along.
     "scheduling:roster_visit_status": STAFF,
     # Taking back a status: whoever may press it (checked again per move).

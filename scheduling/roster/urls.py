@@ -17,3 +17,6 @@ urlpatterns = [
     ),
     path("roster/nurses/", views_roster.nurse_assignments, name="roster_nurse_assignments"),
 ]
+urlpatterns += [
+    path("roster/print/", views_roster.roster_print, name="roster_print"),
+]

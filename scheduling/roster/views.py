@@ -28,6 +28,7 @@ from scheduling.doses import clinic_today
 from scheduling.roster import rendering
 from scheduling.roster.access import get_appointment_for_user
 from scheduling.roster.forms import ReactionForm
+from scheduling.roster.printing import clinic_country, print_sheet
 from scheduling.roster.selectors import roster_for_day
 from scheduling.roster.services import (
     ARRIVAL_PERMISSION,
@@ -355,3 +356,19 @@ def nurse_assignments(request):
         return _render_roster(request, clinic, day, notice=notice, notice_level="danger" if errors else "success")
     (messages.error if errors else messages.success)(request, notice)
     return redirect(roster_url(clinic, day))
+
+
+@permission_required("scheduling.view_appointment", raise_exception=True)
+def roster_print(request):
+    """The day's roster on paper: the visit list and the timeline on one landscape sheet, printed on load."""
+    clinic_id = request.GET.get("clinic")
+    clinic = get_clinic_for_user(request.user, clinic_id) if clinic_id else default_clinic_for_user(request.user)
+    if clinic is None:
+        raise Http404("You work at no clinic yet.")
+    day = _parse_day(request.GET.get("day"), clinic) if request.GET.get("day") else clinic_today(clinic)
+    if day is None:
+        raise Http404("That date could not be read.")
+    data = roster_for_day(clinic=clinic, day=day)
+    sheet = print_sheet(roster=data, country=clinic_country(clinic))
+    context = {"sheet": sheet, "clinic": clinic, "day": day, "roster_url": roster_url(clinic, day)}
+    return render(request, "scheduling/roster/print.html", context)

@@ -98,6 +98,7 @@ OTHER_PAGES = [
     ("patient", "alice", lambda clinic, due: reverse("patients:detail", args=[due.patient.pk])),
     ("patient-for-manager", "max", lambda clinic, due: reverse("patients:detail", args=[due.patient.pk])),
     ("course-form", "alice", lambda clinic, due: reverse("patients:course_create", args=[due.patient.pk])),
+    ("roster-print", "nina", lambda clinic, due: f"{reverse('scheduling:roster_print')}?clinic={clinic.pk}"),
     ("week", "alice", lambda clinic, due: f"{reverse('scheduling:week')}?clinic={clinic.pk}"),
     ("week-picking", "alice", lambda clinic, due: f"{reverse('scheduling:week')}?clinic={clinic.pk}&course={due.pk}"),
     ("failed-reminders", "alice", lambda clinic, due: reverse("scheduling:reminders_failed")),

@@ -3,6 +3,7 @@
 // - data-left / data-width: a position or size the server computed, in percent of the parent;
 // - data-roster-chairs: the number of chairs, which the roster's print layout divides by;
 // - data-print: a button that prints the page;
+// - data-print-on-load: a page that opens the browser's print dialog once it has loaded (the printed roster);
 // - data-submit-on-change: a select that submits its form when a choice is made.
 (function () {
   "use strict";
@@ -28,6 +29,10 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () { place(document); });
+  // After every stylesheet and font has loaded, so the dialog's preview shows the finished sheet.
+  window.addEventListener("load", function () {
+    if (document.body && document.body.hasAttribute("data-print-on-load")) window.print();
+  });
   // htmx announces every piece of content it swaps in (and the page itself once it starts).
   document.addEventListener("htmx:load", function (event) { place(event.target); });
 
