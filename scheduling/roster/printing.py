@@ -110,8 +110,8 @@ class PrintRow:
     observation_start: str  # "" when the visit has no observation
     ends: str  # the end of the chair time: observation's end, or the infusion's when none
     needs: list[PrintNeed]
-    # The visit's pre-infusion checklist items, one short text each: empty until checklists
-    # are recorded, then filled here from the roster's visit (no query of its own).
+    # The visit's checks before the needle, in one short text ("3 to tick", "2 of 3 to tick",
+    # "all 3 ticked"), from the roster's visit (no query of its own); the card names each item.
     checks: list[str] = field(default_factory=list)
 
     @property
@@ -189,7 +189,18 @@ def print_row(visit: RosterVisit) -> PrintRow:
         observation_start=visit.infusion_end if appointment.observation_minutes else "",
         ends=visit.ends,
         needs=_needs(visit),
+        checks=_checks(visit),
     )
+
+
+def _checks(visit: RosterVisit) -> list[str]:
+    checklist = visit.checklist
+    if checklist is None or not checklist.items:
+        return []
+    total, still_open = len(checklist.items), len(checklist.open_items)
+    if not still_open:
+        return [f"all {total} ticked"]
+    return [f"{total} to tick" if still_open == total else f"{still_open} of {total} to tick"]
 
 
 def _legend(rows: list[PrintRow]) -> list[LegendItem]:
@@ -205,10 +216,10 @@ def _legend(rows: list[PrintRow]) -> list[LegendItem]:
 def clinic_country(clinic) -> str:
     """The clinic's country as an ISO code, which decides between A and US paper sizes.
 
-    Read from the clinic's time zone, as its phone numbers are (America/Toronto is CA); the
-    one place to read a clinic's own country field from once clinics record it.
+    The clinic's own country; one that has none (a clinic on UTC) reads its time zone as its
+    phone numbers do, which gives A sizes.
     """
-    return phone_region_for_time_zone(clinic.time_zone)
+    return clinic.country.code or phone_region_for_time_zone(clinic.time_zone)
 
 
 def print_sheet(*, roster: Roster, country: str) -> PrintSheet:

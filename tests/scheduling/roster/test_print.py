@@ -9,13 +9,23 @@ import pytest
 from django.db import connection
 from django.urls import reverse
 
-from clinic.models import Chair
+from clinic.models import Chair, RegimenCheck
 from clinic.roles import NURSE
 from scheduling.models import Appointment
 from scheduling.roster import printing
+from scheduling.roster.checklists import visit_checklist
 from scheduling.roster.printing import A3, A4, LETTER, TABLOID, fits, paper_for, print_sheet
 from scheduling.roster.selectors import roster_for_day
-from tests.helpers import DEMO_PASSWORD, book_directly, local, make_clinic, make_course, make_staff
+from scheduling.roster.services import visit_check_tick
+from tests.helpers import (
+    DEMO_PASSWORD,
+    book_directly,
+    local,
+    make_clinic,
+    make_course,
+    make_staff,
+    tick_all_checks,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -102,7 +112,29 @@ def test_each_line_has_the_name_surname_first_the_mrn_status_and_clock_times_in_
         "12:00",
         "13:00",
     )
-    assert row.checks == []
+    assert row.checks == ["3 to tick"]  # TOUCH authorization, the pre-infusion checklist, the infection check
+
+
+def test_the_line_says_how_many_checks_before_the_needle_are_still_to_tick(clinic_a, nurse):
+    course = make_course(clinic_a, "tysabri", authorization_expires_on=MONDAY + timedelta(days=90))
+    appointment = book_visit(
+        chair=clinic_a.chairs.first(),
+        course=course,
+        starts_at=local(clinic_a, MONDAY, 9),
+        dose_number=2,
+        status=Appointment.Status.IN_CHAIR,
+    )
+    (first, *rest) = visit_checklist(appointment).items
+    visit_check_tick(
+        appointment=appointment,
+        regimen_check=RegimenCheck.objects.get(pk=first.check_id),
+        by=nurse,
+        now=local(clinic_a, MONDAY, 9, 5),
+    )
+    assert sheet_of(clinic_a).rows[0].checks == [f"{len(rest)} of {len(rest) + 1} to tick"]
+
+    tick_all_checks(appointment, by=nurse)
+    assert sheet_of(clinic_a).rows[0].checks == [f"all {len(rest) + 1} ticked"]
 
 
 def test_a_visit_without_premedication_or_observation_leaves_those_times_blank(clinic_a):
