@@ -52,6 +52,7 @@ def ensure_formulary() -> None:
     if not Regimen.objects.filter(code="ocrevus").exists():
         import_module("clinic.migrations.0003_seed_regimens").seed(django_apps, None)
         import_module("clinic.migrations.0007_seed_therapy_classes").fill(django_apps, None)
+        import_module("clinic.migrations.0008_rate_steps").seed(django_apps, None)
 
 
 # --- Time ------------------------------------------------------------------------------------
