@@ -67,6 +67,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "scheduling.change_appointment_status",
         "scheduling.mark_arrival",
         "scheduling.override_earliest_date",
+        # A grade 4 or 5 infusion reaction holds the course until its review is recorded here.
+        "scheduling.clear_reaction_review",
         # A second course of one therapy class beside the first (two MS disease-modifying
         # therapies at once), with a written reason kept on the course.
         "patients.override_course_exclusion",

@@ -4,6 +4,7 @@ from scheduling.models.appointments import Appointment, AppointmentEvent, Appoin
 from scheduling.models.capacity import CapacityPolicy
 from scheduling.models.doses import DoseState
 from scheduling.models.nurses import NurseAssignment
+from scheduling.models.reactions import PRESCRIBER_REVIEW_GRADE, InfusionReaction
 from scheduling.models.reminders import Reminder
 
 __all__ = [
@@ -12,6 +13,8 @@ __all__ = [
     "AppointmentQuerySet",
     "CapacityPolicy",
     "DoseState",
+    "InfusionReaction",
     "NurseAssignment",
+    "PRESCRIBER_REVIEW_GRADE",
     "Reminder",
 ]

@@ -1,4 +1,6 @@
-"""The day's visits: moving an appointment through its statuses, reactions, nurse assignments.
+"""The day's visits: moving an appointment through its statuses, nurse assignments.
+
+Infusion reactions are recorded by `scheduling.reactions.services`, on the same lock.
 
 Services: every write is keyword-only, atomic, records who and when (the actual time on the
 appointment and an AppointmentEvent), keeps the reminder outbox in step, and refuses a wrong
@@ -124,7 +126,7 @@ def _record(appointment: Appointment, *, by, action: str, from_status: str = "",
     )
 
 
-def _locked(appointment: Appointment) -> Appointment:
+def lock_visit(appointment: Appointment) -> Appointment:
     """The appointment row, locked for this transaction, so two nurses' clicks cannot cross.
 
     Locked as the booking services lock it (the bare row, then loaded), so a click that waited
@@ -152,7 +154,7 @@ def visit_move(
     if to_status == Status.NO_SHOW:
         return visit_mark_no_show(appointment=appointment, by=by, now=now)
     now = now or timezone.now()
-    appointment = _locked(appointment)
+    appointment = lock_visit(appointment)
     if not _can(by, move.permission):
         raise VisitPermissionError(
             f"Only nurses and clinic managers can mark a visit {Status(to_status).label.lower()}. Ask a nurse to do it."
@@ -233,7 +235,7 @@ def visit_undo(*, appointment: Appointment, by: AbstractBaseUser, now: datetime 
     cancels the "please rebook" message if it has not gone yet).
     """
     now = now or timezone.now()
-    appointment = _locked(appointment)
+    appointment = lock_visit(appointment)
     last_event = appointment.events.order_by("-at", "-pk").first()
     offer = undo_offer(appointment=appointment, last_event=last_event, user=by, now=now)
     if offer is None:
@@ -283,7 +285,7 @@ def visit_mark_no_show(*, appointment: Appointment, by: AbstractBaseUser, now: d
     """
     now = now or timezone.now()
     move = MOVES[Status.NO_SHOW]
-    appointment = _locked(appointment)
+    appointment = lock_visit(appointment)
     if not _can(by, move.permission):
         raise VisitPermissionError("Only the front desk, nurses and clinic managers can mark a no-show.")
     refusal = _refusal(appointment, move, now)
@@ -293,39 +295,6 @@ def visit_mark_no_show(*, appointment: Appointment, by: AbstractBaseUser, now: d
         return booking_mark_no_show(appointment=appointment, by=by)
     except BookingError as error:
         raise VisitError(error.message) from error
-
-
-@transaction.atomic
-def visit_record_reaction(
-    *, appointment: Appointment, serious: bool, note: str, by: AbstractBaseUser, now: datetime | None = None
-) -> Appointment:
-    """Record an infusion reaction on the visit; the dosing rules read serious reactions."""
-    now = now or timezone.now()
-    appointment = _locked(appointment)
-    if not _can(by, STATUS_PERMISSION):
-        raise VisitPermissionError("Only nurses and clinic managers can record an infusion reaction.")
-    note = note.strip()
-    if not note:
-        raise VisitError("Describe the reaction in the note: what happened and what was done.")
-    if appointment.status not in REACTION_STATUSES:
-        raise VisitError(
-            f"This visit is {appointment.get_status_display().lower()}; record a reaction once the patient "
-            "is in the chair."
-        )
-    appointment.infusion_reaction = True
-    appointment.serious_reaction = appointment.serious_reaction or serious
-    appointment.reaction_note = f"{appointment.reaction_note}\n\n{note}".strip() if appointment.reaction_note else note
-    appointment.save(update_fields=["infusion_reaction", "serious_reaction", "reaction_note"])
-    _record(
-        appointment,
-        by=by,
-        action=AppointmentEvent.Action.REACTION,
-        from_status=appointment.status,
-        reason=note,
-        details={"serious": serious, "at": now.isoformat()},
-    )
-    appointment_reminders_sync(appointment=appointment)
-    return appointment
 
 
 @transaction.atomic
