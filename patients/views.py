@@ -26,6 +26,8 @@ from patients.models import Patient, TreatmentCourse
 # The patient page reads the dose module through the documented seam: pages may read
 # another app's selectors (clinic <- patients <- scheduling stays one-way below the pages).
 from scheduling.dose_summaries import course_dosing_summaries
+from scheduling.reactions.forms import ReviewClearForm
+from scheduling.reactions.selectors import course_reactions
 from scheduling.reminders.selectors import patient_reminders
 
 PATIENTS_PER_PAGE = 25
@@ -128,6 +130,7 @@ def patient_detail(request, patient_id: int):
     today = timezone.localdate(timezone=patient.clinic.tz)
     courses = list(patient.courses.select_related("regimen__drug").order_by("-start_date", "-pk"))
     summaries = course_dosing_summaries(patient.courses.all(), today)
+    reactions = course_reactions([course.pk for course in courses])
     appointments = patient.appointments.select_related("chair", "course__regimen").order_by("starts_at")
     now = timezone.now()
     # Coming visits that will happen; those called off are listed apart, never as "upcoming".
@@ -146,7 +149,8 @@ def patient_detail(request, patient_id: int):
         "patients/patient_detail.html",
         {
             "patient": patient,
-            "courses": [(course, summaries[course.pk]) for course in courses],
+            "courses": [(course, summaries[course.pk], reactions[course.pk]) for course in courses],
+            "review_form": ReviewClearForm(),
             "upcoming": upcoming,
             "called_off": called_off,
             "past": past,
@@ -218,7 +222,15 @@ def course_edit(request, patient_id: int, course_id: int):
     return render(
         request,
         "patients/course_form.html",
-        {"form": form, "patient": patient, "course": course, "history": history, "in_the_way": in_the_way},
+        {
+            "form": form,
+            "patient": patient,
+            "course": course,
+            "history": history,
+            "in_the_way": in_the_way,
+            "reactions": course_reactions([course.pk])[course.pk],
+            "review_form": ReviewClearForm(),
+        },
     )
 
 
