@@ -41,6 +41,7 @@ from clinic.models import (
     MonitoringRule,
     NurseStaffing,
     OpeningHours,
+    RateStep,
     Regimen,
     RegimenPhase,
     StaffProfile,
@@ -511,6 +512,16 @@ class RegimenAdmin(FormularyAdmin):
                 for model in (RegimenPhase, MonitoringRule)
             ),
         ]
+
+
+@admin.register(RateStep)
+class RateStepAdmin(FormularyAdmin):
+    """A phase's infusion rate steps, shown on the roster while the infusion runs (unverified ones marked)."""
+
+    list_display = ["phase", "applies_to", "after_minutes", "rate", "unit", "verified"]
+    list_filter = ["phase__regimen", "applies_to", "verified"]
+    list_select_related = ["phase__regimen"]
+    ordering = ["phase__regimen__name", "phase__position", "applies_to", "after_minutes"]
 
 
 @admin.register(StaffProfile)

@@ -20,7 +20,7 @@ FORMULARY = "Formulary manager"
 ROLES = (FRONT_DESK, NURSE, MANAGER)
 
 # The shared formulary: drugs, regimens and the phases and monitoring a regimen owns.
-_FORMULARY_MODELS = ("drug", "regimen", "regimenphase", "monitoringrule")
+_FORMULARY_MODELS = ("drug", "regimen", "regimenphase", "monitoringrule", "ratestep")
 
 _READ_CLINIC = [
     "clinic.view_clinic",
@@ -89,7 +89,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         for action in ("add", "change", "view")
     ]
     # The formulary read-only, a regimen's phases and monitoring included.
-    + ["clinic.view_regimenphase", "clinic.view_monitoringrule"],
+    + ["clinic.view_regimenphase", "clinic.view_monitoringrule", "clinic.view_ratestep"],
     # Nothing of a clinic: the formulary manager opens the admin for the formulary alone.
     # Drugs and regimens are never deleted (courses and their history refer to them): they are
     # made inactive instead.

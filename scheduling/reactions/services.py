@@ -76,6 +76,12 @@ def _check_choices(*, grade: int, symptoms: Sequence[str], other_symptom: str, a
         raise VisitError("Grade 5 means the patient died: choose grade 5 with the outcome Died, or neither.")
 
 
+def _in_order(codes: Sequence[str], known: Sequence[str]) -> list[str]:
+    """The codes once each, in the order of their choices; unknown ones last, for the check to refuse."""
+    chosen = set(codes)
+    return [code for code in known if code in chosen] + [code for code in dict.fromkeys(codes) if code not in known]
+
+
 def _summary(reaction: InfusionReaction) -> str:
     parts = [reaction.grade_text, ", ".join(reaction.symptom_labels)]
     if reaction.action_labels:
@@ -119,8 +125,7 @@ def reaction_record(
             "is in the chair."
         )
     other_symptom, notes = other_symptom.strip(), notes.strip()
-    symptoms = [code for code in Symptom.values if code in set(symptoms)] or list(symptoms)
-    actions = [code for code in Action.values if code in set(actions)] or list(actions)
+    symptoms, actions = _in_order(symptoms, Symptom.values), _in_order(actions, Action.values)
     _check_choices(grade=grade, symptoms=symptoms, other_symptom=other_symptom, actions=actions, outcome=outcome)
     _check_onset(appointment, onset_at, now)
     reaction = InfusionReaction(

@@ -19,7 +19,7 @@ from tests.helpers import admin_form_data, make_staff
 
 pytestmark = pytest.mark.django_db
 
-FORMULARY_MODELS = ("drug", "regimen", "regimenphase", "monitoringrule")
+FORMULARY_MODELS = ("drug", "regimen", "regimenphase", "monitoringrule", "ratestep")
 
 
 @pytest.fixture
@@ -119,7 +119,7 @@ def test_the_formulary_manager_sees_no_clinic_and_no_patient(client, formulary_m
     index = client.get(reverse("admin:index"))
     assert index.status_code == 200
     assert [app["app_label"] for app in index.context["app_list"]] == ["clinic"]
-    assert {model["object_name"] for model in index.context["app_list"][0]["models"]} == {"Drug", "Regimen"}
+    assert {model["object_name"] for model in index.context["app_list"][0]["models"]} == {"Drug", "Regimen", "RateStep"}
     for name in ("clinic_clinic", "clinic_chair", "patients_patient", "scheduling_appointment", "auth_group"):
         assert client.get(reverse(f"admin:{name}_changelist")).status_code == 403, name
     assert client.get(reverse("admin:patients_patient_change", args=[patient.pk])).status_code in (403, 404)
