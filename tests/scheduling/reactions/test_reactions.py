@@ -15,6 +15,7 @@ from scheduling.booking.services import BookingError, booking_create
 from scheduling.doses import dose_states_refresh
 from scheduling.models import Appointment, AppointmentEvent, DoseState, InfusionReaction
 from scheduling.reactions.services import reaction_record, reaction_review_clear
+from scheduling.roster.selectors import roster_for_day
 from scheduling.roster.services import VisitError, VisitPermissionError
 from tests.helpers import book_directly, give, local, make_course, make_staff
 
@@ -381,3 +382,17 @@ def test_old_free_text_reactions_are_carried_into_the_structured_record(clinic_a
     )
     old.refresh_from_db()
     assert old.hypersensitivity_reaction
+
+
+def test_a_visit_already_booked_on_a_held_course_carries_the_hold_on_the_roster(clinic_a, nurse):
+    course = make_course(clinic_a, start=MONDAY)
+    dose_1 = infusing(course, MONDAY, dose_number=1)
+    fortnight = MONDAY + timedelta(days=14)
+    dose_2 = book_directly(course=course, starts_at=local(clinic_a, fortnight, 9), dose_number=2, minutes=240)
+    record(dose_1, nurse, grade=4, outcome="ongoing")
+
+    roster = roster_for_day(clinic=clinic_a, day=fortnight, now=local(clinic_a, fortnight, 8))
+
+    (visit,) = [visit for visit in roster.visits if visit.pk == dose_2.pk]
+    hold = next(flag for flag in visit.flags if flag.code == "prescriber_hold")
+    assert (hold.level, hold.label) == ("danger", "Held for the prescriber (grade 4+ reaction)")
