@@ -43,6 +43,7 @@ from clinic.models import (
     NurseStaffing,
     OpeningHours,
     ProgrammeName,
+    RateStep,
     Regimen,
     RegimenCheck,
     RegimenPhase,
@@ -552,6 +553,16 @@ class RegimenCheckAdmin(FormularyAdmin):
     list_display = ["label", "regimen", "when", "kind", "position", "active", "verified"]
     list_filter = ["verified", "active", "kind", "when", "regimen"]
     search_fields = ["label", "source"]
+
+
+@admin.register(RateStep)
+class RateStepAdmin(FormularyAdmin):
+    """A phase's infusion rate steps, shown on the roster while the infusion runs (unverified ones marked)."""
+
+    list_display = ["phase", "applies_to", "after_minutes", "rate", "unit", "verified"]
+    list_filter = ["phase__regimen", "applies_to", "verified"]
+    list_select_related = ["phase__regimen"]
+    ordering = ["phase__regimen__name", "phase__position", "applies_to", "after_minutes"]
 
 
 @admin.register(StaffProfile)

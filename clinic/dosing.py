@@ -32,6 +32,14 @@ class GivenDose:
 
     date: date
     serious_reaction: bool = False
+    # Any infusion reaction recorded at this dose (serious or not), and whether one looked like
+    # hypersensitivity: the phases' `observation_kept_after` reads them.
+    reaction: bool = False
+    hypersensitivity: bool = False
+
+    @property
+    def any_reaction(self) -> bool:
+        return self.reaction or self.serious_reaction or self.hypersensitivity
 
 
 @dataclass(frozen=True)
@@ -76,6 +84,9 @@ class PhaseSpec:
     # Given only when the prescriber asks for it (Lemtrada's further courses): the block's
     # first dose has an earliest date but is never counted due or overdue.
     when_needed: bool = False
+    # Which earlier reaction keeps the full observation when `reaction_keeps_observation` is on:
+    # "any", "hypersensitivity" or "serious" (clinic.models.ReactionTrigger).
+    observation_kept_after: str = "serious"
 
 
 _PHASE_FIELDS = tuple(item.name for item in fields(PhaseSpec))
@@ -145,6 +156,8 @@ class PlannedDose:
     observation_required: bool
     reason: str  # e.g. "dose 3, maintenance 600 mg IV: due 6 Jul 2027, not before 19 Jun 2027"
     when_needed: bool = False  # only if the prescriber asks (status stays not_yet_due)
+    # Which of the phase's rate schedules the infusion follows: "first", "short" or "standard".
+    infusion_kind: str = "standard"
 
     @property
     def phase_first_dose(self) -> bool:
@@ -239,29 +252,48 @@ def _interval(phase: PhaseSpec, options: Mapping[str, Any]) -> tuple[int | None,
     return phase.interval_value, phase.interval_unit
 
 
+def _reaction_keeps_observation(phase: PhaseSpec, earlier: Sequence[GivenDose]) -> bool:
+    """Whether an earlier dose's reaction brings the phase's full observation back.
+
+    The phase says which reactions count: any (Briumvi: "unless an infusion reaction or
+    hypersensitivity occurred"), a hypersensitivity reaction (Tysabri from infusion 13), or a
+    serious one.
+    """
+    if not phase.reaction_keeps_observation:
+        return False
+    if phase.observation_kept_after == "any":
+        return any(dose.any_reaction for dose in earlier)
+    if phase.observation_kept_after == "hypersensitivity":
+        return any(dose.hypersensitivity for dose in earlier)
+    return any(dose.serious_reaction for dose in earlier)
+
+
 def _chair_time(
-    phase: PhaseSpec, slot: _Slot, dose_number: int, options: Mapping[str, Any], earlier_reaction: bool
-) -> ChairTime:
+    phase: PhaseSpec, slot: _Slot, dose_number: int, options: Mapping[str, Any], earlier: Sequence[GivenDose]
+) -> tuple[ChairTime, str]:
+    """The dose's chair time and which of the phase's infusion schedules it follows."""
     phase_first_dose = slot.block == 1 and slot.dose_in_block == 1
     premed = phase.premed_minutes if phase.premed_doses is None or slot.dose_in_block <= phase.premed_doses else 0
+    # Ocrevus: the shorter infusion only with no serious infusion reaction at any earlier dose.
+    earlier_serious = any(dose.serious_reaction for dose in earlier)
     if phase_first_dose and phase.first_infusion_minutes:
-        infusion = phase.first_infusion_minutes
+        infusion, kind = phase.first_infusion_minutes, "first"
     elif (
         phase.short_infusion_option
         and phase.short_infusion_minutes
         and options.get(phase.short_infusion_option)
-        and not earlier_reaction
+        and not earlier_serious
     ):
-        infusion = phase.short_infusion_minutes
+        infusion, kind = phase.short_infusion_minutes, "short"
     else:
-        infusion = phase.infusion_minutes
+        infusion, kind = phase.infusion_minutes, "standard"
     if phase.observation_infusions is None or dose_number <= phase.observation_infusions:
         observation = phase.observation_minutes
-    elif phase.reaction_keeps_observation and earlier_reaction:
+    elif _reaction_keeps_observation(phase, earlier):
         observation = phase.observation_minutes
     else:
         observation = phase.later_observation_minutes
-    return ChairTime(premed_minutes=premed, infusion_minutes=infusion, observation_minutes=observation)
+    return ChairTime(premed_minutes=premed, infusion_minutes=infusion, observation_minutes=observation), kind
 
 
 def dose_status(*, target: date, latest: date, today: date, due_soon_days: int = 21) -> DoseStatus:
@@ -351,8 +383,7 @@ def _plan_dates(
                 earliest = target
             target = max(target, earliest)
     latest = target + timedelta(days=spec.late_window_days)
-    earlier_reaction = any(dose.serious_reaction for dose in given)
-    chair_time = _chair_time(phase, slot, dose_number, options, earlier_reaction)
+    chair_time, infusion_kind = _chair_time(phase, slot, dose_number, options, given)
     # Inside a when-needed block the course has begun, so days 2 and 3 are due as usual.
     when_needed = phase.when_needed and slot.dose_in_block == 1
     if when_needed:
@@ -375,6 +406,7 @@ def _plan_dates(
         observation_required=chair_time.observation_minutes > 0,
         reason=_reason(dose_number, phase, target, earliest, when_needed=when_needed),
         when_needed=when_needed,
+        infusion_kind=infusion_kind,
     )
 
 

@@ -327,6 +327,14 @@ class Regimen(models.Model):
         return list(choices.items())
 
 
+class ReactionTrigger(models.TextChoices):
+    """Which earlier infusion reaction brings the full observation back (RegimenPhase.reaction_keeps_observation)."""
+
+    ANY = "any", "any infusion reaction or hypersensitivity"
+    HYPERSENSITIVITY = "hypersensitivity", "a hypersensitivity reaction"
+    SERIOUS = "serious", "a serious infusion reaction"
+
+
 class RegimenPhase(models.Model):
     """One phase of a regimen: a block of doses, given once or repeated.
 
@@ -400,6 +408,15 @@ class RegimenPhase(models.Model):
     )
     reaction_keeps_observation = models.BooleanField(
         default=False, help_text="After an infusion reaction, later infusions keep the full observation."
+    )
+    observation_kept_after = models.CharField(
+        max_length=20,
+        choices=ReactionTrigger.choices,
+        default=ReactionTrigger.SERIOUS,
+        help_text=(
+            "Which earlier reaction keeps the full observation, when the box above is ticked (Tysabri: a "
+            "hypersensitivity reaction; Briumvi: any infusion reaction)."
+        ),
     )
     source = models.TextField(blank=True, help_text="Where these numbers come from.")
 
@@ -559,3 +576,36 @@ class RegimenCheck(models.Model):
         if self.when == self.When.BLOCK_FIRST_DOSE:
             return first_of_block
         return True
+
+
+class RateStep(models.Model):
+    """One step of a phase's infusion rate schedule: from `after_minutes` into the infusion, run at `rate`.
+
+    A phase has up to three schedules (`applies_to`): its first dose when that is a longer infusion
+    (Briumvi infusion 1), the shorter infusion when a course allows it (Ocrevus 2 h), and the
+    standard one for every other dose. Steps the label facts could not confirm are seeded with
+    `verified` off and shown as unverified on the roster.
+    """
+
+    class AppliesTo(models.TextChoices):
+        STANDARD = "standard", "standard infusion"
+        FIRST = "first", "the phase's first, longer infusion"
+        SHORT = "short", "the shorter infusion"
+
+    phase = models.ForeignKey(RegimenPhase, on_delete=models.CASCADE, related_name="rate_steps")
+    applies_to = models.CharField(max_length=10, choices=AppliesTo.choices, default=AppliesTo.STANDARD)
+    after_minutes = models.PositiveSmallIntegerField(help_text="Minutes after the infusion starts.")
+    rate = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    unit = models.CharField(max_length=10, default="mL/h", help_text="mL/h, or mg/h where the label gives mg.")
+    verified = models.BooleanField(default=True, help_text="Confirmed against the label; off for a placeholder.")
+    source = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["phase", "applies_to", "after_minutes"]
+        constraints = [
+            models.UniqueConstraint(fields=["phase", "applies_to", "after_minutes"], name="rate_step_unique_time"),
+            models.CheckConstraint(condition=Q(rate__gt=0), name="rate_step_rate_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.phase}: {self.rate} {self.unit} from {self.after_minutes} min ({self.get_applies_to_display()})"

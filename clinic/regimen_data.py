@@ -590,3 +590,105 @@ REGIMEN_CHECKS = {
         _check(10, "infection check", INFECTION_CHECK_PRACTICE_SOURCE, verified=False),
     ],
 }
+
+
+# --- Infusion rate steps (migration 0010) -------------------------------------------------------
+
+# Per regimen code and phase position: each schedule ("standard", "first", "short") as
+# (minutes after the infusion starts, rate, unit) steps, whether the label facts confirm them,
+# and their source. Seeded only for a phase that has no steps yet, so a clinic's own survive.
+_OCREVUS_RATES_SOURCE = "drugs.com ocrelizumab dosage; themeditary.com ocrelizumab dosage (label-derived)."
+_BRIUMVI_RATES_SOURCE = "themeditary.com ublituximab dosage (drugs.com-derived); briumvi.co.uk; Medscape."
+_RITUXIMAB_RATES_SOURCE = "vortuxi.com indications (rituximab label, all indications): rates in mg/h."
+
+
+def _every_30(start: int, step: int, top: int) -> list[tuple[int, int]]:
+    """Start at `start`, add `step` every 30 minutes up to `top`: [(minutes, rate), ...]."""
+    return [(index * 30, start + index * step) for index in range((top - start) // step + 1)]
+
+
+RATE_STEPS = {
+    ("ocrevus", 1): [
+        {
+            "applies_to": "standard",
+            "steps": [(m, r, "mL/h") for m, r in _every_30(30, 30, 180)],
+            "verified": True,
+            "source": "[LABEL] 300 mg in 250 mL: start 30 mL/h, +30 mL/h every 30 min, max 180 mL/h. "
+            + _OCREVUS_RATES_SOURCE,
+        }
+    ],
+    ("ocrevus", 2): [
+        {
+            "applies_to": "standard",
+            "steps": [(m, r, "mL/h") for m, r in _every_30(40, 40, 200)],
+            "verified": True,
+            "source": "[LABEL] 600 mg in 500 mL: start 40 mL/h, +40 mL/h every 30 min, max 200 mL/h. "
+            + _OCREVUS_RATES_SOURCE,
+        },
+        {
+            "applies_to": "short",
+            "steps": [(0, 100, "mL/h"), (15, 200, "mL/h"), (30, 250, "mL/h"), (60, 300, "mL/h")],
+            "verified": False,
+            "source": "[UNVERIFIED] 2-hour option: 100 mL/h 15 min, 200 mL/h 15 min, 250 mL/h 30 min, 300 mL/h "
+            "60 min, from memory in the label facts; only the >=2 h duration is confirmed.",
+        },
+    ],
+    ("briumvi", 1): [
+        {
+            "applies_to": "first",
+            "steps": [(0, 10, "mL/h"), (30, 20, "mL/h"), (60, 35, "mL/h"), (120, 100, "mL/h")],
+            "verified": True,
+            "source": "[LABEL] infusion 1, 150 mg in 250 mL: 10 mL/h 30 min, 20 mL/h 30 min, 35 mL/h 1 h, then "
+            "100 mL/h for the remaining 2 h. " + _BRIUMVI_RATES_SOURCE,
+        },
+        {
+            "applies_to": "standard",
+            "steps": [(0, 100, "mL/h"), (30, 400, "mL/h")],
+            "verified": True,
+            "source": "[LABEL] infusion 2, 450 mg in 250 mL: 100 mL/h 30 min, then 400 mL/h 30 min. "
+            + _BRIUMVI_RATES_SOURCE,
+        },
+    ],
+    ("briumvi", 2): [
+        {
+            "applies_to": "standard",
+            "steps": [(0, 100, "mL/h"), (30, 400, "mL/h")],
+            "verified": True,
+            "source": "[LABEL] later infusions, 450 mg in 250 mL: 100 mL/h 30 min, then 400 mL/h 30 min. "
+            + _BRIUMVI_RATES_SOURCE,
+        }
+    ],
+    ("rituximab", 1): [
+        {
+            "applies_to": "first",
+            "steps": [(m, r, "mg/h") for m, r in _every_30(50, 50, 400)],
+            "verified": True,
+            "source": "[LABEL] first infusion: start 50 mg/h, after 30 min +50 mg/h every 30 min, max 400 mg/h. "
+            + _RITUXIMAB_RATES_SOURCE,
+        },
+        {
+            "applies_to": "standard",
+            "steps": [(m, r, "mg/h") for m, r in _every_30(100, 100, 400)],
+            "verified": True,
+            "source": "[LABEL] later infusions: start 100 mg/h, +100 mg/h every 30 min, max 400 mg/h. "
+            + _RITUXIMAB_RATES_SOURCE,
+        },
+    ],
+    ("rituximab", 2): [
+        {
+            "applies_to": "standard",
+            "steps": [(m, r, "mg/h") for m, r in _every_30(100, 100, 400)],
+            "verified": True,
+            "source": "[LABEL] later infusions: start 100 mg/h, +100 mg/h every 30 min, max 400 mg/h. "
+            + _RITUXIMAB_RATES_SOURCE,
+        }
+    ],
+}
+
+# Which reaction brings the full observation back, per regimen code (phases with
+# `reaction_keeps_observation`): Tysabri and Tyruko after a hypersensitivity reaction ("For
+# patients who have shown no evidence of a hypersensitivity reaction, postinfusion observation
+# is according to clinical judgment from the 13th infusion onward"); Briumvi after any infusion
+# reaction or hypersensitivity ("unless an infusion reaction or hypersensitivity occurred with
+# the current or any prior infusion").
+OBSERVATION_KEPT_AFTER = {"tysabri": "hypersensitivity", "tyruko": "hypersensitivity", "briumvi": "any"}

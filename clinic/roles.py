@@ -19,8 +19,9 @@ FORMULARY = "Formulary manager"
 # The roles of a clinic's staff; the formulary manager works for no clinic in particular.
 ROLES = (FRONT_DESK, NURSE, MANAGER)
 
-# The shared formulary: drugs, regimens and the phases, monitoring and pre-infusion checks a regimen owns.
-_FORMULARY_MODELS = ("drug", "regimen", "regimenphase", "monitoringrule", "regimencheck")
+# The shared formulary: drugs, regimens and the phases, monitoring, rate steps and pre-infusion checks a
+# regimen owns.
+_FORMULARY_MODELS = ("drug", "regimen", "regimenphase", "monitoringrule", "regimencheck", "ratestep")
 
 _READ_CLINIC = [
     "clinic.view_clinic",
@@ -69,6 +70,8 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         "scheduling.override_earliest_date",
         # An infusion on an expired programme authorization (TOUCH, REMS), with a written reason.
         "scheduling.override_expired_authorization",
+        # A grade 4 or 5 infusion reaction holds the course until its review is recorded here.
+        "scheduling.clear_reaction_review",
         # A second course of one therapy class beside the first (two MS disease-modifying
         # therapies at once), with a written reason kept on the course.
         "patients.override_course_exclusion",
@@ -89,7 +92,7 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         for action in ("add", "change", "view")
     ]
     # The formulary read-only, a regimen's phases and monitoring included.
-    + ["clinic.view_regimenphase", "clinic.view_monitoringrule", "clinic.view_regimencheck"],
+    + ["clinic.view_regimenphase", "clinic.view_monitoringrule", "clinic.view_regimencheck", "clinic.view_ratestep"],
     # Nothing of a clinic: the formulary manager opens the admin for the formulary alone.
     # Drugs and regimens are never deleted (courses and their history refer to them): they are
     # made inactive instead.

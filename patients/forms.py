@@ -225,3 +225,14 @@ class CourseForm(forms.ModelForm):
         if expires and starts and expires < starts:
             self.add_error("authorization_expires_on", "The authorization expires before the course starts.")
         return cleaned
+
+
+class ReviewClearForm(forms.Form):
+    """Clears a course's prescriber hold after a grade 4 or 5 infusion reaction (on the patient's page)."""
+
+    note = forms.CharField(
+        label="Prescriber's decision",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2, "class": "form-control form-control-sm"}),
+        error_messages={"required": "Write the prescriber's decision in the note; it is kept with the reaction."},
+    )

@@ -19,13 +19,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 from audit.history import record_viewed
 from clinic.access import clinics_for_user
 from patients import services
-from patients.forms import CourseForm, PatientForm, PatientSearchForm, apply_errors
+from patients.forms import CourseForm, PatientForm, PatientSearchForm, ReviewClearForm, apply_errors
 from patients.history import course_history, patient_history, patient_record_views, sees_record_views
 from patients.models import Patient, TreatmentCourse
 
 # The patient page reads the dose module through the documented seam: pages may read
 # another app's selectors (clinic <- patients <- scheduling stays one-way below the pages).
 from scheduling.dose_summaries import course_dosing_summaries
+from scheduling.reaction_summaries import course_reactions
 from scheduling.reminders.selectors import patient_reminders
 
 PATIENTS_PER_PAGE = 25
@@ -132,6 +133,7 @@ def patient_detail(request, patient_id: int):
         .order_by("-start_date", "-pk")
     )
     summaries = course_dosing_summaries(patient.courses.all(), today)
+    reactions = course_reactions([course.pk for course in courses])
     appointments = patient.appointments.select_related("chair", "course__regimen").order_by("starts_at")
     now = timezone.now()
     # Coming visits that will happen; those called off are listed apart, never as "upcoming".
@@ -150,7 +152,8 @@ def patient_detail(request, patient_id: int):
         "patients/patient_detail.html",
         {
             "patient": patient,
-            "courses": [(course, summaries[course.pk]) for course in courses],
+            "courses": [(course, summaries[course.pk], reactions[course.pk]) for course in courses],
+            "review_form": ReviewClearForm(),
             "upcoming": upcoming,
             "called_off": called_off,
             "past": past,
@@ -222,7 +225,15 @@ def course_edit(request, patient_id: int, course_id: int):
     return render(
         request,
         "patients/course_form.html",
-        {"form": form, "patient": patient, "course": course, "history": history, "in_the_way": in_the_way},
+        {
+            "form": form,
+            "patient": patient,
+            "course": course,
+            "history": history,
+            "in_the_way": in_the_way,
+            "reactions": course_reactions([course.pk])[course.pk],
+            "review_form": ReviewClearForm(),
+        },
     )
 
 

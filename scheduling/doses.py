@@ -8,7 +8,9 @@ decides which of a course's appointments they are given.
 **Given** is a completed appointment, one per dose number, dated on the clinic's local
 calendar by the infusion's recorded start, else by its booked start (a nurse who records
 the infusion starting at 00:10 after a late evening has given it that day). Its serious
-reaction, if any, is what the rules read for chair time and observation.
+reactions (the appointment's summary of its InfusionReaction rows: any, serious,
+hypersensitivity) are what the rules read for chair time and observation. A reaction
+recorded on a visit still in progress counts too: the next dose is planned after it.
 
 **Booked** is an upcoming appointment (booked or in progress: it holds a chair and the dose
 is not given yet), dated by its booked start.
@@ -65,13 +67,19 @@ class Visit:
     serious_reaction: bool = False
     chair_id: int | None = None
     reaction: bool = False  # any infusion reaction recorded, serious or not
+    hypersensitivity: bool = False  # a reaction that looked like hypersensitivity (or could not be ruled out)
 
     @property
     def given(self) -> bool:
         return self.status == statuses.AppointmentStatus.COMPLETED
 
     def as_given(self) -> GivenDose:
-        return GivenDose(self.date, serious_reaction=self.serious_reaction)
+        return GivenDose(
+            self.date,
+            serious_reaction=self.serious_reaction,
+            reaction=self.reaction,
+            hypersensitivity=self.hypersensitivity,
+        )
 
 
 @dataclass(frozen=True)
@@ -125,6 +133,7 @@ _VISIT_FIELDS = (
     "serious_reaction",
     "chair_id",
     "infusion_reaction",
+    "hypersensitivity_reaction",
 )
 
 
@@ -149,7 +158,18 @@ def _visits_by_course(course_ids: Sequence[int], tz_by_course: dict, *, exclude_
         .order_by("starts_at", "pk")
         .values_list(*_VISIT_FIELDS)
     )
-    for pk, course_id, dose_number, status, starts_at, infusion_started_at, serious, chair_id, reaction in rows:
+    for (
+        pk,
+        course_id,
+        dose_number,
+        status,
+        starts_at,
+        infusion_started_at,
+        serious,
+        chair_id,
+        reaction,
+        allergic,
+    ) in rows:
         if pk == exclude_appointment_id:
             continue
         tz = tz_by_course[course_id]
@@ -158,7 +178,17 @@ def _visits_by_course(course_ids: Sequence[int], tz_by_course: dict, *, exclude_
             # One dose per dose number: a duplicate completed row (a data fix) counts once.
             given[course_id].setdefault(
                 dose_number,
-                Visit(pk, dose_number, status, starts_at, _local_day(moment, tz), bool(serious), chair_id, reaction),
+                Visit(
+                    pk,
+                    dose_number,
+                    status,
+                    starts_at,
+                    _local_day(moment, tz),
+                    bool(serious),
+                    chair_id,
+                    reaction,
+                    allergic,
+                ),
             )
         else:
             booked[course_id].append(
@@ -171,6 +201,7 @@ def _visits_by_course(course_ids: Sequence[int], tz_by_course: dict, *, exclude_
                     bool(serious),
                     chair_id,
                     reaction,
+                    allergic,
                 )
             )
     return {

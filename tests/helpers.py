@@ -55,6 +55,7 @@ def ensure_formulary() -> None:
         import_module("clinic.migrations.0007_seed_therapy_classes").fill(django_apps, None)
         import_module("clinic.migrations.0008_clinic_country_programme_names").fill(django_apps, None)
         import_module("clinic.migrations.0009_regimen_checks").seed(django_apps, None)
+        import_module("clinic.migrations.0010_rate_steps").seed(django_apps, None)
 
 
 # --- Time ------------------------------------------------------------------------------------

@@ -72,6 +72,8 @@ URL_ACCESS: dict[str, frozenset[str]] = {
     "scheduling:roster_visit_check": frozenset({NURSE, MANAGER}),
     "scheduling:roster_visit_authorization_override": frozenset({MANAGER}),
     "scheduling:roster_nurse_assignments": frozenset({MANAGER}),
+    # Clearing the prescriber hold a grade 4 or 5 infusion reaction puts on a course.
+    "scheduling:reaction_hold_clear": frozenset({MANAGER}),
     "scheduling:reminders_failed": BOOKERS,
     "scheduling:reminder_retry": frozenset({MANAGER}),
     "scheduling:reminders_retry_failed": frozenset({MANAGER}),

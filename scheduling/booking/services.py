@@ -37,6 +37,7 @@ from patients.models import TreatmentCourse
 from scheduling.availability.search import find_slots, slot_problem
 from scheduling.doses import RegimenSpecs, course_doses, planned_dose
 from scheduling.models import Appointment, AppointmentEvent, Reminder
+from scheduling.reaction_summaries import course_review_holds, hold_sentence
 from scheduling.reminders.outbox import appointment_reminders_sync, booking_messages
 
 OVERRIDE_PERMISSION = "scheduling.override_earliest_date"
@@ -129,6 +130,13 @@ def _check_course(course: TreatmentCourse) -> None:
             f"This treatment course is {course.get_status_display().lower()}. Make it active before booking a dose.",
             code="course_inactive",
         )
+
+
+def _check_review_hold(course: TreatmentCourse) -> None:
+    """Refuse the next dose of a course a grade 4 or 5 reaction holds for the prescriber."""
+    held = course_review_holds([course.pk]).get(course.pk)
+    if held:
+        raise BookingError(f"Not booked. {hold_sentence(held)}", code="prescriber_hold")
 
 
 def _check_chair_time(chair_time: ChairTime, *, regimen, dose_number: int) -> None:
@@ -445,6 +453,7 @@ def booking_create(
     course = _lock_course(course.pk)
     clinic = course.patient.clinic
     _check_course(course)
+    _check_review_hold(course)
     _check_chair(chair, clinic)
     day = _local_day(clinic, starts_at)
     lock_clinic_days(clinic, [day])
@@ -660,6 +669,7 @@ def booking_create_series(
     course = _lock_course(course.pk)
     clinic = course.patient.clinic
     _check_course(course)
+    _check_review_hold(course)
     _check_chair(chair, clinic)
     today = _today(clinic)
     doses = series_doses(course, today=today)

@@ -32,6 +32,7 @@ class Visit:
     status: str
     serious_reaction: bool = False
     infusion_reaction: bool = False
+    hypersensitivity: bool = False
     cancel_reason: str = ""
     # How the day of the visit went: how early the patient came, how late (after the start),
     # how much longer the infusion ran than planned, and the nurse's note on it.
@@ -39,6 +40,14 @@ class Visit:
     late_by: timedelta = timedelta(0)
     slowed_by: timedelta = timedelta(0)
     note: str = ""
+
+    def as_given(self) -> GivenDose:
+        return GivenDose(
+            self.placement.day,
+            serious_reaction=self.serious_reaction,
+            reaction=self.infusion_reaction,
+            hypersensitivity=self.hypersensitivity,
+        )
 
     @property
     def arrives_at(self) -> datetime:
@@ -63,7 +72,7 @@ class CourseStory:
     others: list[Visit] = field(default_factory=list)
 
     def history(self) -> list[GivenDose]:
-        return [GivenDose(visit.placement.day, serious_reaction=visit.serious_reaction) for visit in self.given]
+        return [visit.as_given() for visit in self.given]
 
     def next_dose(self, given: list[GivenDose] | None = None) -> PlannedDose | None:
         return next_dose(
@@ -194,9 +203,10 @@ def _give_history(story: CourseStory, rng: random.Random, *, until: date | None)
         if "reaction" in story.flags and dose.dose_number == 2:
             visit.infusion_reaction = True
         if "serious_reaction" in story.flags and dose.dose_number == 3:
-            visit.infusion_reaction = visit.serious_reaction = True
+            # Throat tightness and wheeze: serious, and it looked like hypersensitivity.
+            visit.infusion_reaction = visit.serious_reaction = visit.hypersensitivity = True
         if until is not None and story.given:
-            after = story.next_dose([*story.history(), GivenDose(placement.day, visit.serious_reaction)])
+            after = story.next_dose([*story.history(), visit.as_given()])
             if after is None or after.target_date > until:
                 return
         days.add(placement)

@@ -240,11 +240,25 @@ LAST_NAMES = (
     "Harrington Nwosu Lachance Gupta Eriksen Mahoney Santos Kaur Whitaker Demir Fontaine Bianchi Ogunleye"
 ).split()
 
-REACTION_NOTE = "Flushing and itch 40 minutes into the infusion; rate halved, settled with an antihistamine."
-SERIOUS_REACTION_NOTE = (
-    "Throat tightness and wheeze during the infusion; infusion stopped and treated per protocol, observed "
-    "for 3 hours. Shorter infusions no longer allowed."
-)
+# The demo's infusion reactions, as a nurse records them on the roster (scheduling.models.InfusionReaction).
+MILD_REACTION = {
+    "grade": 2,
+    "symptoms": ["itching", "flushing"],
+    "actions": ["rate_reduced", "medication_given"],
+    "outcome": "resolved",
+    "serious": False,
+    "hypersensitivity": False,
+    "notes": "40 minutes in; rate halved, settled with an antihistamine.",
+}
+SERIOUS_REACTION = {
+    "grade": 3,
+    "symptoms": ["throat_irritation", "shortness_of_breath"],
+    "actions": ["stopped", "medication_given"],
+    "outcome": "resolved",
+    "serious": True,
+    "hypersensitivity": True,
+    "notes": "Treated per protocol, observed for 3 hours. Shorter infusions no longer allowed.",
+}
 CANCEL_REASONS = (
     "Patient unwell (chest infection); will call to rebook when better.",
     "Patient asked to move it: work commitment.",

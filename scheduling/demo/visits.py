@@ -21,9 +21,9 @@ from clinic.models import RegimenCheck
 from patients.models import Patient, TreatmentCourse
 from scheduling.demo.days import Placement
 from scheduling.demo.history import Visit
-from scheduling.demo.plans import NO_SHOW_NOTE, REACTION_NOTE, SERIOUS_REACTION_NOTE
+from scheduling.demo.plans import MILD_REACTION, NO_SHOW_NOTE, SERIOUS_REACTION
 from scheduling.doses import RegimenSpecs
-from scheduling.models import Appointment, AppointmentEvent, VisitCheck
+from scheduling.models import Appointment, AppointmentEvent, InfusionReaction, VisitCheck
 from scheduling.reminders.outbox import appointment_reminders_sync
 from scheduling.roster.services import MOVES
 
@@ -246,10 +246,13 @@ def _day_of_the_visit(appointment: Appointment, visit: Visit, *, front_desk, nur
         )
         previous = step
     if visit.infusion_reaction and appointment.infusion_started_at:
-        appointment.infusion_reaction = True
-        appointment.serious_reaction = visit.serious_reaction
-        appointment.reaction_note = SERIOUS_REACTION_NOTE if visit.serious_reaction else REACTION_NOTE
+        record = SERIOUS_REACTION if visit.serious_reaction else MILD_REACTION
         noticed = appointment.infusion_started_at + timedelta(minutes=40)
+        appointment.infusion_reaction = True
+        appointment.serious_reaction = record["serious"]
+        appointment.hypersensitivity_reaction = record["hypersensitivity"]
+        # Written with the appointment once it has its id (`_write`).
+        appointment.demo_reactions = [InfusionReaction(onset_at=noticed, recorded_by=nurse, **record)]
         events.append(
             AppointmentEvent(
                 by=nurse,
@@ -257,8 +260,13 @@ def _day_of_the_visit(appointment: Appointment, visit: Visit, *, front_desk, nur
                 action=AppointmentEvent.Action.REACTION,
                 from_status=Status.INFUSING,
                 to_status=Status.INFUSING,
-                reason=appointment.reaction_note,
-                details={"serious": visit.serious_reaction, "at": noticed.isoformat()},
+                reason=record["notes"],
+                details={
+                    "at": noticed.isoformat(),
+                    "onset_at": noticed.isoformat(),
+                    **{key: record[key] for key in ("grade", "symptoms", "actions", "outcome", "serious")},
+                    "hypersensitivity": record["hypersensitivity"],
+                },
             )
         )
     return events
@@ -282,6 +290,12 @@ def _write(rows: list[tuple[Appointment, list[AppointmentEvent]]]) -> None:
     for event, moment in zip(events, moments, strict=True):
         event.at = moment
     times_write(AppointmentEvent, "at", {event.pk: event.at for event in events})
+    reactions = []
+    for appointment in appointments:
+        for reaction in getattr(appointment, "demo_reactions", ()):
+            reaction.appointment = appointment
+            reactions.append(reaction)
+    InfusionReaction.objects.bulk_create(reactions)
 
 
 def times_write(model, field_name: str, moments: dict[int, datetime]) -> None:

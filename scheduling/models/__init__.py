@@ -5,6 +5,7 @@ from scheduling.models.capacity import CapacityPolicy
 from scheduling.models.checks import VisitCheck
 from scheduling.models.doses import DoseState
 from scheduling.models.nurses import NurseAssignment
+from scheduling.models.reactions import PRESCRIBER_REVIEW_GRADE, InfusionReaction
 from scheduling.models.reminders import Reminder
 
 __all__ = [
@@ -13,7 +14,9 @@ __all__ = [
     "AppointmentQuerySet",
     "CapacityPolicy",
     "DoseState",
+    "InfusionReaction",
     "NurseAssignment",
+    "PRESCRIBER_REVIEW_GRADE",
     "Reminder",
     "VisitCheck",
 ]

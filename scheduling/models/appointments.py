@@ -72,7 +72,12 @@ class Appointment(models.Model):
     completed_at = models.DateTimeField(null=True, blank=True)
     notes = models.TextField(blank=True)
     infusion_reaction = models.BooleanField(default=False)
+    # Summary of the visit's InfusionReaction rows, kept in step by the reaction service so the
+    # dose module reads a course's visits in one query: any reaction, any serious one, any that
+    # looked like hypersensitivity. `reaction_note` is the free text of records made before the
+    # structured reactions (carried into them by migration 0009).
     serious_reaction = models.BooleanField(default=False)
+    hypersensitivity_reaction = models.BooleanField(default=False)
     reaction_note = models.TextField(blank=True)
     early_override_reason = models.TextField(
         blank=True, help_text="Why a manager allowed this dose before its earliest date."
@@ -133,6 +138,7 @@ class AppointmentEvent(models.Model):
         STATUS = "status", "Status changed"
         OVERRIDE = "override", "Earliest date overridden"
         REACTION = "reaction", "Infusion reaction recorded"
+        REVIEW = "review", "Prescriber hold cleared"
         NOTE = "note", "Note"
         CHECK_TICKED = "check_ticked", "Pre-infusion check ticked"
         CHECK_UNTICKED = "check_unticked", "Pre-infusion check taken back"

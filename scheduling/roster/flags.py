@@ -21,7 +21,7 @@ LABS_HORIZON_DAYS = 7
 @dataclass(frozen=True)
 class Flag:
     code: str  # first_infusion, observation, prior_reaction, authorization, authorization_expired, labs, pregnancy,
-    # outside_hours
+    # outside_hours, prescriber_hold
     label: str  # shown on the badge
     short: str  # printed on the timeline bar
     level: str  # info, warning, danger
@@ -39,14 +39,26 @@ def visit_flags(
     monitoring: Iterable[MonitoringItem],
     prior_reaction: bool,
     prior_serious_reaction: bool,
+    held_for_review: bool = False,
 ) -> list[Flag]:
     """The badges of one visit on `day`, in the order the roster shows them.
 
     `programme` is the regimen's programme as the clinic's country names it;
     `prior_reaction` and `prior_serious_reaction` say whether the patient had an infusion
-    reaction (a serious one) at an earlier visit; `monitoring` is the course's checks due.
+    reaction (a serious one) at an earlier visit; `held_for_review` that a grade 4 or 5 reaction
+    holds the course for the prescriber; `monitoring` is the course's checks due.
     """
     flags: list[Flag] = []
+    if held_for_review:
+        flags.append(
+            Flag(
+                "prescriber_hold",
+                "Held for the prescriber (grade 4+ reaction)",
+                "Hold!",
+                "danger",
+                "Do not infuse until the prescriber has reviewed the reaction and cleared the hold.",
+            )
+        )
     if appointment.dose_number == 1:
         flags.append(Flag("first_infusion", "First infusion", "1st", "info"))
     if appointment.observation_minutes or observation_required:

@@ -2,9 +2,9 @@
 
 A selector: it only reads. `roster_for_day` makes a fixed number of queries however many
 visits the day holds (the clinic's hours and staffing, chairs, nurse assignments, the day's
-appointments with their patient, course and earlier reactions, the regimens with their phases,
-monitoring rules and pre-infusion checks, the visits' ticks, and the courses' visits through
-the dose module); everything after that
+appointments with their patient, course, earlier reactions and prescriber holds, the
+reactions recorded at them, the regimens with their phases, monitoring rules and
+pre-infusion checks, the visits' ticks, and the courses' visits through the dose module); everything after that
 is computed in Python. The flags live in `flags.py`, the nurses' load in `load.py`.
 """
 
@@ -26,13 +26,15 @@ from clinic.models import (
     MonitoringRule,
     NurseStaffing,
     OpeningHours,
+    RateStep,
     Regimen,
     RegimenCheck,
     RegimenPhase,
 )
+from clinic.rates import RateSchedule, RateStepSpec, rate_schedule, steps_for
 from clinic.roles import NURSE
 from scheduling.doses import CourseDoses, RegimenSpecs, clinic_today, courses_doses
-from scheduling.models import Appointment, AppointmentEvent, NurseAssignment, VisitCheck
+from scheduling.models import Appointment, AppointmentEvent, InfusionReaction, NurseAssignment, VisitCheck
 from scheduling.roster.checklists import Checklist, checklist_for, local_programme
 from scheduling.roster.flags import Flag, outside_hours_flag, visit_flags
 from scheduling.roster.load import SLOT, NurseLoad, clock, load_warnings, nurse_loads
@@ -89,6 +91,8 @@ class RosterVisit:
     segments: list[Segment] = field(default_factory=list)
     last_event: LastEvent | None = None  # the visit's latest history row: what an undo would take back
     checklist: Checklist | None = None  # the checks before the needle and their ticks
+    reactions: list[InfusionReaction] = field(default_factory=list)  # recorded at this visit, by onset
+    rate_schedule: RateSchedule | None = None  # while infusing: the rate steps on the clock
 
     @property
     def status(self) -> str:
@@ -197,13 +201,16 @@ def _day_appointments(clinic: Clinic, day: date) -> list[Appointment]:
         patient=OuterRef("patient"), infusion_reaction=True, starts_at__lt=OuterRef("starts_at")
     )
     last = AppointmentEvent.objects.filter(appointment=OuterRef("pk")).order_by("-at", "-pk")
+    held = InfusionReaction.objects.awaiting_review().filter(appointment__course=OuterRef("course"))
     return list(
         Appointment.objects.for_clinic_day(clinic, day)
         .filter(status__in=(*Appointment.ACTIVE_STATUSES, Appointment.Status.NO_SHOW))
         .select_related("patient__clinic", "course", "authorization_override_by")
+        .prefetch_related(Prefetch("reactions", queryset=InfusionReaction.objects.order_by("onset_at", "pk")))
         .annotate(
             prior_reaction=Exists(earlier),
             prior_serious_reaction=Exists(earlier.filter(serious_reaction=True)),
+            held_for_review=Exists(held),
             **{f"last_event_{name}": Subquery(last.values(name)[:1]) for name in _LAST_EVENT_FIELDS},
         )
         .order_by("starts_at", "pk")
@@ -268,8 +275,49 @@ def _planned_dose(spec, course, doses: CourseDoses, dose_number: int, day: date)
     return plan[-1] if len(plan) == count else None
 
 
+# {(regimen id, phase position): {"standard" | "first" | "short": steps}}
+RateSteps = dict[tuple[int, int], dict[str, list[RateStepSpec]]]
+
+
+def _rate_steps(appointments: list[Appointment]) -> RateSteps:
+    """The rate steps of the regimens being infused now, in one query (none when nobody is infusing)."""
+    regimen_ids = {
+        appointment.course.regimen_id
+        for appointment in appointments
+        if appointment.status == Appointment.Status.INFUSING and appointment.infusion_started_at
+    }
+    found: RateSteps = defaultdict(lambda: defaultdict(list))
+    if not regimen_ids:
+        return {}
+    rows = RateStep.objects.filter(phase__regimen_id__in=regimen_ids).values_list(
+        "phase__regimen_id", "phase__position", "applies_to", "after_minutes", "rate", "unit", "verified"
+    )
+    for regimen_id, position, applies_to, after_minutes, rate, unit, verified in rows.order_by("after_minutes"):
+        found[(regimen_id, position)][applies_to].append(RateStepSpec(after_minutes, rate, unit, verified))
+    return {key: dict(value) for key, value in found.items()}
+
+
+def _visit_rate_schedule(appointment: Appointment, planned, rate_steps: RateSteps, *, now, tz) -> RateSchedule | None:
+    """The rate steps of an infusion under way, timed from its recorded start; None otherwise or without steps."""
+    if appointment.status != Appointment.Status.INFUSING or not appointment.infusion_started_at or planned is None:
+        return None
+    schedules = rate_steps.get((appointment.course.regimen_id, planned.phase_position), {})
+    steps = steps_for(schedules, planned.infusion_kind)
+    if not steps:
+        return None
+    return rate_schedule(steps, started_at=appointment.infusion_started_at, now=now, tz=tz)
+
+
 def _visit(
-    appointment: Appointment, *, clinic: Clinic, day: date, now: datetime, spec, doses, ticks: list[VisitCheck]
+    appointment: Appointment,
+    *,
+    clinic: Clinic,
+    day: date,
+    now: datetime,
+    spec,
+    doses,
+    ticks: list[VisitCheck],
+    rate_steps: RateSteps,
 ) -> RosterVisit:
     tz = clinic.tz
     course = appointment.course
@@ -306,7 +354,10 @@ def _visit(
             monitoring=doses.monitoring,
             prior_reaction=appointment.prior_reaction,
             prior_serious_reaction=appointment.prior_serious_reaction,
+            held_for_review=appointment.held_for_review,
         ),
+        reactions=list(appointment.reactions.all()),
+        rate_schedule=_visit_rate_schedule(appointment, planned, rate_steps, now=now, tz=tz),
         late=status == Appointment.Status.BOOKED and now > appointment.starts_at + LATE_AFTER,
         overrun=status in Appointment.IN_PROGRESS_STATUSES and now > appointment.ends_at,
         last_event=_last_event(appointment),
@@ -372,7 +423,8 @@ def _hours_warnings(visits: list[RosterVisit]) -> list[str]:
 def roster_for_day(
     *, clinic: Clinic, day: date, now: datetime | None = None, with_nurse_choices: bool = False
 ) -> Roster:
-    """The roster of one clinic day, in a fixed number of queries (ten, eleven with the nurse choices)."""
+    """The roster of one clinic day, in a fixed number of queries (twelve with the nurse choices, one more
+    when an infusion is under way: its rate steps)."""
     now = now or timezone.now()
     tz = clinic.tz
     settings = _day_settings(clinic, day)
@@ -404,6 +456,7 @@ def roster_for_day(
         courses[course.pk] = course
     # Given, booked and the monitoring due, for every course of the day in one query.
     doses = courses_doses(courses.values(), today=day, monitoring=True, specs=specs)
+    rate_steps = _rate_steps(appointments)
 
     span = (closes_at - opens_at).total_seconds() if opens_at and closes_at else 0
     visits = []
@@ -417,6 +470,7 @@ def roster_for_day(
             spec=specs(course.regimen_id),
             doses=doses[course.pk],
             ticks=ticks.get(appointment.pk, []),
+            rate_steps=rate_steps,
         )
         if span:
             _place(visit, opens_at, span)

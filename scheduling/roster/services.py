@@ -1,5 +1,7 @@
-"""The day's visits: moving an appointment through its statuses, the checks before the needle, reactions,
-nurse assignments.
+"""The day's visits: moving an appointment through its statuses, the checks before the needle, nurse
+assignments.
+
+Infusion reactions are recorded by `scheduling.roster.reactions`, on the same lock.
 
 Services: every write is keyword-only, atomic, records who and when (the actual time on the
 appointment and an AppointmentEvent), keeps the reminder outbox in step, and refuses a wrong
@@ -134,7 +136,7 @@ def _record(appointment: Appointment, *, by, action: str, from_status: str = "",
     )
 
 
-def _locked(appointment: Appointment) -> Appointment:
+def lock_visit(appointment: Appointment) -> Appointment:
     """The appointment row, locked for this transaction, so two nurses' clicks cannot cross.
 
     Locked as the booking services lock it (the bare row, then loaded), so a click that waited
@@ -162,7 +164,7 @@ def visit_move(
     if to_status == Status.NO_SHOW:
         return visit_mark_no_show(appointment=appointment, by=by, now=now)
     now = now or timezone.now()
-    appointment = _locked(appointment)
+    appointment = lock_visit(appointment)
     if not _can(by, move.permission):
         raise VisitPermissionError(
             f"Only nurses and clinic managers can mark a visit {Status(to_status).label.lower()}. Ask a nurse to do it."
@@ -226,7 +228,7 @@ def visit_check_tick(
     Ticking an item already ticked changes nothing (a double click, or two nurses at once).
     """
     now = now or timezone.now()
-    appointment = _locked(appointment)
+    appointment = lock_visit(appointment)
     if not _can(by, STATUS_PERMISSION):
         raise VisitPermissionError("Only nurses and clinic managers can tick the checks before an infusion.")
     _checklist_item(appointment, regimen_check, "tick")
@@ -251,7 +253,7 @@ def visit_check_untick(
 ) -> Appointment:
     """Take back a tick given by mistake, before the infusion starts; the tick's row and history stay."""
     now = now or timezone.now()
-    appointment = _locked(appointment)
+    appointment = lock_visit(appointment)
     if not _can(by, STATUS_PERMISSION):
         raise VisitPermissionError("Only nurses and clinic managers can take back a check before an infusion.")
     _checklist_item(appointment, regimen_check, "untick")
@@ -282,7 +284,7 @@ def visit_authorization_override(
     in its history. The checklist's items must still be ticked.
     """
     now = now or timezone.now()
-    appointment = _locked(appointment)
+    appointment = lock_visit(appointment)
     if not _can(by, OVERRIDE_AUTHORIZATION_PERMISSION):
         raise VisitPermissionError(
             "Only a clinic manager can let an infusion start on an expired authorization. Ask your clinic manager."
@@ -368,7 +370,7 @@ def visit_undo(*, appointment: Appointment, by: AbstractBaseUser, now: datetime 
     cancels the "please rebook" message if it has not gone yet).
     """
     now = now or timezone.now()
-    appointment = _locked(appointment)
+    appointment = lock_visit(appointment)
     last_event = appointment.events.order_by("-at", "-pk").first()
     offer = undo_offer(appointment=appointment, last_event=last_event, user=by, now=now)
     if offer is None:
@@ -418,7 +420,7 @@ def visit_mark_no_show(*, appointment: Appointment, by: AbstractBaseUser, now: d
     """
     now = now or timezone.now()
     move = MOVES[Status.NO_SHOW]
-    appointment = _locked(appointment)
+    appointment = lock_visit(appointment)
     if not _can(by, move.permission):
         raise VisitPermissionError("Only the front desk, nurses and clinic managers can mark a no-show.")
     refusal = _refusal(appointment, move, now)
@@ -428,39 +430,6 @@ def visit_mark_no_show(*, appointment: Appointment, by: AbstractBaseUser, now: d
         return booking_mark_no_show(appointment=appointment, by=by)
     except BookingError as error:
         raise VisitError(error.message) from error
-
-
-@transaction.atomic
-def visit_record_reaction(
-    *, appointment: Appointment, serious: bool, note: str, by: AbstractBaseUser, now: datetime | None = None
-) -> Appointment:
-    """Record an infusion reaction on the visit; the dosing rules read serious reactions."""
-    now = now or timezone.now()
-    appointment = _locked(appointment)
-    if not _can(by, STATUS_PERMISSION):
-        raise VisitPermissionError("Only nurses and clinic managers can record an infusion reaction.")
-    note = note.strip()
-    if not note:
-        raise VisitError("Describe the reaction in the note: what happened and what was done.")
-    if appointment.status not in REACTION_STATUSES:
-        raise VisitError(
-            f"This visit is {appointment.get_status_display().lower()}; record a reaction once the patient "
-            "is in the chair."
-        )
-    appointment.infusion_reaction = True
-    appointment.serious_reaction = appointment.serious_reaction or serious
-    appointment.reaction_note = f"{appointment.reaction_note}\n\n{note}".strip() if appointment.reaction_note else note
-    appointment.save(update_fields=["infusion_reaction", "serious_reaction", "reaction_note"])
-    _record(
-        appointment,
-        by=by,
-        action=AppointmentEvent.Action.REACTION,
-        from_status=appointment.status,
-        reason=note,
-        details={"serious": serious, "at": now.isoformat()},
-    )
-    appointment_reminders_sync(appointment=appointment)
-    return appointment
 
 
 @transaction.atomic

@@ -18,6 +18,7 @@ from django.http import Http404
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -29,6 +30,7 @@ from scheduling.roster import rendering
 from scheduling.roster.access import get_appointment_for_user
 from scheduling.roster.forms import ReactionForm
 from scheduling.roster.printing import clinic_country, print_sheet
+from scheduling.roster.reactions import reaction_record
 from scheduling.roster.selectors import roster_for_day
 from scheduling.roster.services import (
     ARRIVAL_PERMISSION,
@@ -47,7 +49,6 @@ from scheduling.roster.services import (
     visit_check_untick,
     visit_move,
     visit_moves_for,
-    visit_record_reaction,
     visit_undo,
 )
 
@@ -110,18 +111,13 @@ def _roster_context(
         )
         visit.flags_short_html = rendering.flags_short_html(visit.flags)
         visit.bar_html = rendering.bar_html(visit)
-        visit.reaction_today = ""
-        if appointment.infusion_reaction:
-            visit.reaction_today = "Serious reaction" if appointment.serious_reaction else "Reaction"
         visit.can_react = can_react and visit.status in REACTION_STATUSES
         if visit.can_react:
             visit.reaction_url = reaction_url.format(visit.pk)
             form = reaction_forms.get(visit.pk)
-            # What the nurse typed comes back with the sentence that says what is missing.
+            # What the nurse typed comes back, each field with the sentence that says what is wrong.
             visit.reaction_open = form is not None
-            visit.reaction_note = form.data.get("note", "") if form is not None else ""
-            visit.reaction_serious = bool(form.data.get("serious")) if form is not None else False
-            visit.reaction_error = " ".join(form.errors.get("note", [])) if form is not None else ""
+            visit.reaction_form = form
     for load in data.nurse_loads:
         load.cells_html = rendering.load_cells_html(load)
     for row in data.chairs:
@@ -276,48 +272,64 @@ def visit_reaction(request, pk: int):
     appointment = get_appointment_for_user(request.user, pk)
     if request.method == "GET":
         return _reaction_form(request, appointment)
-    form = ReactionForm(request.POST)
+    form = ReactionForm(request.POST, visit_pk=appointment.pk)
     if not form.is_valid():
-        return _after_change(
-            request,
-            appointment,
-            notice="The reaction was not recorded: describe what happened in the note.",
-            status=400,
-            reaction_forms={appointment.pk: form},
-        )
+        return _reaction_refused(request, appointment, form, f"The reaction was not recorded: {form.error_sentence}")
+    clinic = appointment.clinic
+    data = form.cleaned_data
     try:
-        appointment = visit_record_reaction(
+        reaction = reaction_record(
             appointment=appointment,
-            serious=form.cleaned_data["serious"],
-            note=form.cleaned_data["note"],
+            onset_at=form.onset_at(appointment.starts_at.astimezone(clinic.tz).date(), clinic.tz),
+            grade=data["grade"],
+            symptoms=data["symptoms"],
+            other_symptom=data["other_symptom"],
+            actions=data["actions"],
+            outcome=data["outcome"],
+            serious=data["serious"],
+            hypersensitivity=data["hypersensitivity"],
+            notes=data["notes"],
             by=request.user,
         )
+    except VisitPermissionError as error:
+        raise PermissionDenied(str(error)) from error
     except VisitError as error:
-        return _after_change(request, appointment, notice=str(error), status=409, reaction_forms={appointment.pk: form})
-    kind = "A serious infusion reaction" if form.cleaned_data["serious"] else "An infusion reaction"
-    return _after_change(request, appointment, notice=f"{kind} was recorded.")
+        return _reaction_refused(request, appointment, form, f"The reaction was not recorded: {error}")
+    kind = "A serious" if reaction.serious else "An"
+    notice = f"{kind} infusion reaction ({reaction.grade_text.lower()}) was recorded."
+    if reaction.review_required:
+        notice += " The course is held for the prescriber: its next dose cannot be booked until the hold is cleared."
+    return _after_change(request, appointment, notice=notice)
 
 
-def _reaction_form(request, appointment):
+def _reaction_refused(request, appointment, form, notice: str):
+    """The roster again with the nurse's form open, what they typed kept; a plain browser gets the form page."""
+    if request.htmx:
+        return _after_change(request, appointment, notice=notice, status=400, reaction_forms={appointment.pk: form})
+    return _reaction_form(request, appointment, form=form, notice=notice, status=400)
+
+
+def _reaction_form(request, appointment, *, form=None, notice="", status=200):
     if appointment.status not in REACTION_STATUSES:
         raise Http404("This visit has no reaction to record now.")
     clinic = appointment.clinic
     day = appointment.starts_at.astimezone(clinic.tz).date()
+    if form is None:
+        now = timezone.now().astimezone(clinic.tz)
+        form = ReactionForm(visit_pk=appointment.pk, initial={"onset": now.strftime("%H:%M")})
     visit = SimpleNamespace(
         pk=appointment.pk,
         patient_name=appointment.patient.full_name,
         mrn=appointment.patient.mrn,
         starts=f"{appointment.starts_at.astimezone(clinic.tz):%H:%M}",
         chair_name=appointment.chair.name,
-        reaction_url=request.path,
-        reaction_note="",
-        reaction_serious=False,
-        reaction_error="",
+        reaction_url=reverse("scheduling:roster_visit_reaction", args=[appointment.pk]),
+        reaction_form=form,
     )
     if request.htmx:
         return render(request, "scheduling/roster/_reaction_form.html", {"visit": visit})
-    context = {"visit": visit, "back_url": f"{roster_url(clinic, day)}#visit-{visit.pk}"}
-    return render(request, "scheduling/roster_reaction.html", context)
+    context = {"visit": visit, "notice": notice, "back_url": f"{roster_url(clinic, day)}#visit-{visit.pk}"}
+    return render(request, "scheduling/roster_reaction.html", context, status=status)
 
 
 @require_POST

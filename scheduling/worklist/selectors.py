@@ -16,12 +16,12 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, CharField, Count, IntegerField, Q, Value, When
+from django.db.models import Case, CharField, Count, Exists, IntegerField, OuterRef, Q, Value, When
 from django.db.models.functions import Lower
 
 from clinic.dosing import ChairTime, DoseStatus
 from scheduling.doses import clinic_today
-from scheduling.models import DoseState
+from scheduling.models import DoseState, InfusionReaction
 
 DEFAULT_WEEKS = 6
 PAGE_SIZE = 50
@@ -72,6 +72,11 @@ class WorklistRow:
     @property
     def regimen(self):
         return self.state.regimen
+
+    @property
+    def held_for_review(self) -> bool:
+        """A grade 4 or 5 reaction holds the course for the prescriber: it cannot be booked yet."""
+        return bool(getattr(self.state, "held_for_review", False))
 
     @property
     def status_label(self) -> str:
@@ -126,6 +131,11 @@ def worklist_queryset(*, clinics, weeks: int = DEFAULT_WEEKS, drug=None, status:
     rows = (
         DoseState.objects.filter(horizon, dose_number__isnull=False, when_needed=False, booked_count=0)
         .annotate(dose_status=_status_case(groups))
+        .annotate(
+            held_for_review=Exists(
+                InfusionReaction.objects.awaiting_review().filter(appointment__course=OuterRef("course"))
+            )
+        )
         .annotate(
             overdue_first=Case(
                 When(dose_status=DoseStatus.OVERDUE.value, then=Value(0)), default=Value(1), output_field=IntegerField()

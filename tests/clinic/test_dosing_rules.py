@@ -41,9 +41,19 @@ class Case:
     options: dict = field(default_factory=dict)
     reactions: tuple[int, ...] = ()  # dose numbers that had a serious infusion reaction
     chair: tuple[int, int, int] | None = None  # premed, infusion, observation minutes
+    mild: tuple[int, ...] = ()  # dose numbers with a reaction neither serious nor hypersensitivity
+    allergic: tuple[int, ...] = ()  # dose numbers with a reaction that looked like hypersensitivity
 
     def history(self) -> list[GivenDose]:
-        return [GivenDose(day, serious_reaction=(number in self.reactions)) for number, day in enumerate(self.given, 1)]
+        return [
+            GivenDose(
+                day,
+                serious_reaction=number in self.reactions,
+                reaction=number in {*self.reactions, *self.mild, *self.allergic},
+                hypersensitivity=number in self.allergic,
+            )
+            for number, day in enumerate(self.given, 1)
+        ]
 
 
 OCREVUS_INITIAL = [D(2027, 1, 6), D(2027, 1, 20)]
@@ -259,14 +269,25 @@ CASES = [
         chair=(0, 60, 0),
     ),
     Case(
-        "tysabri infusion 13 keeps the observation after an earlier serious reaction",
+        "tysabri infusion 13 keeps the observation after an earlier hypersensitivity reaction",
         "tysabri",
         D(2027, 1, 4),
         TYSABRI_12,
         D(2027, 11, 9),
         dict(dose_number=13, observation_required=True),
-        reactions=(5,),
+        allergic=(5,),
         chair=(0, 60, 60),
+    ),
+    Case(
+        "tysabri infusion 13 without set observation after a reaction that was not hypersensitivity",
+        "tysabri",
+        D(2027, 1, 4),
+        TYSABRI_12,
+        D(2027, 11, 9),
+        dict(dose_number=13, observation_required=False),
+        reactions=(4,),
+        mild=(5,),
+        chair=(0, 60, 0),
     ),
     Case(
         "tyruko infusion 13 every 4 weeks without set observation",
@@ -384,13 +405,13 @@ CASES = [
         chair=(30, 60, 0),
     ),
     Case(
-        "briumvi maintenance keeps the observation after an earlier serious reaction",
+        "briumvi maintenance keeps the observation after any earlier infusion reaction",
         "briumvi",
         D(2027, 1, 6),
         [D(2027, 1, 6), D(2027, 1, 20)],
         D(2027, 2, 1),
         dict(dose_number=3),
-        reactions=(1,),
+        mild=(1,),
         chair=(30, 60, 60),
     ),
     # --- Rituximab -------------------------------------------------------------------------

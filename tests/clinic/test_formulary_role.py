@@ -19,7 +19,7 @@ from tests.helpers import admin_form_data, make_staff
 
 pytestmark = pytest.mark.django_db
 
-FORMULARY_MODELS = ("drug", "regimen", "regimenphase", "monitoringrule", "regimencheck")
+FORMULARY_MODELS = ("drug", "regimen", "regimenphase", "monitoringrule", "regimencheck", "ratestep")
 
 
 @pytest.fixture
@@ -119,11 +119,12 @@ def test_the_formulary_manager_sees_no_clinic_and_no_patient(client, formulary_m
     index = client.get(reverse("admin:index"))
     assert index.status_code == 200
     assert [app["app_label"] for app in index.context["app_list"]] == ["clinic"]
-    # Drugs, regimens, and every regimen's checks before the needle in one list.
+    # Drugs, regimens, every regimen's checks before the needle and rate steps in one list each.
     assert {model["object_name"] for model in index.context["app_list"][0]["models"]} == {
         "Drug",
         "Regimen",
         "RegimenCheck",
+        "RateStep",
     }
     for name in ("clinic_clinic", "clinic_chair", "patients_patient", "scheduling_appointment", "auth_group"):
         assert client.get(reverse(f"admin:{name}_changelist")).status_code == 403, name

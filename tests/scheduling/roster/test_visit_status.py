@@ -16,7 +16,6 @@ from scheduling.roster.services import (
     visit_mark_no_show,
     visit_move,
     visit_moves_for,
-    visit_record_reaction,
 )
 from tests.helpers import book_directly, local, make_course, make_staff, tick_all_checks
 
@@ -192,49 +191,6 @@ def test_an_unknown_status_is_refused(clinic_a, nurse):
         visit_move(appointment=visit(clinic_a), to_status="booked", by=nurse, now=local(clinic_a, MONDAY, 9))
 
 
-# --- Infusion reactions ----------------------------------------------------------------------
-
-
-def test_a_serious_reaction_is_recorded_with_its_note_for_the_dosing_rules(clinic_a, nurse):
-    appointment = visit(clinic_a, status=Status.INFUSING)
-
-    visit_record_reaction(appointment=appointment, serious=True, note="Rash and wheeze; infusion stopped.", by=nurse)
-
-    appointment.refresh_from_db()
-    assert (appointment.infusion_reaction, appointment.serious_reaction) == (True, True)
-    assert appointment.reaction_note == "Rash and wheeze; infusion stopped."
-    assert appointment.status == Status.INFUSING
-    event = appointment.events.get()
-    assert (event.action, event.reason, event.details["serious"], event.by) == (
-        AppointmentEvent.Action.REACTION,
-        "Rash and wheeze; infusion stopped.",
-        True,
-        nurse,
-    )
-
-
-def test_a_second_note_adds_to_the_first_and_a_mild_one_never_clears_serious(clinic_a, nurse):
-    appointment = visit(
-        clinic_a, status=Status.OBSERVATION, infusion_reaction=True, serious_reaction=True, reaction_note="Hypotension."
-    )
-
-    visit_record_reaction(appointment=appointment, serious=False, note="Recovered after fluids.", by=nurse)
-
-    appointment.refresh_from_db()
-    assert appointment.serious_reaction
-    assert appointment.reaction_note == "Hypotension.\n\nRecovered after fluids."
-
-
-def test_a_reaction_without_a_note_is_refused(clinic_a, nurse):
-    with pytest.raises(VisitError, match="Describe the reaction in the note"):
-        visit_record_reaction(appointment=visit(clinic_a, status=Status.INFUSING), serious=False, note="  ", by=nurse)
-
-
-def test_a_reaction_before_the_patient_is_in_the_chair_is_refused(clinic_a, nurse):
-    with pytest.raises(VisitError, match="This visit is booked; record a reaction once the patient is in the chair."):
-        visit_record_reaction(appointment=visit(clinic_a), serious=False, note="Felt faint.", by=nurse)
-
-
 # --- Who may press which button ----------------------------------------------------------------
 
 
@@ -252,8 +208,6 @@ def test_the_front_desk_marks_arrivals_and_no_shows_only(clinic_a, front_desk):
     assert visit_moves_for(appointment=arrived, user=front_desk, now=local(clinic_a, MONDAY, 14)) == []
     with pytest.raises(VisitPermissionError, match="Only nurses and clinic managers can mark a visit in chair"):
         visit_move(appointment=arrived, to_status=Status.IN_CHAIR, by=front_desk, now=local(clinic_a, MONDAY, 14))
-    with pytest.raises(VisitPermissionError, match="Only nurses and clinic managers can record an infusion reaction"):
-        visit_record_reaction(appointment=arrived, serious=False, note="Itch.", by=front_desk)
 
 
 @pytest.mark.parametrize("role_fixture", ["nurse", "manager"])
@@ -321,24 +275,6 @@ def test_a_refused_step_through_htmx_answers_the_roster_with_the_sentence(client
     assert response.status_code == 200
     assert body.lstrip().startswith('<div id="roster-body"')
     assert "A visit that is booked cannot be marked infusing; it must be in chair first." in body
-
-
-def test_a_reaction_without_a_note_keeps_the_form_open_with_what_was_ticked(client, clinic_a, nurse):
-    appointment = visit(clinic_a, status=Status.INFUSING)
-
-    with time_machine.travel(local(clinic_a, MONDAY, 10), tick=False):
-        client.force_login(nurse)
-        response = client.post(
-            reverse("scheduling:roster_visit_reaction", args=[appointment.pk]),
-            {"note": "", "serious": "on"},
-            HTTP_HX_REQUEST="true",
-        )
-
-    body = response.content.decode()
-    assert "The reaction was not recorded: describe what happened in the note." in body
-    assert f'id="reaction-{appointment.pk}-serious" checked' in body
-    appointment.refresh_from_db()
-    assert not appointment.infusion_reaction
 
 
 def test_staff_of_another_clinic_cannot_touch_this_clinics_visits(client, clinic_a, staff_b):
@@ -416,8 +352,8 @@ def test_the_reaction_form_opens_on_its_own_page_without_javascript(client, clin
     assert page.status_code == 200
     assert "Record an infusion reaction" in page.content.decode()
     assert "hx-post" not in page.content.decode()
-    assert fragment.content.decode().startswith("<form")
-    assert f'id="reaction-{appointment.pk}-note"' in fragment.content.decode()
+    assert fragment.content.decode().lstrip().startswith("<form")
+    assert f'id="reaction-{appointment.pk}-grade"' in fragment.content.decode()
 
 
 def test_a_booked_visit_has_no_reaction_form(client, clinic_a, nurse):
