@@ -48,7 +48,13 @@ class ClinicConfig(AppConfig):
         for model in (RegimenPhase, MonitoringRule):
             auditlog.register(model, serialize_data=True, serialize_kwargs={"fields": ["regimen"]})
         # A proposed change is itself an entry of the regimen's history (its values, day and reason).
-        auditlog.register(RegimenChange, serialize_data=True, serialize_kwargs={"fields": ["regimen"]})
+        # The preview's sentences and the noted visits are the row's own record, not a change anyone made.
+        auditlog.register(
+            RegimenChange,
+            exclude_fields=["preview", "unfit_visits", "proposed_at"],
+            serialize_data=True,
+            serialize_kwargs={"fields": ["regimen"]},
+        )
         auditlog.register(StaffProfile, m2m_fields={"clinics"})
         # last_login changes at every sign-in: noise, not a change anyone made. The password
         # hash is never copied into the log; the entry only says that it changed.

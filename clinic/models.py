@@ -498,7 +498,7 @@ class RegimenChange(models.Model):
 
     def __str__(self) -> str:
         state = "applied" if self.applied_at else "pending"
-        return f"{self.regimen}: change from {self.effective_from:%d %b %Y} ({state})"
+        return f"{self.regimen}: change from {self.effective_from.day} {self.effective_from:%b %Y} ({state})"
 
 
 class ClinicRegimenSetting(models.Model):

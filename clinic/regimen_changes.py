@@ -28,7 +28,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from clinic.dosing import RegimenSpec
+from clinic.dosing import RegimenSpec, format_day
 from clinic.models import Regimen, RegimenChange, RegimenPhase
 from clinic.signals import (
     ClinicEffect,
@@ -103,7 +103,7 @@ def change_message(regimen: Regimen, changes: Changes, *, effective_from: date) 
         f"{row.where}: {row.sentence()}" if row.where != "Regimen" else row.sentence()
         for row in value_changes(regimen, changes)
     ]
-    return f"{'; '.join(parts)}. Effective from {effective_from:%d %b %Y}."
+    return f"{'; '.join(parts)}. Effective from {format_day(effective_from)}."
 
 
 def proposed_spec(regimen: Regimen, changes: Changes) -> RegimenSpec:

@@ -17,7 +17,10 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from django.utils import timezone
 
 from clinic.dosing import PlannedDose, format_day
 from clinic.models import Clinic, Regimen, RegimenChange
@@ -150,3 +153,78 @@ def regimen_change_applied(sender, change: RegimenChange, unfit_visits, **kwargs
             "pk", flat=True
         )
     )
+
+
+# --- The front desk's list --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnfitVisit:
+    """A booked visit an applied regimen change left outside its dosing window, as the worklist lists it."""
+
+    appointment: Appointment
+    starts_local: datetime
+    earliest: date | None
+    latest: date | None
+    change: RegimenChange
+
+    @property
+    def when(self) -> str:
+        """The visit's day and start in its clinic's time: Fri 12 Mar 2027 09:00."""
+        return f"{self.starts_local:%a} {format_day(self.starts_local.date())} {self.starts_local:%H:%M}"
+
+    @property
+    def window(self) -> str:
+        if self.earliest is None or self.latest is None:
+            return "no such dose in the regimen now"
+        return f"{format_day(self.earliest)} to {format_day(self.latest)}"
+
+
+def regimen_unfit_visits(clinics, *, now: datetime | None = None) -> list[UnfitVisit]:
+    """Future booked visits of these clinics that a regimen change left outside their window, soonest first.
+
+    Read live: a visit rebooked into its window, cancelled or given drops off the list.
+    """
+    now = now or timezone.now()
+    noted = {
+        pk: change
+        for change in RegimenChange.objects.exclude(applied_at=None).select_related("regimen")
+        for pk in change.unfit_visits
+    }
+    if not noted:
+        return []
+    appointments = list(
+        Appointment.objects.filter(
+            pk__in=list(noted), clinic__in=clinics, status=statuses.AppointmentStatus.BOOKED, starts_at__gt=now
+        )
+        .select_related("patient", "chair", "clinic", "course__regimen", "course__patient__clinic")
+        .order_by("starts_at", "pk")
+    )
+    courses = list({appointment.course_id: appointment.course for appointment in appointments}.values())
+    visits = course_visits(courses)
+    specs = RegimenSpecs.for_regimens(course.regimen_id for course in courses)
+    found = []
+    for appointment in appointments:
+        course = appointment.course
+        given, booked = visits[course.pk]
+        visit = next((item for item in booked if item.appointment_id == appointment.pk), None)
+        if visit is None:
+            continue
+        planned = planned_from(
+            specs.for_course(course),
+            course,
+            (*given, *booked),
+            appointment.dose_number,
+            today=clinic_today(appointment.clinic, now),
+        )
+        if _outside(visit, planned):
+            found.append(
+                UnfitVisit(
+                    appointment=appointment,
+                    starts_local=appointment.starts_at.astimezone(appointment.clinic.tz),
+                    earliest=planned.earliest_date if planned else None,
+                    latest=planned.latest_date if planned else None,
+                    change=noted[appointment.pk],
+                )
+            )
+    return found
