@@ -435,7 +435,7 @@ class ClinicAdmin(ChairsideAdmin):
             about(Clinic.objects.filter(pk=obj.pk)),
             *(
                 about(model.objects.filter(clinic=obj), owner="clinic", owner_id=obj.pk)
-                for model in (Chair, OpeningHours, Closure, NurseStaffing)
+                for model in (Chair, OpeningHours, Closure, NurseStaffing, ClinicRegimenSetting)
             ),
         ]
 

@@ -13,11 +13,13 @@ from __future__ import annotations
 import html
 import re
 from datetime import UTC, date, datetime
+from io import StringIO
 
 import pytest
 import time_machine
 from auditlog.models import LogEntry as AuditEntry
 from django.contrib.admin.models import LogEntry as AdminLogEntry
+from django.core.management import call_command
 from django.urls import reverse
 
 from clinic.models import ClinicRegimenSetting, Regimen, RegimenChange
@@ -279,6 +281,46 @@ def test_the_front_desk_finds_the_visits_left_outside_their_window_on_the_workli
     late.ends_at = late.starts_at + (late.ends_at - local(late.clinic, date(2027, 3, 12), 9))
     late.save()  # rebooked inside the window: off the list
     assert client.get(reverse("scheduling:worklist")).context["regimen_unfit"] == []
+
+
+def test_the_command_applies_the_changes_whose_day_has_come(formulary_manager, example):
+    ocrevus = Regimen.objects.get(code="ocrevus")
+    regimen_change_propose(
+        regimen=ocrevus,
+        changes={"regimen": {"late_window_days": [7, 10]}, "phases": {}},
+        effective_from=date(2027, 3, 3),
+        reason="Label update",
+        proposed_by=formulary_manager,
+    )
+    out = StringIO()
+    call_command("regimen_changes_apply", stdout=out)
+    assert out.getvalue() == "0 regimen changes applied.\n"
+    with time_machine.travel(datetime(2027, 3, 3, 1, 0, tzinfo=UTC), tick=False):
+        call_command("regimen_changes_apply", stdout=out)
+    assert out.getvalue().endswith("1 regimen change applied.\n")
+    ocrevus.refresh_from_db()
+    assert ocrevus.late_window_days == 10
+
+
+def test_an_edit_of_values_that_also_adds_a_monitoring_rule_is_refused_with_what_to_do(client, formulary_manager):
+    log_in_with_two_steps(client, formulary_manager)
+    ocrevus, url, data = _ocrevus_edit(client)
+    prefix = client.get(url).context["inline_admin_formsets"][1].formset.prefix
+    data |= {
+        f"{prefix}-TOTAL_FORMS": "1",
+        f"{prefix}-0-kind": "labs",
+        f"{prefix}-0-name": "Immunoglobulins",
+        f"{prefix}-0-every_months": "6",
+    }
+
+    response = client.post(url, _confirm(data, on=MONDAY.date()))
+
+    assert response.status_code == 200
+    assert "Save the new phases and the monitoring rules on their own first" in _text(response)
+    assert not RegimenChange.objects.exists()
+    assert not ocrevus.monitoring.exists()
+    ocrevus.refresh_from_db()
+    assert ocrevus.late_window_days == 7
 
 
 # --- The history -----------------------------------------------------------------------------------
