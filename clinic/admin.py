@@ -521,7 +521,7 @@ class RegimenChangeReviewForm(forms.Form):
     effective_from = forms.DateField(
         label="Effective from",
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
-        help_text="Today or a later day. Until then every clinic keeps doses by the values as they are.",
+        help_text="Today or a later day. Until then every clinic keeps the regimen's current values.",
     )
     reason = forms.CharField(
         label="Reason for the change",
