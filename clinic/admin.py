@@ -18,25 +18,30 @@ from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import AdminSite
-from django.contrib.admin.utils import get_fields_from_path, unquote
+from django.contrib.admin.utils import flatten_fieldsets, get_fields_from_path, unquote
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_not_required
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
+from django.forms.formsets import all_valid
 from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.html import format_html_join
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.text import capfirst
 from django_otp import user_has_device
 
 from audit.history import about, changes_to, history
 from clinic import dates
+from clinic.dosing import format_day
 from clinic.mfa import mfa_required
 from clinic.models import (
     Chair,
     Clinic,
+    ClinicRegimenSetting,
     Closure,
     Drug,
     MonitoringRule,
@@ -45,9 +50,18 @@ from clinic.models import (
     ProgrammeName,
     RateStep,
     Regimen,
+    RegimenChange,
     RegimenCheck,
     RegimenPhase,
     StaffProfile,
+)
+from clinic.regimen_changes import (
+    change_message,
+    effect_sentences,
+    organisation_today,
+    regimen_change_effects,
+    regimen_change_propose,
+    value_changes,
 )
 from clinic.signals import (
     SCHEDULE_FIELDS,
@@ -174,6 +188,10 @@ class AuditHistoryMixin:
         """The entries the page lists: the object's own; a clinic or a regimen adds the rows it owns."""
         return [about(self.model._default_manager.filter(pk=obj.pk))]
 
+    def history_labels(self, obj) -> dict:
+        """Names for the rows the page lists, where the kind alone would not say which (a regimen's phases)."""
+        return {}
+
     def history_time_zone(self, obj):
         clinic = getattr(obj, "clinic", None)
         return clinic.tz if isinstance(clinic, Clinic) else ZoneInfo(settings.TIME_ZONE)
@@ -192,7 +210,7 @@ class AuditHistoryMixin:
             "object": obj,
             "opts": self.opts,
             "module_name": str(capfirst(self.opts.verbose_name_plural)),
-            "history": history(changes_to(*self.history_parts(obj)), time_zone=zone),
+            "history": history(changes_to(*self.history_parts(obj)), time_zone=zone, labels=self.history_labels(obj)),
             "time_zone_name": str(zone),
             "show_addresses": True,
             **(extra_context or {}),
@@ -435,7 +453,7 @@ class ClinicAdmin(ChairsideAdmin):
             about(Clinic.objects.filter(pk=obj.pk)),
             *(
                 about(model.objects.filter(clinic=obj), owner="clinic", owner_id=obj.pk)
-                for model in (Chair, OpeningHours, Closure, NurseStaffing)
+                for model in (Chair, OpeningHours, Closure, NurseStaffing, ClinicRegimenSetting)
             ),
         ]
 
@@ -530,8 +548,56 @@ class DrugAdmin(FormularyAdmin):
     list_display = ["brand_name", "generic_name", "route", "active"]
 
 
+class RegimenChangeReviewForm(forms.Form):
+    """The second step of a regimen edit: the day it takes effect, and why."""
+
+    effective_from = forms.DateField(
+        label="Effective from",
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        help_text="Today or a later day. Until then every clinic keeps the regimen's current values.",
+    )
+    reason = forms.CharField(
+        label="Reason for the change",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text="Kept with the change, e.g. the label version it follows.",
+    )
+
+    def __init__(self, *args, today, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.today = today
+        self.fields["effective_from"].initial = today
+        self.fields["effective_from"].widget.attrs["min"] = today.isoformat()
+
+    def clean_effective_from(self):
+        day = self.cleaned_data["effective_from"]
+        if day < self.today:
+            raise ValidationError("Choose today or a later day: a change cannot take effect in the past.")
+        return day
+
+
+# The button of the review page that confirms the change; the edited values come back as hidden fields.
+CONFIRM_REGIMEN_CHANGE = "_confirm_regimen_change"
+REVIEW_PREFIX = "review"
+# Fields of an inline row that are not values of the phase.
+_ROW_FIELDS = {"id", "regimen", "DELETE"}
+
+
+def _plain(value):
+    return value.pk if isinstance(value, models.Model) else value
+
+
 @admin.register(Regimen)
 class RegimenAdmin(FormularyAdmin):
+    """A regimen, edited in two steps: the change form shows what the edit does, then it is confirmed with a date.
+
+    Every clinic doses from the regimen, so a change to its values or its phases' values is not
+    saved on the first post: the page that follows lists the values old and new and what they
+    would change (courses and booked appointments, counted per clinic), with the day the change
+    takes effect and a reason. Confirming records a RegimenChange (clinic.regimen_changes);
+    one for today is applied at once.
+    """
+
     list_display = ["name", "code", "drug", "active", "programme", "therapy_class", "washout_days_after"]
     list_filter = ["active", "drug", "therapy_class"]
     inlines = [RegimenPhaseInline, MonitoringRuleInline, RegimenCheckInline, ProgrammeNameInline]
@@ -543,7 +609,182 @@ class RegimenAdmin(FormularyAdmin):
                 about(model.objects.filter(regimen=obj), owner="regimen", owner_id=obj.pk)
                 for model in (RegimenPhase, MonitoringRule, RegimenCheck, ProgrammeName)
             ),
+            about(RegimenChange.objects.filter(regimen=obj)),
         ]
+
+    def history_labels(self, obj) -> dict:
+        labels = {(RegimenPhase, phase.pk): f"{phase.name.capitalize()} phase" for phase in obj.phases.all()}
+        for change in RegimenChange.objects.filter(regimen=obj):
+            values = "; ".join(
+                row.sentence() if row.where == "Regimen" else f"{row.where}: {row.sentence()}"
+                for row in value_changes(obj, change.changes)
+            )
+            labels[RegimenChange, change.pk] = f"Change from {format_day(change.effective_from)} ({values})"
+        return labels
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        if request.method != "POST" or object_id is None:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        obj = self.get_object(request, unquote(object_id))
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        proposal = self._proposal(request, obj)
+        if proposal is None:
+            # Errors to show, or nothing to review (no value changed; only rows added): Django's own save.
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        changes, structural = proposal
+        saved = Regimen.objects.get(pk=obj.pk)
+        today = organisation_today()
+        confirming = CONFIRM_REGIMEN_CHANGE in request.POST
+        review = RegimenChangeReviewForm(request.POST if confirming else None, prefix=REVIEW_PREFIX, today=today)
+        if structural:
+            refusal = (
+                "This edit both changes values and adds phases or changes monitoring rules. Save the new phases "
+                "and the monitoring rules on their own first, then change the values: a reviewed change holds "
+                "values of the regimen and its existing phases only. Go back to the form to keep what you typed."
+            )
+            return self._review_page(request, saved, changes, review, refusal=refusal)
+        if confirming and review.is_valid():
+            try:
+                change = regimen_change_propose(
+                    regimen=saved,
+                    changes=changes,
+                    effective_from=review.cleaned_data["effective_from"],
+                    reason=review.cleaned_data["reason"],
+                    proposed_by=request.user,
+                )
+            except ValidationError as error:
+                review.add_error(None, error)
+            else:
+                self.log_change(request, saved, change_message(saved, changes, effective_from=change.effective_from))
+                if change.applied_at:
+                    text = f"The change to {saved} is saved and holds from today for every clinic."
+                else:
+                    text = (
+                        f"The change to {saved} will take effect on {format_day(change.effective_from)}; until then "
+                        "every clinic keeps the values as they are."
+                    )
+                self.message_user(request, text, messages.SUCCESS)
+                return redirect("admin:clinic_regimen_change", saved.pk)
+        return self._review_page(request, saved, changes, review)
+
+    def _proposal(self, request, obj):
+        """The posted values that differ from the saved ones, and whether rows were added too; None when
+        the post has errors or changes no value."""
+        saved = Regimen.objects.get(pk=obj.pk)
+        form_class = self.get_form(
+            request, obj, change=True, fields=flatten_fieldsets(self.get_fieldsets(request, obj))
+        )
+        form = form_class(request.POST, request.FILES, instance=obj)
+        form_valid = form.is_valid()
+        formsets, _inlines = self._create_formsets(request, form.instance, change=True)
+        if not (form_valid and all_valid(formsets)):
+            return None
+        changes = {"regimen": self._changed_values(form, saved), "phases": {}}
+        structural = False
+        for formset in formsets:
+            for row in formset.forms:
+                if not row.has_changed():
+                    continue
+                if formset.model is not RegimenPhase or row.instance.pk is None:
+                    structural = True
+                    continue
+                values = self._changed_values(row, RegimenPhase.objects.get(pk=row.instance.pk))
+                if values:
+                    changes["phases"][str(row.instance.pk)] = values
+        if not changes["regimen"] and not changes["phases"]:
+            return None
+        return changes, structural
+
+    @staticmethod
+    def _changed_values(form, saved) -> dict:
+        values = {}
+        for name in form.changed_data:
+            if name in _ROW_FIELDS:
+                continue
+            field = saved._meta.get_field(name)
+            old, new = getattr(saved, field.attname), _plain(form.cleaned_data.get(name))
+            if old != new:
+                values[field.attname] = [old, new]
+        return values
+
+    def _review_page(self, request, regimen, changes, review, *, refusal=""):
+        skip = {"csrfmiddlewaretoken", CONFIRM_REGIMEN_CHANGE}
+        posted = [
+            (key, value)
+            for key in request.POST
+            if key not in skip and not key.startswith(f"{REVIEW_PREFIX}-")
+            for value in request.POST.getlist(key)
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Review the change to {regimen}",
+            "subtitle": None,
+            "opts": self.opts,
+            "original": regimen,
+            "rows": value_changes(regimen, changes),
+            "sentences": [] if refusal else effect_sentences(regimen_change_effects(regimen, changes)),
+            "refusal": refusal,
+            "review": review,
+            "posted": posted,
+            "confirm_name": CONFIRM_REGIMEN_CHANGE,
+            "pending": RegimenChange.objects.pending().filter(regimen=regimen).order_by("effective_from"),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, "admin/clinic/regimen/review_change.html", context)
+
+
+@admin.register(RegimenChange)
+class RegimenChangeAdmin(FormularyAdmin):
+    """Changes to the regimens, pending and applied: read here, proposed on the regimen's own change form."""
+
+    list_display = ["regimen", "effective_from", "applied_at", "proposed_by"]
+    list_filter = ["regimen"]
+    fields = [
+        "regimen",
+        "values",
+        "effective_from",
+        "reason",
+        "proposed_by",
+        "proposed_at",
+        "what_it_does",
+        "applied_at",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="Values, old → new")
+    def values(self, obj):
+        return format_html_join(
+            "", "<div>{}: {}</div>", ((row.where, row.sentence()) for row in value_changes(obj.regimen, obj.changes))
+        )
+
+    @admin.display(description="What it does (as reviewed)")
+    def what_it_does(self, obj):
+        return format_html_join("", "<p>{}</p>", ((sentence,) for sentence in obj.preview))
+
+
+class ClinicRegimenSettingForm(forms.ModelForm):
+    class Meta:
+        model = ClinicRegimenSetting
+        fields = ["clinic", "phase", "premed_minutes", "observation_minutes"]
+
+
+@admin.register(ClinicRegimenSetting)
+class ClinicRegimenSettingAdmin(ClinicScopedAdmin):
+    """A clinic's own premedication and observation minutes for a regimen phase, for its courses alone.
+
+    The shared regimen is left as it is; the clinic's manager sets these for their own clinics.
+    """
+
+    form = ClinicRegimenSettingForm
+    list_display = ["phase", "clinic", "premed_minutes", "observation_minutes"]
+    list_filter = ["clinic"]
 
 
 @admin.register(RegimenCheck)

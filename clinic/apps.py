@@ -28,6 +28,7 @@ class ClinicConfig(AppConfig):
         from clinic.models import (
             Chair,
             Clinic,
+            ClinicRegimenSetting,
             Closure,
             Drug,
             MonitoringRule,
@@ -35,18 +36,27 @@ class ClinicConfig(AppConfig):
             OpeningHours,
             ProgrammeName,
             Regimen,
+            RegimenChange,
             RegimenCheck,
             RegimenPhase,
             StaffProfile,
         )
 
         auditlog.register(Clinic)
-        for model in (Chair, OpeningHours, Closure, NurseStaffing):
+        for model in (Chair, OpeningHours, Closure, NurseStaffing, ClinicRegimenSetting):
             auditlog.register(model, serialize_data=True, serialize_kwargs={"fields": ["clinic"]})
         auditlog.register(Drug)
         auditlog.register(Regimen)
         for model in (RegimenPhase, MonitoringRule, RegimenCheck, ProgrammeName):
             auditlog.register(model, serialize_data=True, serialize_kwargs={"fields": ["regimen"]})
+        # A proposed change is itself an entry of the regimen's history (its values, day and reason).
+        # The preview's sentences and the noted visits are the row's own record, not a change anyone made.
+        auditlog.register(
+            RegimenChange,
+            exclude_fields=["preview", "unfit_visits", "proposed_at"],
+            serialize_data=True,
+            serialize_kwargs={"fields": ["regimen"]},
+        )
         auditlog.register(StaffProfile, m2m_fields={"clinics"})
         # last_login changes at every sign-in: noise, not a change anyone made. The password
         # hash is never copied into the log; the entry only says that it changed.

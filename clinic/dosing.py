@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from datetime import MAXYEAR, MINYEAR, date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any
@@ -137,6 +137,42 @@ class RegimenSpec:
                 for rule in monitoring
             ),
         )
+
+    def with_values(self, regimen: Mapping[str, Any], phases: Mapping[int, Mapping[str, Any]]) -> RegimenSpec:
+        """This regimen with some values replaced: `regimen` fields, and `phases` fields by phase position.
+
+        What a proposed regimen change would make of it; names the spec does not hold are ignored.
+        """
+        names = {item.name for item in fields(self)}
+        return replace(
+            self,
+            **{name: value for name, value in regimen.items() if name in names and name != "phases"},
+            phases=tuple(
+                replace(
+                    phase,
+                    **{name: value for name, value in phases.get(phase.position, {}).items() if name in _PHASE_FIELDS},
+                )
+                for phase in self.phases
+            ),
+        )
+
+    def with_chair_time(self, overrides: Mapping[int, tuple[int | None, int | None]]) -> RegimenSpec:
+        """This regimen as one clinic doses it: {phase position: (premedication, observation minutes)}.
+
+        A clinic's own minutes replace the regimen's; None keeps the regimen's value. The
+        observation replaced is the full one (the first N infusions' when the phase limits it).
+        """
+        if not overrides:
+            return self
+        phases = {}
+        for position, (premed, observation) in overrides.items():
+            values: dict[str, int] = {}
+            if premed is not None:
+                values["premed_minutes"] = premed
+            if observation is not None:
+                values["observation_minutes"] = observation
+            phases[position] = values
+        return self.with_values({}, phases)
 
 
 @dataclass(frozen=True)

@@ -609,3 +609,84 @@ class RateStep(models.Model):
 
     def __str__(self) -> str:
         return f"{self.phase}: {self.rate} {self.unit} from {self.after_minutes} min ({self.get_applies_to_display()})"
+
+
+class RegimenChangeQuerySet(models.QuerySet):
+    def pending(self):
+        return self.filter(applied_at__isnull=True)
+
+    def due(self, today):
+        """Pending changes whose effective date has come."""
+        return self.pending().filter(effective_from__lte=today)
+
+
+class RegimenChange(models.Model):
+    """An edit to a shared regimen and its phases, reviewed and taking effect from a chosen date.
+
+    `changes` holds the values old and new, as JSON: `{"regimen": {field: [old, new]},
+    "phases": {"<phase id>": {field: [old, new]}}}`. Until `effective_from` the regimen keeps
+    its old values; on that date (the organisation's calendar, settings.TIME_ZONE) the
+    `clinic.regimen_changes` service writes the new ones and records `applied_at`.
+    `preview` keeps the sentences the formulary manager confirmed (counts only, no patient).
+    """
+
+    regimen = models.ForeignKey(Regimen, on_delete=models.PROTECT, related_name="changes")
+    changes = models.JSONField()
+    effective_from = models.DateField(help_text="The day from which the new values hold.")
+    reason = models.TextField(help_text="Why the regimen changes, e.g. the label version.")
+    proposed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    proposed_at = models.DateTimeField(auto_now_add=True)
+    preview = models.JSONField(default=list, blank=True, help_text="What the change does, as confirmed.")
+    applied_at = models.DateTimeField(null=True, blank=True)
+    unfit_visits = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Booked visits (ids) outside their dosing window once applied, noted for the front desk.",
+    )
+
+    objects = RegimenChangeQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-effective_from", "-pk"]
+        indexes = [
+            models.Index(fields=["effective_from"], condition=Q(applied_at__isnull=True), name="regimenchange_pending"),
+        ]
+
+    def __str__(self) -> str:
+        state = "applied" if self.applied_at else "pending"
+        return f"{self.regimen}: change from {self.effective_from.day} {self.effective_from:%b %Y} ({state})"
+
+
+class ClinicRegimenSetting(models.Model):
+    """One clinic's own chair time for a regimen phase: premedication and observation minutes.
+
+    The shared regimen keeps the label's numbers; a clinic that premedicates earlier or observes
+    longer sets its minutes here, and only its own courses and bookings use them. Empty: the
+    regimen's value.
+    """
+
+    clinic = models.ForeignKey(Clinic, on_delete=models.CASCADE, related_name="regimen_settings")
+    phase = models.ForeignKey(RegimenPhase, on_delete=models.CASCADE, related_name="clinic_settings")
+    premed_minutes = models.PositiveSmallIntegerField(
+        "premedication minutes", null=True, blank=True, help_text="Empty: the regimen's premedication minutes."
+    )
+    observation_minutes = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="Empty: the regimen's observation minutes."
+    )
+
+    class Meta:
+        ordering = ["clinic", "phase__regimen__name", "phase__position"]
+        verbose_name = "clinic chair-time setting"
+        constraints = [
+            models.UniqueConstraint(fields=["clinic", "phase"], name="one_setting_per_clinic_phase"),
+            models.CheckConstraint(
+                condition=Q(premed_minutes__isnull=False) | Q(observation_minutes__isnull=False),
+                name="clinic_setting_sets_something",
+                violation_error_message="Give the premedication minutes, the observation minutes, or both.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.clinic}: {self.phase}"

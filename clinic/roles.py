@@ -91,12 +91,23 @@ ROLE_PERMISSIONS: dict[str, list[str]] = {
         for model in ("clinic", "chair", "openinghours", "closure", "nursestaffing")
         for action in ("add", "change", "view")
     ]
-    # The formulary read-only, a regimen's phases and monitoring included.
-    + ["clinic.view_regimenphase", "clinic.view_monitoringrule", "clinic.view_regimencheck", "clinic.view_ratestep"],
+    # The formulary read-only (a regimen's phases, monitoring, checks and rate steps), and the changes to come.
+    + [
+        "clinic.view_regimenphase",
+        "clinic.view_monitoringrule",
+        "clinic.view_regimencheck",
+        "clinic.view_ratestep",
+        "clinic.view_regimenchange",
+    ]
+    # The clinic's own chair time for a regimen phase, which no other clinic doses by.
+    + [f"clinic.{action}_clinicregimensetting" for action in ("add", "change", "view", "delete")],
     # Nothing of a clinic: the formulary manager opens the admin for the formulary alone.
     # Drugs and regimens are never deleted (courses and their history refer to them): they are
     # made inactive instead.
-    FORMULARY: [f"clinic.{action}_{model}" for model in _FORMULARY_MODELS for action in ("add", "change", "view")],
+    # A regimen change is proposed through the regimen's own change form (clinic.regimen_changes), so
+    # the changes themselves are read only.
+    FORMULARY: [f"clinic.{action}_{model}" for model in _FORMULARY_MODELS for action in ("add", "change", "view")]
+    + ["clinic.view_regimenchange"],
 }
 
 

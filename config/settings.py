@@ -300,6 +300,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "scheduling.tasks.reminders_plan",
         "schedule": crontab(minute=5),  # hourly, so each clinic's local morning is met
     },
+    "regimen-changes-apply-due": {
+        "task": "scheduling.tasks.regimen_changes_apply_due",
+        # Hourly: a change reviewed for a day takes effect in that day's first hour (settings.TIME_ZONE).
+        "schedule": crontab(minute=1),
+    },
 }
 
 # Security. Production (DEBUG off) gets secure cookies and HSTS; behind a TLS-terminating

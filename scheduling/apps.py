@@ -1,15 +1,20 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate, post_save
+from django.db.models.signals import post_delete, post_migrate, post_save
 
 
 class SchedulingConfig(AppConfig):
     name = "scheduling"
 
     def ready(self) -> None:
-        from clinic.models import Clinic, Regimen, RegimenPhase
-        from clinic.signals import clinic_schedule_changed, clinic_schedule_preview
+        from clinic.models import Clinic, ClinicRegimenSetting, Regimen, RegimenPhase
+        from clinic.signals import (
+            clinic_schedule_changed,
+            clinic_schedule_preview,
+            regimen_change_applied,
+            regimen_change_preview,
+        )
         from patients.models import TreatmentCourse
-        from scheduling import receivers
+        from scheduling import receivers, regimen_review
         from scheduling.models import Appointment
 
         post_save.connect(receivers.appointment_saved, sender=Appointment, dispatch_uid="dose_state_appointment")
@@ -18,6 +23,14 @@ class SchedulingConfig(AppConfig):
         post_save.connect(receivers.regimen_saved, sender=Regimen, dispatch_uid="dose_state_regimen")
         post_save.connect(receivers.clinic_saved, sender=Clinic, dispatch_uid="dose_state_clinic")
         post_save.connect(receivers.regimen_saved, sender=RegimenPhase, dispatch_uid="dose_state_regimen_phase")
+        post_save.connect(
+            receivers.clinic_chair_time_saved, sender=ClinicRegimenSetting, dispatch_uid="dose_state_chair_time"
+        )
+        post_delete.connect(
+            receivers.clinic_chair_time_saved, sender=ClinicRegimenSetting, dispatch_uid="dose_state_chair_time_gone"
+        )
+        regimen_change_preview.connect(regimen_review.regimen_change_preview, dispatch_uid="regimen_change_preview")
+        regimen_change_applied.connect(regimen_review.regimen_change_applied, dispatch_uid="regimen_change_applied")
         post_migrate.connect(receivers.states_after_migrate, sender=self, dispatch_uid="dose_state_migrate")
         clinic_schedule_preview.connect(receivers.clinic_schedule_preview, dispatch_uid="clinic_schedule_preview")
         clinic_schedule_changed.connect(receivers.clinic_schedule_changed, dispatch_uid="clinic_schedule_reminders")

@@ -44,7 +44,7 @@ from django.db.models import Prefetch
 from django.utils import timezone
 
 from clinic.dosing import GivenDose, MonitoringItem, PlannedDose, RegimenSpec, dose_plan, monitoring_due
-from clinic.models import Regimen, RegimenPhase
+from clinic.models import ClinicRegimenSetting, Regimen, RegimenPhase
 from patients.models import TreatmentCourse
 from scheduling.data_problems import course_problem
 from scheduling.models import Appointment, DoseState, statuses
@@ -213,16 +213,32 @@ def _visits_by_course(course_ids: Sequence[int], tz_by_course: dict, *, exclude_
     }
 
 
+def clinic_chair_times(regimen_ids: Iterable[int] | None = None) -> dict[tuple[int, int], dict[int, tuple]]:
+    """Each clinic's own chair time: {(clinic id, regimen id): {phase position: (premedication, observation)}}."""
+    rows = ClinicRegimenSetting.objects.all()
+    if regimen_ids is not None:
+        rows = rows.filter(phase__regimen_id__in=list(regimen_ids))
+    found: dict[tuple[int, int], dict[int, tuple]] = defaultdict(dict)
+    for clinic_id, regimen_id, position, premed, observation in rows.values_list(
+        "clinic_id", "phase__regimen_id", "phase__position", "premed_minutes", "observation_minutes"
+    ):
+        found[clinic_id, regimen_id][position] = (premed, observation)
+    return dict(found)
+
+
 class RegimenSpecs:
     """One RegimenSpec per regimen, read once (phases and monitoring rules prefetched).
 
     A regimen the rules cannot read raises when it is asked for, not when the others are
-    read: its courses fail, every other course is planned.
+    read: its courses fail, every other course is planned. Asked for a clinic (`for_course`),
+    the spec carries that clinic's own chair time (`ClinicRegimenSetting`), read once for all.
     """
 
     def __init__(self, regimens: Iterable[Regimen] = ()) -> None:
         self._by_id: dict[int, RegimenSpec] = {}
         self._unreadable: dict[int, Exception] = {}
+        self._for_clinic: dict[tuple[int, int], RegimenSpec] = {}
+        self._chair_times: dict[tuple[int, int], dict[int, tuple]] | None = None
         for regimen in regimens:
             try:
                 self._by_id[regimen.pk] = regimen.spec()
@@ -238,6 +254,18 @@ class RegimenSpecs:
             regimen = Regimen.objects.prefetch_related(_phases(), "monitoring").get(pk=regimen_id)
             self._by_id[regimen_id] = regimen.spec()
         return self._by_id[regimen_id]
+
+    def for_clinic(self, regimen_id: int, clinic_id: int) -> RegimenSpec:
+        """The regimen as this clinic doses it: its own premedication and observation minutes."""
+        key = (clinic_id, regimen_id)
+        if key not in self._for_clinic:
+            if self._chair_times is None:
+                self._chair_times = clinic_chair_times()
+            self._for_clinic[key] = self(regimen_id).with_chair_time(self._chair_times.get(key, {}))
+        return self._for_clinic[key]
+
+    def for_course(self, course: TreatmentCourse) -> RegimenSpec:
+        return self.for_clinic(course.regimen_id, course.patient.clinic_id)
 
     @classmethod
     def for_regimens(cls, regimen_ids: Iterable[int]) -> RegimenSpecs:
@@ -304,7 +332,7 @@ def courses_doses(
         result[course.pk] = _course_doses(
             course,
             visits[course.pk],
-            spec=specs(course.regimen_id),
+            spec=specs.for_course(course),
             today=today,
             plan_length=plan_length,
             monitoring=monitoring,
@@ -344,7 +372,7 @@ def course_doses(
     return _course_doses(
         course,
         visits[course.pk],
-        spec=RegimenSpecs()(course.regimen_id),
+        spec=RegimenSpecs().for_course(course),
         today=today,
         plan_length=plan_length,
         monitoring=monitoring,
@@ -359,16 +387,32 @@ def planned_dose(course: TreatmentCourse, dose_number: int, *, today: date | Non
     """
     clinic = course.patient.clinic
     day = today or clinic_today(clinic)
-    spec = RegimenSpecs()(course.regimen_id)
+    spec = RegimenSpecs().for_course(course)
     given, booked = _visits_by_course(
         [course.pk], {course.pk: clinic.tz}, exclude_appointment_id=exclude_appointment_id
     )[course.pk]
-    before = [visit for visit in (*given, *booked) if visit.dose_number < dose_number]
-    plan = _plan(spec, course, before, (), today=day, due_soon_days=clinic.due_soon_days, count=dose_number)
+    return planned_from(spec, course, (*given, *booked), dose_number, today=day)
+
+
+def planned_from(spec: RegimenSpec, course, visits: Sequence[Visit], dose_number: int, *, today: date):
+    """Dose `dose_number` as `spec` plans it from the course's visits numbered before it; None past the regimen."""
+    before = [visit for visit in visits if visit.dose_number < dose_number]
+    due_soon_days = course.patient.clinic.due_soon_days
+    plan = _plan(spec, course, before, (), today=today, due_soon_days=due_soon_days, count=dose_number)
     index = dose_number - len(before) - 1
     if index < 0 or index >= len(plan):
         return None
     return plan[index]
+
+
+def course_visits(courses: Sequence[TreatmentCourse]) -> dict[int, tuple[tuple[Visit, ...], tuple[Visit, ...]]]:
+    """{course id: (given visits, booked visits)} in one query; the courses need their patient's clinic loaded."""
+    return _visits_by_course([c.pk for c in courses], {c.pk: c.patient.clinic.tz for c in courses})
+
+
+def plan_course(spec: RegimenSpec, course, visits, *, today: date | None = None) -> CourseDoses:
+    """One course's doses as `spec` plans them (a regimen's proposed values, say), from visits already read."""
+    return _course_doses(course, visits, spec=spec, today=today, plan_length=1, monitoring=False)
 
 
 # --- The stored state -------------------------------------------------------------------------
@@ -471,7 +515,7 @@ def _chunk_states(courses: list[TreatmentCourse], *, specs: RegimenSpecs | None)
     for course in courses:
         given, booked = visits[course.pk]
         try:
-            spec = specs(course.regimen_id)
+            spec = specs.for_course(course)
             doses = _course_doses(course, (given, booked), spec=spec, today=None, plan_length=1, monitoring=False)
             readable = bool(spec.phases)
         except DatabaseError:

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from django.db import transaction
 from django.utils import timezone
 
-from clinic.models import Clinic
+from clinic.models import Clinic, RegimenPhase
 from clinic.signals import SchedulePreview, VisitClock
 from patients.models import TreatmentCourse
 from scheduling import tasks
@@ -56,6 +56,19 @@ def regimen_saved(sender, instance, raw=False, **kwargs) -> None:
         return
     regimen_id = getattr(instance, "regimen_id", None) or instance.pk
     transaction.on_commit(partial(tasks.dose_states_refresh_regimen.delay, regimen_id=regimen_id), robust=True)
+
+
+def clinic_chair_time_saved(sender, instance, raw=False, **kwargs) -> None:
+    """A clinic's own chair time for a phase is part of the stored next dose of its courses on that regimen."""
+    if raw:
+        return
+    dose_states_refresh(
+        TreatmentCourse.objects.filter(
+            patient__clinic_id=instance.clinic_id,
+            regimen_id__in=RegimenPhase.objects.filter(pk=instance.phase_id).values("regimen_id"),
+            status=TreatmentCourse.Status.ACTIVE,
+        ).values_list("pk", flat=True)
+    )
 
 
 def states_after_migrate(sender, using="default", **kwargs) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
+from clinic.regimen_changes import regimen_changes_apply_due as apply_due_regimen_changes
 from patients.models import TreatmentCourse
 from scheduling.doses import dose_states_refresh
 from scheduling.reminders import alerts, dispatcher, planner, sender
@@ -76,3 +77,9 @@ def reminder_send_later(reminder_id: int) -> None:
 def dose_states_refresh_regimen(*, regimen_id: int) -> int:
     """After a regimen edit: recompute the stored next dose of every course on that regimen."""
     return dose_states_refresh(TreatmentCourse.objects.filter(regimen_id=regimen_id).values_list("pk", flat=True))
+
+
+@shared_task(name="scheduling.tasks.regimen_changes_apply_due", soft_time_limit=25 * 60, time_limit=30 * 60)
+def regimen_changes_apply_due() -> int:
+    """Every hour: apply the regimen changes whose effective day has come (their courses refreshed with them)."""
+    return apply_due_regimen_changes(now=timezone.now())

@@ -9,6 +9,7 @@ from django.shortcuts import render
 from clinic.access import clinics_for_user
 from clinic.inputs import clamp_int
 from clinic.models import Drug
+from scheduling.regimen_review import regimen_unfit_visits
 from scheduling.worklist.selectors import DEFAULT_WEEKS, STATUS_LABELS, worklist_page
 
 
@@ -72,5 +73,7 @@ def worklist(request):
         "several_clinics": len(clinic_list) > 1,
         "clinics": clinic_list,
         "overdue_count": overdue,
+        # Booked visits a regimen change left outside their window: never moved, listed here to rebook or keep.
+        "regimen_unfit": regimen_unfit_visits(shown),
     }
     return render(request, "scheduling/worklist.html", context)

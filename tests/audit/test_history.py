@@ -224,10 +224,17 @@ def test_an_admin_edit_of_a_regimen_phase_is_in_the_regimens_history(client):
     ]
     (index,) = [n for n, form in enumerate(phases.forms) if form.instance.pk == phase.pk]
     data[f"{phases.prefix}-{index}-dose_label"] = "300 mg IV, two bags"
+    review = client.post(url, data)  # the regimen's edits are reviewed, then confirmed with their day
+    assert review.status_code == 200, review.context and review.context["adminform"].form.errors
+    data |= {
+        "_confirm_regimen_change": "Confirm",
+        "review-effective_from": review.context["review"].today.isoformat(),
+        "review-reason": "Two bags",
+    }
 
     response = client.post(url, data)
 
-    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    assert response.status_code == 302, response.context and response.context["review"].errors
     (entry,) = _entries(phase).filter(action=LogEntry.Action.UPDATE)
     assert entry.actor == admin_user
     assert entry.changes == {"dose_label": [phase.dose_label, "300 mg IV, two bags"]}

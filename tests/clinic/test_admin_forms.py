@@ -49,8 +49,12 @@ def test_the_formulary_manager_edits_a_regimen(client):
     data = _post_data(page)
     data["late_window_days"] = "5"
     data["notes"] = "Checked by Fran."
-    response = client.post(url, data)
-    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    review = client.post(url, data)  # first what the edit would do, then the confirmation with its day
+    assert review.status_code == 200, review.context and review.context["adminform"].form.errors
+    today = review.context["review"].today.isoformat()
+    confirm = {**data, "_confirm_regimen_change": "Confirm", "review-effective_from": today, "review-reason": "Check"}
+    response = client.post(url, confirm)
+    assert response.status_code == 302, response.context and response.context["review"].errors
     tysabri.refresh_from_db()
     assert tysabri.late_window_days == 5
     assert tysabri.notes == "Checked by Fran."

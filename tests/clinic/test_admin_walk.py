@@ -25,7 +25,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinic.models import Clinic, Closure, OpeningHours, StaffProfile
+from clinic.models import Clinic, ClinicRegimenSetting, Closure, OpeningHours, Regimen, StaffProfile
 from clinic.roles import MANAGER, NURSE
 from scheduling.models import Appointment, NurseAssignment, Reminder
 from tests.accounts.support import log_in_with_two_steps
@@ -75,8 +75,10 @@ def _clinic_rows(clinic, *, chair, nurse, manager, phone, patient, authorization
     Closure.objects.create(clinic=clinic, starts_on=date(2027, 8, 2), ends_on=date(2027, 8, 3), reason=closure)
     OpeningHours.objects.filter(clinic=clinic, weekday=5).delete()
     OpeningHours.objects.create(clinic=clinic, weekday=5, opens=time(9), closes=time(13))
+    maintenance = Regimen.objects.get(code="ocrevus").phases.get(name="maintenance")
     return {
         Clinic: clinic,
+        ClinicRegimenSetting: ClinicRegimenSetting.objects.create(clinic=clinic, phase=maintenance, premed_minutes=45),
         type(chair): chair,
         type(patient): patient,
         Appointment: appointment,

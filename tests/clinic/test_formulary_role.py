@@ -37,7 +37,7 @@ def test_sync_roles_gives_the_formulary_role_alone_the_changes_to_the_formulary(
     sync_roles()
     assert _codenames(FORMULARY) == {
         f"{action}_{model}" for model in FORMULARY_MODELS for action in ("add", "change", "view")
-    }
+    } | {"view_regimenchange"}
     manager = _codenames(MANAGER)
     assert {f"view_{model}" for model in FORMULARY_MODELS} <= manager
     assert not {f"{action}_{model}" for model in FORMULARY_MODELS for action in ("add", "change", "delete")} & manager
@@ -89,8 +89,13 @@ def test_the_formulary_manager_adds_a_drug_and_changes_a_regimens_phase(client, 
     (phases, _monitoring, _checks) = page.context["inline_admin_formsets"]
     data = admin_form_data(page)
     data[f"{phases.formset.prefix}-0-infusion_minutes"] = "45"
-    response = client.post(url, data)
-    assert response.status_code == 302, response.context and response.context["adminform"].form.errors
+    review = client.post(url, data)
+    assert review.status_code == 200, review.context and review.context["adminform"].form.errors
+    assert tysabri.phases.get().infusion_minutes == 60  # shown for review, not saved yet
+    confirm = {**data, "_confirm_regimen_change": "Confirm", "review-reason": "New label"}
+    confirm["review-effective_from"] = review.context["review"].today.isoformat()
+    response = client.post(url, confirm)
+    assert response.status_code == 302, response.context and response.context["review"].errors
     assert tysabri.phases.get().infusion_minutes == 45
 
 
@@ -125,6 +130,7 @@ def test_the_formulary_manager_sees_no_clinic_and_no_patient(client, formulary_m
         "Regimen",
         "RegimenCheck",
         "RateStep",
+        "RegimenChange",
     }
     for name in ("clinic_clinic", "clinic_chair", "patients_patient", "scheduling_appointment", "auth_group"):
         assert client.get(reverse(f"admin:{name}_changelist")).status_code == 403, name
