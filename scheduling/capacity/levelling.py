@@ -384,14 +384,19 @@ class _Arrays:
             self.starts[place.day][_start_slot(info, visit, place.start) - self.base[place.day]] += sign
 
 
-def greedy(problem: Problem, *, candidates: dict[int, list[tuple[date, int]]] | None = None) -> list[Move]:
+def greedy(
+    problem: Problem,
+    *,
+    candidates: dict[int, list[tuple[date, int]]] | None = None,
+    deadline: float | None = None,
+) -> list[Move]:
     """Moves made one at a time, each keeping every rule in the state it is made in.
 
     Visit by visit (those at the levelled day's busiest moments first), each goes to the
     place that most lowers (the levelled day's peak, every day's conflicts, the sum of the
     squared load, a measure of how even the day is), if any place does; it never raises the
     peak or adds a conflict, and a receiving day never gets a higher peak or more conflicts
-    than it had. Passes repeat until one moves nothing.
+    than it had. Passes repeat until one moves nothing, or until `deadline` (monotonic) passes.
     """
     candidates = candidates or {visit.key: _candidates(problem, visit) for visit in problem.visits if visit.days}
     state = _State(problem, _original(problem))
@@ -419,6 +424,8 @@ def greedy(problem: Problem, *, candidates: dict[int, list[tuple[date, int]]] | 
             ),
         )
         for key in order:
+            if deadline is not None and clock.monotonic() > deadline:
+                return _collapse(problem, moves)
             visit = problem.by_key[key]
             place = state.places[key]
             if place.day != day:
@@ -669,7 +676,8 @@ def level(problem: Problem, *, time_limit: float = 5.0, workers: int = 2, use_so
         # no answer could be checked against it.
         return Result([], before, before, "none", clock.monotonic() - started, "the day already breaks a rule")
     candidates = {visit.key: _candidates(problem, visit) for visit in problem.visits if visit.days}
-    best_moves = greedy(problem, candidates=candidates)
+    # The greedy answer gets at most half the time: it is the fallback, CP-SAT the search.
+    best_moves = greedy(problem, candidates=candidates, deadline=started + time_limit * 0.5)
     best_moves = _ordered(problem, {move.key: (move.after.day, move.after.start) for move in best_moves}) or []
     method, status = ("greedy" if best_moves else "none"), ""
     best_after = figures(problem, apply_moves(problem, best_moves))

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from django.core import signing
 from django.db import transaction
 
 from clinic.models import Chair, Clinic
 from scheduling.booking.services import BookingError, booking_reschedule
-from scheduling.levelling.selectors import levelling_problem, read_token
+from scheduling.levelling.selectors import levelling_problem, proposal, read_token
 from scheduling.models import Appointment
 
 MOVE_REASON = "Levelling the day's nurse load"
@@ -67,4 +67,24 @@ def levelling_apply(*, clinic: Clinic, day: date, token: str, by) -> list[Appoin
             )
         except BookingError as error:
             raise LevellingError(f"Nothing was moved: {error.message}", code=error.code) from None
+    return moved
+
+
+def levelling_apply_week(*, clinic: Clinic, monday: date, by, time_limit: float | None = None) -> dict[date, int]:
+    """Level each day of the week in turn, each on the days as the one before left them: {day: visits moved}.
+
+    Each day is its own proposal and confirmation (one transaction each), so a day that cannot
+    be levelled leaves the others as they are; a refused day counts 0.
+    """
+    moved: dict[date, int] = {}
+    for offset in range(7):
+        day = monday + timedelta(days=offset)
+        item = proposal(clinic, day, time_limit=time_limit)
+        if not item.rows:
+            moved[day] = 0
+            continue
+        try:
+            moved[day] = len(levelling_apply(clinic=clinic, day=day, token=item.token, by=by))
+        except LevellingError:
+            moved[day] = 0
     return moved

@@ -96,7 +96,7 @@ def test_the_solver_stops_at_its_time_limit_on_a_day_of_40_chairs_and_150_visits
     started = time.monotonic()
     result = level(problem, time_limit=2.0, workers=2)
     elapsed = time.monotonic() - started
-    assert elapsed < 2.0 + 1.0, elapsed  # the limit, and a moment to put the answer in order
+    assert elapsed < 2.0 + 1.5, elapsed  # the limit, and a moment to put the answer in order
     _check(problem, result)
     assert result.after[DAY].peak <= result.before[DAY].peak
 
@@ -233,3 +233,13 @@ def test_the_forecast_links_a_flagged_day_to_level_it(client, crowded, boss):
     client.force_login(boss)
     html = client.get(f"{reverse('scheduling:capacity_forecast')}?clinic={clinic.pk}").content.decode()
     assert f'data-level-day="{WEDNESDAY.isoformat()}"' in html
+
+
+def test_a_week_is_levelled_day_by_day(crowded, boss):
+    clinic, visits, _series = crowded
+    from scheduling.levelling.services import levelling_apply_week
+
+    moved = levelling_apply_week(clinic=clinic, monday=WEDNESDAY - timedelta(days=2), by=boss, time_limit=1)
+    assert moved[WEDNESDAY] >= 1 and sum(moved.values()) == moved[WEDNESDAY]
+    after = levelling_problem(clinic, WEDNESDAY).problem
+    assert figures(after, apply_moves(after, []))[WEDNESDAY].peak < 4
