@@ -298,7 +298,8 @@ def balanced(
 ) -> Slot | None:
     """The slot that levels the nurses' load best, among the first few days with free slots.
 
-    Lowest share of the nurses' capacity at the visit's busiest moment first, then the lowest
+    A slot inside the dose's window before one after it (a late slot is the last resort, as
+    the earliest slot is); then the lowest share of the nurses' capacity at the visit's busiest moment, then the lowest
     forecast load of the day (`forecast`: {day: share of its capacity the capacity forecast
     expects, booked visits and doses due not yet booked}; days it does not name count as
     empty), then the lowest average load, then the earliest. Looks from `prefer_from` (the
@@ -322,6 +323,7 @@ def balanced(
     return min(
         candidates,
         key=lambda slot: (
+            slot.late,
             slot.peak / slot.capacity,
             shares.get(slot.local_day, 0.0),
             slot.load / slot.capacity,
