@@ -371,6 +371,10 @@ CONTENT_SECURITY_POLICY = {
     },
 }
 
+# Levelling a clinic day: how long CP-SAT may search (seconds) and on how many cores.
+LEVELLING_TIME_LIMIT_SECONDS = env.float("LEVELLING_TIME_LIMIT_SECONDS", default=5.0)
+LEVELLING_WORKERS = env.int("LEVELLING_WORKERS", default=2)
+
 # Logs: one line per event as key=value pairs, never a query string or task payload
 # (config/logging.py, shared with gunicorn's own logs).
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -106,7 +106,7 @@ class NurseAssignmentAdmin(ReadOnlyAdminMixin, ClinicScopedAdmin):
 class CapacityPolicyAdmin(ClinicScopedAdmin):
     """Managers set their clinics' overload threshold; a clinic without a row uses the default."""
 
-    list_display = ["clinic", "overload_percent"]
+    list_display = ["clinic", "overload_percent", "levelling_days"]
     list_select_related = ["clinic"]
 
     def has_delete_permission(self, request, obj=None):

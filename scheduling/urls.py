@@ -3,6 +3,7 @@
 from scheduling.booking.urls import urlpatterns as booking_urls
 from scheduling.capacity.urls import urlpatterns as capacity_urls
 from scheduling.courses.urls import urlpatterns as course_urls
+from scheduling.levelling.urls import urlpatterns as levelling_urls
 from scheduling.reactions.urls import urlpatterns as reaction_urls
 from scheduling.reminders.urls import urlpatterns as reminder_urls
 from scheduling.roster.urls import urlpatterns as roster_urls
@@ -12,5 +13,13 @@ from scheduling.worklist.urls import urlpatterns as worklist_urls
 app_name = "scheduling"
 
 urlpatterns = (
-    worklist_urls + booking_urls + week_urls + course_urls + roster_urls + reaction_urls + reminder_urls + capacity_urls
+    worklist_urls
+    + booking_urls
+    + week_urls
+    + course_urls
+    + roster_urls
+    + reaction_urls
+    + reminder_urls
+    + capacity_urls
+    + levelling_urls
 )

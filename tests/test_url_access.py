@@ -83,6 +83,8 @@ URL_ACCESS: dict[str, frozenset[str]] = {
     "scheduling:capacity_utilisation": frozenset({MANAGER}),
     "scheduling:capacity_utilisation_csv": frozenset({MANAGER}),
     "scheduling:authorizations_expiring": frozenset({MANAGER}),
+    # Levelling a day: the proposal and its confirmation move other people's visits.
+    "scheduling:levelling_day": frozenset({MANAGER}),
     # Signing in: everyone signed in changes their own password and sets up two-step sign-in.
     "accounts:password_change": frozenset(ROLES),
     "accounts:password_change_done": frozenset(ROLES),

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from itertools import accumulate
@@ -293,12 +293,17 @@ def search_day(
     return [], "full", f"Full: no chair is free for a whole {duration_text(duration)} visit."
 
 
-def balanced(slots: Sequence[Slot], prefer_from: date | None) -> Slot | None:
+def balanced(
+    slots: Sequence[Slot], prefer_from: date | None, forecast: Mapping[date, float] | None = None
+) -> Slot | None:
     """The slot that levels the nurses' load best, among the first few days with free slots.
 
-    Lowest share of the nurses' capacity at the visit's busiest moment first, then the lowest
-    average load, then the earliest. Looks from `prefer_from` (the dose's target date) when
-    there are free slots from then on.
+    A slot inside the dose's window before one after it (a late slot is the last resort, as
+    the earliest slot is); then the lowest share of the nurses' capacity at the visit's busiest moment, then the lowest
+    forecast load of the day (`forecast`: {day: share of its capacity the capacity forecast
+    expects, booked visits and doses due not yet booked}; days it does not name count as
+    empty), then the lowest average load, then the earliest. Looks from `prefer_from` (the
+    dose's target date) when there are free slots from then on.
     """
     if not slots:
         return None
@@ -314,4 +319,14 @@ def balanced(slots: Sequence[Slot], prefer_from: date | None) -> Slot | None:
                 break
             days.append(slot.local_day)
         candidates.append(slot)
-    return min(candidates, key=lambda slot: (slot.peak / slot.capacity, slot.load / slot.capacity, slot.starts_at))
+    shares = forecast or {}
+    return min(
+        candidates,
+        key=lambda slot: (
+            slot.late,
+            slot.peak / slot.capacity,
+            shares.get(slot.local_day, 0.0),
+            slot.load / slot.capacity,
+            slot.starts_at,
+        ),
+    )

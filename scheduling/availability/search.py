@@ -15,8 +15,8 @@ explains in a sentence why it does not fit.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 
 from django.utils import timezone
@@ -63,6 +63,7 @@ class SearchResult:
     dose: PlannedDose | None = None
     earliest_date: date | None = None
     latest_date: date | None = None
+    forecast: dict[date, float] = field(default_factory=dict)  # the days' forecast load, for `balanced`
 
     @property
     def earliest(self) -> Slot | None:
@@ -145,12 +146,14 @@ def find_slots(
     exclude_appointment_ids: Iterable[int] = (),
     prefer_from: date | None = None,
     now: datetime | None = None,
+    forecast: Callable[[date, date], dict[date, float]] | None = None,
 ) -> SearchResult:
     """Every free (chair, start) between the local days `start` and `end` (inclusive).
 
     Days before `earliest_date` are outside the dosing window and not searched; days after
     `latest_date` are searched and their slots marked late. Four queries, whatever the
-    number of appointments.
+    number of appointments. `forecast(start, end)`, read once, gives each day's forecast
+    load, which the balanced choice weighs (the booking pages pass the capacity forecast's).
     """
     if chair_time.total_minutes <= 0:
         # Refused where a regimen is saved (and by a database check); a row from before that
@@ -179,6 +182,7 @@ def find_slots(
         chair_ids=chair_ids,
         exclude_appointment_ids=exclude_appointment_ids,
     )
+    shares = forecast(start, end) if forecast is not None else {}
     rules = data.rules
     now_minute = minutes_ceil(now or timezone.now())
     by_day = bucket(data.booked, rules.tz)
@@ -219,9 +223,10 @@ def find_slots(
         end=end,
         slots=slots,
         days=days,
-        balanced=balanced(slots, prefer_from),
+        balanced=balanced(slots, prefer_from, shares),
         earliest_date=earliest_date,
         latest_date=latest_date,
+        forecast=shares,
     )
 
 
@@ -334,6 +339,7 @@ def find_slots_for_course(
     chair_time: ChairTime | None = None,
     today: date | None = None,
     now: datetime | None = None,
+    forecast: Callable[[date, date], dict[date, float]] | None = None,
 ) -> SearchResult | None:
     """The free slots for a course's next dose (or dose `dose_number`) in its dosing window.
 
@@ -369,6 +375,7 @@ def find_slots_for_course(
         exclude_appointment_ids=exclude,
         prefer_from=max(dose.target_date, today),
         now=now,
+        forecast=forecast,
     )
     result.dose = dose
     return result
@@ -422,4 +429,4 @@ def series_starts(
         else day
         for day in result.days
     ]
-    return replace(result, slots=slots, days=days, balanced=balanced(slots, first.target_date))
+    return replace(result, slots=slots, days=days, balanced=balanced(slots, first.target_date, result.forecast))

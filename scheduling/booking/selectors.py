@@ -21,6 +21,7 @@ from scheduling.booking.services import (
     series_move_preview,
     series_plan,
 )
+from scheduling.capacity.forecast import forecast_day_shares
 from scheduling.doses import clinic_today, course_doses
 from scheduling.models import Appointment
 
@@ -67,7 +68,12 @@ def booking_page(
     the series plan and the fresh suggestions after a refusal reuse them.
     """
     if chair is None or starts_at is None:
-        return BookingPage(dose=None, chosen=None, error=UNREADABLE_SLOT, search=find_slots_for_course(course))
+        return BookingPage(
+            dose=None,
+            chosen=None,
+            error=UNREADABLE_SLOT,
+            search=find_slots_for_course(course, forecast=course_forecast(course)),
+        )
     clinic = course.patient.clinic
     today = today or clinic_today(clinic)
     block = series_doses(course, today=today) if series else []
@@ -84,8 +90,25 @@ def booking_page(
     # After a refusal the slot is shown again only when a manager's override can still book it.
     if dose is not None and (not error or early):
         chosen = ChosenSlot(chair, starts_at, starts_at + timedelta(minutes=dose.chair_time.total_minutes))
-    search = find_slots_for_course(course, dose=dose, today=today) if error and dose is not None else None
+    search = (
+        find_slots_for_course(course, dose=dose, today=today, forecast=course_forecast(course))
+        if error and dose is not None
+        else None
+    )
     return BookingPage(dose=dose, chosen=chosen, error=error, early=early, items=items, search=search)
+
+
+def course_forecast(course: TreatmentCourse):
+    """The capacity forecast's load of the days a search for this course looks at, for the balanced choice.
+
+    A reader the search calls once with its days; the course's own next dose is left out of it.
+    """
+    clinic = course.patient.clinic
+
+    def read(start: date, end: date) -> dict[date, float]:
+        return forecast_day_shares(clinic, start, end, exclude_course_id=course.pk)
+
+    return read
 
 
 @dataclass(frozen=True)
@@ -110,7 +133,9 @@ def slot_suggestions(
     later day of the series has a place for its dose (open, off closures, not full).
     """
     today = today or clinic_today(course.patient.clinic)
-    search = find_slots_for_course(course, dose_number=dose_number, start=start, end=end, today=today)
+    search = find_slots_for_course(
+        course, dose_number=dose_number, start=start, end=end, today=today, forecast=course_forecast(course)
+    )
     if search is None or search.dose is None or search.dose.dose_in_block != 1 or search.dose.block_size < 2:
         return SlotSuggestions(search)
     series = series_doses(course, today=today)

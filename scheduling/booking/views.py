@@ -28,6 +28,7 @@ from scheduling.booking.selectors import (
     SUGGESTION_DAYS,
     SlotSuggestions,
     booking_page,
+    course_forecast,
     course_upcoming_appointments,
     move_preview,
     slot_suggestions,
@@ -214,6 +215,7 @@ def reschedule(request, appointment_id: int):
         course,
         exclude_appointment_ids=[appointment.pk],
         chair_time=ChairTime(appointment.premed_minutes, appointment.infusion_minutes, appointment.observation_minutes),
+        forecast=course_forecast(course),
         **args,
     )
     chosen = form.is_bound and form.is_valid()
@@ -312,7 +314,7 @@ def availability_json(request):
     limit = clamp_int(request.GET.get("limit"), low=1, high=MAX_SLOTS, default=DEFAULT_SLOTS)
     if course.status != TreatmentCourse.Status.ACTIVE:
         return JsonResponse({"error": "This treatment course is not active."}, status=409)
-    result = find_slots_for_course(course, **_search_args(form))
+    result = find_slots_for_course(course, forecast=course_forecast(course), **_search_args(form))
     if result is None:
         return JsonResponse({"error": "This course has no further dose to book."}, status=404)
     return JsonResponse({"course": course.pk, **result.as_dict(limit=limit)})

@@ -167,3 +167,214 @@ def _value_text(value: float, unit: str) -> str:
     if not math.isfinite(value):
         return "no capacity"
     return f"{value:.0f}{unit}"
+
+
+# --- A day: the load through the day and the chairs' timeline ------------------------------------
+
+DAY_WIDTH = 720  # the plot's width for a whole opening day
+LINE_HEIGHT = 200
+ROW = 12  # one chair's row in a timeline
+
+
+def _hour_ticks(opens, length: int):
+    """(offset in minutes, "09:00") for each whole hour of the day after opening."""
+    first = (60 - opens.minute) % 60
+    return [
+        (offset, f"{(opens.hour + (opens.minute + offset) // 60) % 24:02d}:00")
+        for offset in range(first, length + 1, 60)
+    ]
+
+
+def load_chart(
+    *,
+    chart_id: str,
+    title: str,
+    description: str,
+    opens,
+    nurses: int,
+    series: Sequence[tuple[str, Sequence[int], str]],
+    limit: int,
+) -> SafeString:
+    """Patients in chairs per nurse through the day, as step lines; a dashed line at the nurses' limit."""
+    length = max((len(values) for _, values, _ in series), default=0) or 1
+    per_nurse = max(nurses, 1)
+    top_value = _nice_max(max([*(max(values, default=0) / per_nurse for _, values, _ in series), limit, 1]))
+    plot = LINE_HEIGHT - TOP - BOTTOM
+    width = LEFT + DAY_WIDTH + GAP
+
+    def x(offset: int) -> float:
+        return LEFT + DAY_WIDTH * offset / length
+
+    def y(value: float) -> float:
+        return TOP + plot - plot * min(value, top_value) / top_value
+
+    parts = [
+        format_html(
+            '<svg class="chart" id="{}" viewBox="0 0 {} {}" width="100%" height="{}" role="img" '
+            'aria-labelledby="{}-title {}-desc" preserveAspectRatio="xMinYMin meet">'
+            '<title id="{}-title">{}</title><desc id="{}-desc">{}</desc>',
+            chart_id,
+            width,
+            LINE_HEIGHT,
+            LINE_HEIGHT,
+            chart_id,
+            chart_id,
+            chart_id,
+            title,
+            chart_id,
+            description,
+        )
+    ]
+    for step in range(5):
+        value = top_value * step / 4
+        parts.append(
+            format_html(
+                '<line class="chart-grid" x1="{}" x2="{}" y1="{}" y2="{}"></line>'
+                '<text class="chart-scale" x="{}" y="{}" text-anchor="end">{}</text>',
+                LEFT,
+                width,
+                f"{y(value):.1f}",
+                f"{y(value):.1f}",
+                LEFT - 4,
+                f"{y(value) + 4:.1f}",
+                f"{value:g}",
+            )
+        )
+    for offset, label in _hour_ticks(opens, length):
+        parts.append(
+            format_html(
+                '<text class="chart-label" x="{}" y="{}" text-anchor="middle">{}</text>',
+                f"{x(offset):.1f}",
+                LINE_HEIGHT - BOTTOM + 16,
+                label,
+            )
+        )
+    for name, values, css in series:
+        points = []
+        previous = None
+        for offset, value in enumerate(values):
+            if value != previous:
+                if previous is not None:
+                    points.append(f"{x(offset):.1f},{y(previous / per_nurse):.1f}")
+                points.append(f"{x(offset):.1f},{y(value / per_nurse):.1f}")
+                previous = value
+        if previous is not None:
+            points.append(f"{x(len(values)):.1f},{y(previous / per_nurse):.1f}")
+        peak = max(values, default=0)
+        parts.append(
+            format_html(
+                '<polyline class="{}" fill="none" points="{}"><title>{}: at most {} patients, {} per nurse</title></polyline>',
+                css,
+                " ".join(points),
+                name,
+                peak,
+                f"{peak / per_nurse:.1f}",
+            )
+        )
+    parts.append(
+        format_html(
+            '<line class="chart-threshold" x1="{}" x2="{}" y1="{}" y2="{}"></line>'
+            '<text class="chart-threshold-label" x="{}" y="{}" text-anchor="end">{}</text>',
+            LEFT,
+            width,
+            f"{y(limit):.1f}",
+            f"{y(limit):.1f}",
+            width - 2,
+            f"{y(limit) - 4:.1f}",
+            f"limit {limit} per nurse",
+        )
+    )
+    legend_x = LEFT
+    for name, _values, css in series:
+        parts.append(
+            format_html(
+                '<line class="{}" x1="{}" x2="{}" y1="{}" y2="{}"></line><text class="chart-legend" x="{}" y="{}">{}</text>',
+                css,
+                legend_x,
+                legend_x + 12,
+                LINE_HEIGHT - 9,
+                LINE_HEIGHT - 9,
+                legend_x + 16,
+                LINE_HEIGHT - 5,
+                name,
+            )
+        )
+        legend_x += 28 + 7 * len(name)
+    parts.append(mark_safe("</svg>"))  # noqa: S308 - a constant
+    return mark_safe("".join(str(part) for part in parts))  # noqa: S308 - every piece built by format_html
+
+
+def timeline_chart(
+    *,
+    chart_id: str,
+    title: str,
+    description: str,
+    opens,
+    length: int,
+    chairs: Sequence[tuple[int, str]],
+    bars: Sequence[tuple[int, int, int, bool]],
+) -> SafeString:
+    """One row per chair, one bar per visit (chair, start, minutes, moved); moved visits marked."""
+    rows = {pk: index for index, (pk, _name) in enumerate(chairs)}
+    height = TOP + ROW * len(chairs) + 24
+    width = LEFT + DAY_WIDTH + GAP
+    span = max(length, 1)
+
+    def x(offset: int) -> float:
+        return LEFT + DAY_WIDTH * offset / span
+
+    parts = [
+        format_html(
+            '<svg class="chart" id="{}" viewBox="0 0 {} {}" width="100%" height="{}" role="img" '
+            'aria-labelledby="{}-title {}-desc" preserveAspectRatio="xMinYMin meet">'
+            '<title id="{}-title">{}</title><desc id="{}-desc">{}</desc>',
+            chart_id,
+            width,
+            height,
+            height,
+            chart_id,
+            chart_id,
+            chart_id,
+            title,
+            chart_id,
+            description,
+        )
+    ]
+    for index, (_pk, name) in enumerate(chairs):
+        parts.append(
+            format_html(
+                '<text class="chart-scale" x="{}" y="{}" text-anchor="end">{}</text>',
+                LEFT - 4,
+                TOP + ROW * index + ROW - 3,
+                name[:8],
+            )
+        )
+    for offset, label in _hour_ticks(opens, length):
+        parts.append(
+            format_html(
+                '<line class="chart-grid" x1="{}" x2="{}" y1="{}" y2="{}"></line>'
+                '<text class="chart-label" x="{}" y="{}" text-anchor="middle">{}</text>',
+                f"{x(offset):.1f}",
+                f"{x(offset):.1f}",
+                TOP,
+                TOP + ROW * len(chairs),
+                f"{x(offset):.1f}",
+                height - 8,
+                label,
+            )
+        )
+    for chair, start, minutes_long, moved in bars:
+        if chair not in rows:
+            continue
+        parts.append(
+            format_html(
+                '<rect class="{}" x="{}" y="{}" width="{}" height="{}"></rect>',
+                "chart-series-1" if moved else "chart-series-0",
+                f"{x(start):.1f}",
+                TOP + ROW * rows[chair] + 1,
+                f"{max(x(start + minutes_long) - x(start) - 1, 1):.1f}",
+                ROW - 2,
+            )
+        )
+    parts.append(mark_safe("</svg>"))  # noqa: S308 - a constant
+    return mark_safe("".join(str(part) for part in parts))  # noqa: S308 - every piece built by format_html

@@ -36,7 +36,7 @@ from clinic.models import Clinic, Regimen
 from patients.models import TreatmentCourse
 from scheduling.capacity.clinic_days import DayCapacity, clinic_capacity, days_between, percent_text
 from scheduling.doses import RegimenSpecs, clinic_today, courses_doses
-from scheduling.models import Appointment, CapacityPolicy
+from scheduling.models import Appointment, CapacityPolicy, DoseState
 
 WEEKS = 26
 DAY_WEEKS = 6  # the table of single days covers this many weeks
@@ -431,3 +431,39 @@ def _lighter_days(visit, day, needed, light, today, end, threshold) -> tuple[dat
         if share <= threshold:
             candidates.append((share, abs((other - visit.target_date).days), other))
     return tuple(other for _, _, other in sorted(candidates)[:ALTERNATIVES])
+
+
+def forecast_day_shares(
+    clinic: Clinic, start: date, end: date, *, exclude_course_id: int | None = None, today: date | None = None
+) -> dict[date, float]:
+    """{open day: chair time the forecast expects, as a share of the day's chair capacity}, cheaply.
+
+    For the booking search's balanced choice: booked visits, plus each active course's next
+    dose not yet booked (the stored `DoseState`) on the day it counts on, as the forecast places
+    it. The doses after the next one are left out: a search looks a few weeks ahead, where the
+    next doses are most of what is coming. Five queries whatever the number of courses
+    (hours, closures, chairs, the booked visits, the stored next doses); `exclude_course_id` is
+    the course being booked, whose own dose would otherwise weigh on its own target day.
+    """
+    today = today or clinic_today(clinic)
+    calendar = clinic_capacity(clinic, start, end)
+    needed: dict[date, int] = dict.fromkeys(calendar, 0)
+    tz = clinic.tz
+    for starts_at, ends_at in _booked_rows(clinic, start, end):
+        day = starts_at.astimezone(tz).date()
+        if day in needed:
+            needed[day] += int((ends_at - starts_at).total_seconds() // 60)
+    states = DoseState.objects.filter(
+        clinic=clinic, target_date__isnull=False, target_date__lte=end, when_needed=False
+    ).exclude(course_id=exclude_course_id)
+    for target, premed, infusion, observation in states.values_list(
+        "target_date", "premed_minutes", "infusion_minutes", "observation_minutes"
+    ):
+        day = _placed_day(target, today, calendar)
+        if day in needed:
+            needed[day] += premed + infusion + observation
+    return {
+        day: minutes / calendar[day].chair_minutes
+        for day, minutes in needed.items()
+        if calendar[day].is_open and calendar[day].chair_minutes
+    }

@@ -14,6 +14,7 @@ from django.db import models
 from clinic.models import Clinic
 
 DEFAULT_OVERLOAD_PERCENT = 85
+SAME_DAY_ONLY = 0
 
 
 class CapacityPolicy(models.Model):
@@ -28,12 +29,28 @@ class CapacityPolicy(models.Model):
         ),
     )
 
+    levelling_days = models.PositiveSmallIntegerField(
+        "levelling: days a visit may move",
+        default=SAME_DAY_ONLY,
+        validators=[MaxValueValidator(14)],
+        help_text=(
+            "When a manager levels a day, how far a patient's visit may move: 0 keeps it on the same day "
+            "(another time), N lets it move up to N days either way, inside its dose's window."
+        ),
+    )
+
     class Meta:
         verbose_name = "capacity policy"
         verbose_name_plural = "capacity policies"
 
     def __str__(self) -> str:
         return f"{self.clinic}: overloaded above {self.overload_percent}%"
+
+    @property
+    def levelling_limit_text(self) -> str:
+        if self.levelling_days == SAME_DAY_ONLY:
+            return "same day only"
+        return f"at most {self.levelling_days} day{'s' if self.levelling_days != 1 else ''} earlier or later"
 
     @classmethod
     def for_clinics(cls, clinics: Iterable[Clinic]) -> dict[int, CapacityPolicy]:

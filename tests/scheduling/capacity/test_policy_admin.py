@@ -13,10 +13,13 @@ pytestmark = pytest.mark.django_db
 def test_the_manager_sets_the_threshold_of_their_clinic_in_the_admin(client, manager, clinic_a):
     client.force_login(manager)
     response = client.post(
-        reverse("admin:scheduling_capacitypolicy_add"), {"clinic": clinic_a.pk, "overload_percent": 90}
+        reverse("admin:scheduling_capacitypolicy_add"),
+        {"clinic": clinic_a.pk, "overload_percent": 90, "levelling_days": 2},
     )
     assert response.status_code == 302, response.content.decode()[:2000]
-    assert CapacityPolicy.objects.get(clinic=clinic_a).overload_percent == 90
+    policy = CapacityPolicy.objects.get(clinic=clinic_a)
+    assert (policy.overload_percent, policy.levelling_days) == (90, 2)
+    assert policy.levelling_limit_text == "at most 2 days earlier or later"
 
 
 def test_another_clinic_cannot_be_chosen_or_seen(client, manager, clinic_a, clinic_b):
