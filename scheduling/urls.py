@@ -1,5 +1,6 @@
 """Scheduling URLs, namespaced `scheduling:`. Each area keeps its routes in its own module."""
 
+from scheduling.answers.urls import urlpatterns as answer_urls
 from scheduling.booking.urls import urlpatterns as booking_urls
 from scheduling.capacity.urls import urlpatterns as capacity_urls
 from scheduling.courses.urls import urlpatterns as course_urls
@@ -10,4 +11,6 @@ from scheduling.worklist.urls import urlpatterns as worklist_urls
 
 app_name = "scheduling"
 
-urlpatterns = worklist_urls + booking_urls + week_urls + course_urls + roster_urls + reminder_urls + capacity_urls
+urlpatterns = (
+    worklist_urls + booking_urls + week_urls + course_urls + roster_urls + reminder_urls + capacity_urls + answer_urls
+)

@@ -1,5 +1,6 @@
 """Scheduling's models: appointments and their history, nurse assignments, the reminder outbox, capacity."""
 
+from scheduling.models.answers import AnswerLink, PatientAnswer
 from scheduling.models.appointments import Appointment, AppointmentEvent, AppointmentQuerySet
 from scheduling.models.capacity import CapacityPolicy
 from scheduling.models.doses import DoseState
@@ -7,11 +8,13 @@ from scheduling.models.nurses import NurseAssignment
 from scheduling.models.reminders import Reminder
 
 __all__ = [
+    "AnswerLink",
     "Appointment",
     "AppointmentEvent",
     "AppointmentQuerySet",
     "CapacityPolicy",
     "DoseState",
     "NurseAssignment",
+    "PatientAnswer",
     "Reminder",
 ]

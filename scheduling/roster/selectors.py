@@ -20,6 +20,7 @@ from django.utils import timezone
 from clinic import dosing
 from clinic.models import Chair, Clinic, Closure, MonitoringRule, NurseStaffing, OpeningHours, Regimen, RegimenPhase
 from clinic.roles import NURSE
+from scheduling.answers.selectors import confirmed_by_patient
 from scheduling.doses import CourseDoses, RegimenSpecs, clinic_today, courses_doses
 from scheduling.models import Appointment, AppointmentEvent, NurseAssignment
 from scheduling.roster.flags import Flag, outside_hours_flag, visit_flags
@@ -76,6 +77,7 @@ class RosterVisit:
     width: float = 0.0
     segments: list[Segment] = field(default_factory=list)
     last_event: LastEvent | None = None  # the visit's latest history row: what an undo would take back
+    confirmed: bool = False  # the patient confirmed this visit, at this time, from a message
 
     @property
     def status(self) -> str:
@@ -191,6 +193,7 @@ def _day_appointments(clinic: Clinic, day: date) -> list[Appointment]:
         .annotate(
             prior_reaction=Exists(earlier),
             prior_serious_reaction=Exists(earlier.filter(serious_reaction=True)),
+            patient_confirmed=confirmed_by_patient(),
             **{f"last_event_{name}": Subquery(last.values(name)[:1]) for name in _LAST_EVENT_FIELDS},
         )
         .order_by("starts_at", "pk")
@@ -284,6 +287,7 @@ def _visit(appointment: Appointment, *, clinic: Clinic, day: date, now: datetime
         late=status == Appointment.Status.BOOKED and now > appointment.starts_at + LATE_AFTER,
         overrun=status in Appointment.IN_PROGRESS_STATUSES and now > appointment.ends_at,
         last_event=_last_event(appointment),
+        confirmed=bool(getattr(appointment, "patient_confirmed", False)),
     )
     total = appointment.premed_minutes + appointment.infusion_minutes + appointment.observation_minutes
     for kind, label, minutes in (
