@@ -82,6 +82,7 @@ class PatientForm(forms.ModelForm):
             "phone",
             "reminder_consent",
             "reminder_channel",
+            "sms_consent",
             "notes",
         ]
         widgets = {

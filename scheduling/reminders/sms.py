@@ -39,7 +39,27 @@ MULTIPART_SEGMENT = 153
 MAX_SEGMENTS = 2
 MAX_LENGTH = MULTIPART_SEGMENT * MAX_SEGMENTS  # 306
 
-_REPLACEMENTS = {"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "…": "...", "\u00a0": " "}
+_REPLACEMENTS = {
+    "‘": "'",
+    "’": "'",
+    "“": '"',
+    "”": '"',
+    "–": "-",
+    "—": "-",
+    "…": "...",
+    "\u00a0": " ",
+    # Letters with no decomposition to a plain one.
+    "Ł": "L",
+    "ł": "l",
+    "Đ": "D",
+    "đ": "d",
+    "ı": "i",
+    "Œ": "OE",
+    "œ": "oe",
+    "Þ": "Th",
+    "þ": "th",
+    "ð": "d",
+}
 
 
 class SmsError(OSError):
