@@ -24,5 +24,10 @@ def confirmation_links(appointment) -> dict[str, str]:
     return links_in(reminder_content(row).text)
 
 
+def without_links(text: str) -> str:
+    """The text with its answer links taken out: a random token may hold any letters ("mg" among them)."""
+    return LINK.sub("", text)
+
+
 def path(token: str) -> str:
     return f"/a/{token}/"
