@@ -237,6 +237,15 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Chairside <no-reply@chairside.invalid>")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
+# Text messages: SMS_URL names the provider. twilio://ACCOUNT_SID:AUTH_TOKEN@api.twilio.com?from=%2B15550001111
+# sends through Twilio's REST API (twilio+http://… for a stand-in speaking its shape on a closed
+# network); file:// writes each text under var/sms/ for a person to read, the default with
+# DEBUG=1. Unset in production, no texts are written or sent, whatever a patient's consent says.
+# Named with SECRET so Django's debug page hides the auth token written into it.
+SMS_SECRET_URL = env.str("SMS_URL", default="file://" if DEBUG else "")
+SMS_ENABLED = bool(SMS_SECRET_URL)
+SMS_TIMEOUT = env.int("SMS_TIMEOUT", default=10)
+
 # Celery: Redis from REDIS_URL; with DEBUG=1 and none set, a file-system broker that needs no
 # server.
 _redis_url = _service_url(
@@ -263,6 +272,18 @@ else:
         "store_processed": False,
     }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+
+# Caches. "answers" counts how often the patients' answer links are opened (per address and
+# per link): in Redis when REDIS_URL is set, so every web process counts together; in local
+# memory on the embedded default, which runs one web process.
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
+    "answers": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis_url, "KEY_PREFIX": "chairside"}
+        if _redis_url
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "answers"}
+    ),
+}
 # The queues: CELERY_QUEUE for the minute scan, the planner and other housekeeping, and
 # CELERY_QUEUE.send for the reminder sends, so a backlog of sends or a hung mail server never
 # holds a scan back. A worker started without -Q consumes both; `-Q <name>` or `-Q <name>.send`

@@ -15,6 +15,8 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("patients/", include("patients.urls")),
     path("scheduling/", include("scheduling.urls")),
+    # The links in patients' messages, kept short so a text message holds three (no login).
+    path("a/", include("scheduling.answers.patient_urls")),
     path("admin/", admin.site.urls),
 ]
 

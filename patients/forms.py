@@ -83,6 +83,7 @@ class PatientForm(forms.ModelForm):
             "phone",
             "reminder_consent",
             "reminder_channel",
+            "sms_consent",
             "notes",
         ]
         widgets = {
@@ -126,6 +127,8 @@ class PatientForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         clinic = self._clinic()
+        if cleaned.get("sms_consent") and "phone" in cleaned and not cleaned.get("phone"):
+            self.add_error("phone", "Text messages need a mobile number. Type one, or untick text message reminders.")
         mrn = cleaned.get("mrn")
         if clinic and mrn:
             # Checked here as well as in the services so the form says it in the same sentence

@@ -25,6 +25,11 @@ class Patient(models.Model):
         default=False, help_text="The patient agreed to receive appointment and dose reminders."
     )
     reminder_channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.EMAIL)
+    sms_consent = models.BooleanField(
+        "text message reminders",
+        default=False,
+        help_text="The patient agreed to get appointment texts on their phone: confirmations, reminders and notices.",
+    )
     unsubscribed_at = models.DateTimeField(
         null=True, blank=True, help_text="When the patient turned email reminders off from an email link."
     )
@@ -61,6 +66,17 @@ class Patient(models.Model):
             and bool(self.email)
             and self.unsubscribed_at is None
         )
+
+    @property
+    def wants_sms_reminders(self) -> bool:
+        """Texts have their own consent, apart from the email choice; a patient may want both."""
+        return self.sms_consent and bool(self.phone)
+
+    def wants_reminders_by(self, channel: str) -> bool:
+        """Whether the patient wants messages on `channel` ("email" or "sms") now."""
+        if channel == "sms":
+            return self.wants_sms_reminders
+        return self.wants_email_reminders
 
 
 class TreatmentCourse(models.Model):

@@ -31,6 +31,7 @@ PATIENT_FIELDS = (
     "phone",
     "reminder_consent",
     "reminder_channel",
+    "sms_consent",
     "notes",
 )
 
@@ -108,6 +109,7 @@ def patient_create(
     phone: str = "",
     reminder_consent: bool = False,
     reminder_channel: str = Patient.Channel.EMAIL,
+    sms_consent: bool = False,
     notes: str = "",
 ) -> Patient:
     """Register a patient at a clinic. The MRN must not already be in use at that clinic."""
@@ -121,6 +123,7 @@ def patient_create(
         phone=_phone(phone, clinic=clinic),
         reminder_consent=reminder_consent,
         reminder_channel=reminder_channel,
+        sms_consent=sms_consent,
         notes=notes,
     )
     return _save_patient(patient)

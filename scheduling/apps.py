@@ -39,7 +39,7 @@ class SchedulingConfig(AppConfig):
     def _register_audit_trail(self) -> None:
         from auditlog.registry import auditlog
 
-        from scheduling.models import Appointment, NurseAssignment, VisitCheck
+        from scheduling.models import AnswerLink, Appointment, NurseAssignment, PatientAnswer, VisitCheck
 
         # Bookings, reschedules, cancellations, visit statuses and nurse assignments: who, when,
         # from where, old and new values. Changes made with QuerySet.update() are not logged, so
@@ -47,3 +47,8 @@ class SchedulingConfig(AppConfig):
         auditlog.register(Appointment, exclude_fields=["created_at"])
         auditlog.register(NurseAssignment, exclude_fields=["assigned_at"])
         auditlog.register(VisitCheck)
+        # A patient's answer links: each opening (an access entry, with the address) and its use;
+        # the answers themselves, and the front desk dealing with them. The token is the link's
+        # credential, so the log never keeps it.
+        auditlog.register(AnswerLink, mask_fields=["token"], mask_callable="audit.history.hide")
+        auditlog.register(PatientAnswer)

@@ -1,5 +1,6 @@
 """Scheduling URLs, namespaced `scheduling:`. Each area keeps its routes in its own module."""
 
+from scheduling.answers.urls import urlpatterns as answer_urls
 from scheduling.booking.urls import urlpatterns as booking_urls
 from scheduling.capacity.urls import urlpatterns as capacity_urls
 from scheduling.courses.urls import urlpatterns as course_urls
@@ -22,4 +23,5 @@ urlpatterns = (
     + reminder_urls
     + capacity_urls
     + levelling_urls
+    + answer_urls
 )

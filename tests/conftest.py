@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import time
 from urllib.parse import urlparse
 
 import pytest
@@ -146,3 +147,13 @@ def manager(clinic_a):
 def staff_b(clinic_b):
     """Bob works the front desk of clinic B and must never see clinic A's patients."""
     return make_staff("bob", FRONT_DESK, clinic_b, first_name="Bob")
+
+
+@pytest.fixture(autouse=True)
+def _answer_rate_limits_of_this_test(settings, request):
+    """Each test counts the answer links' openings afresh: its own key prefix in the "answers" cache.
+
+    That cache is Redis when REDIS_URL is set, shared by every test of the run; a prefix keeps
+    one test's tries from another's without flushing the database the Celery tests queue in.
+    """
+    settings.ANSWER_RATE_LIMIT_PREFIX = f"test-{os.getpid()}-{id(request.node)}-{time.monotonic_ns()}:"

@@ -29,9 +29,10 @@ ROLES = (FRONT_DESK, NURSE, MANAGER, NO_ROLE)
 STAFF = frozenset({FRONT_DESK, NURSE, MANAGER})
 BOOKERS = frozenset({FRONT_DESK, MANAGER})
 
-# Pages open without a login: logging in, the health check, and the unsubscribe link a
-# patient follows from a reminder email (its token is the credential).
-OPEN = {"login", "health", "scheduling:reminders_unsubscribe"}
+# Pages open without a login: logging in, the health check, and the links a patient follows
+# from a message: unsubscribing, and answering (confirm, cancel, another time). Their token is
+# the credential; tests/scheduling/answers checks them.
+OPEN = {"login", "health", "scheduling:reminders_unsubscribe", "answers:answer"}
 
 # Which roles may open each page. A user with no role may only see the home page (which tells
 # them to ask their manager for one) and log out.
@@ -75,6 +76,8 @@ URL_ACCESS: dict[str, frozenset[str]] = {
     # Clearing the prescriber hold a grade 4 or 5 infusion reaction puts on a course.
     "scheduling:reaction_hold_clear": frozenset({MANAGER}),
     "scheduling:reminders_failed": BOOKERS,
+    # Taking a patient's cancellation or request for another time off the worklist's list.
+    "scheduling:patient_answer_handled": BOOKERS,
     "scheduling:reminder_retry": frozenset({MANAGER}),
     "scheduling:reminders_retry_failed": frozenset({MANAGER}),
     # The manager's capacity pages and the list of authorizations about to expire.
@@ -135,6 +138,7 @@ IDS = {
     "pk": 900003,
     "appointment_id": 900003,
     "reminder_id": 900004,
+    "answer_id": 900005,
     "object_id": 1,
     "content_type_id": 1,
     "id": 1,

@@ -1,5 +1,6 @@
 """Scheduling's models: appointments and their history and checks, nurse assignments, the reminder outbox, capacity."""
 
+from scheduling.models.answers import AnswerLink, PatientAnswer
 from scheduling.models.appointments import Appointment, AppointmentEvent, AppointmentQuerySet
 from scheduling.models.capacity import CapacityPolicy
 from scheduling.models.checks import VisitCheck
@@ -9,6 +10,7 @@ from scheduling.models.reactions import PRESCRIBER_REVIEW_GRADE, InfusionReactio
 from scheduling.models.reminders import Reminder
 
 __all__ = [
+    "AnswerLink",
     "Appointment",
     "AppointmentEvent",
     "AppointmentQuerySet",
@@ -17,6 +19,7 @@ __all__ = [
     "InfusionReaction",
     "NurseAssignment",
     "PRESCRIBER_REVIEW_GRADE",
+    "PatientAnswer",
     "Reminder",
     "VisitCheck",
 ]

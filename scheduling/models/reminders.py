@@ -36,6 +36,7 @@ class Reminder(models.Model):
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"
+        SMS = "sms", "Text message"
 
     class Status(models.TextChoices):
         PENDING = "pending", "Pending"
@@ -124,6 +125,14 @@ class Reminder(models.Model):
         return "a day after it was due"
 
     # --- Keys ------------------------------------------------------------------------------------
+
+    @classmethod
+    def channel_key(cls, key: str, channel: str) -> str:
+        """The key of one message on one channel: an email's key as it always was, a text's with `:sms` after it.
+
+        The suffix comes last, so every reading of a key below (its third part, its prefix) holds for both.
+        """
+        return key if channel == cls.Channel.EMAIL else f"{key}:{channel}"
 
     @classmethod
     def upcoming_key(cls, appointment: Appointment, days_before: int) -> str:

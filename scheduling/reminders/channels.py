@@ -1,4 +1,4 @@
-"""Channels: how built reminder content reaches a patient. Email today; SMS would sit beside it."""
+"""Channels: how built reminder content reaches a patient: email, and text messages beside it."""
 
 from __future__ import annotations
 
@@ -11,8 +11,10 @@ from django.core.mail import EmailMultiAlternatives, get_connection
 
 from scheduling.models import Reminder
 from scheduling.reminders.content import ReminderContent
+from scheduling.reminders.sms import sms_provider
 
-# What a channel raises when the message could not be handed over: the row is retried.
+# What a channel raises when the message could not be handed over: the row is retried. An SMS
+# provider's refusal (`sms.SmsError`) and a network failure on the way to it are OSErrors.
 SEND_ERRORS = (smtplib.SMTPException, OSError)
 
 
@@ -51,8 +53,21 @@ def email_send(content: ReminderContent, *, still_wanted: Callable[[], bool]) ->
             connection.close()
 
 
+def sms_send(content: ReminderContent, *, still_wanted: Callable[[], bool]) -> bool:
+    """Ask `still_wanted` once more, then hand the text to the provider in one request.
+
+    Returns False when it was stopped that way; raises an OSError when the provider did not take it.
+    """
+    provider = sms_provider()
+    if not still_wanted():
+        return False
+    provider.send(to=content.to, body=content.text)
+    return True
+
+
 CHANNELS: dict[str, Callable[..., bool]] = {
     Reminder.Channel.EMAIL: email_send,
+    Reminder.Channel.SMS: sms_send,
 }
 
 

@@ -26,6 +26,9 @@ from icalendar import Calendar, Event
 from clinic import dates
 from patients.services import patient_unsubscribe_token
 from scheduling.models import Appointment, AppointmentEvent, Reminder
+from scheduling.reminders.answer_links import answer_urls
+from scheduling.reminders.sms import MAX_LENGTH as SMS_MAX_LENGTH
+from scheduling.reminders.sms import gsm7, gsm7_length, tidy
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,16 @@ def format_long_moment(moment: datetime, tz) -> str:
     return f"{format_long_day(local.date())} at {local:%H:%M}"
 
 
+def format_short_moment(moment: datetime, tz) -> str:
+    """A moment the way a text message gives it: Mon 8 Mar 10:00."""
+    local = moment.astimezone(tz)
+    return f"{local:%a} {local.day} {local:%b} {local:%H:%M}"
+
+
+# The messages that ask the patient to confirm, cancel or ask for another time (links in them).
+ASKING_KINDS = (Reminder.Kind.APPOINTMENT_UPCOMING, Reminder.Kind.BOOKING_CONFIRMED, Reminder.Kind.APPOINTMENT_MOVED)
+
+
 def _context(reminder: Reminder, *, due_date: date | None, visits: list[Appointment]) -> dict:
     clinic = reminder.clinic
     context = {
@@ -108,6 +121,18 @@ def _context(reminder: Reminder, *, due_date: date | None, visits: list[Appointm
         )
     if reminder.kind in Reminder.BOOKING_NOTICE_KINDS:
         context["visits"] = [_visit(item, clinic) for item in visits]
+    asked_about = (visits[0] if visits else None) if reminder.kind in Reminder.BOOKING_NOTICE_KINDS else appointment
+    if reminder.kind in ASKING_KINDS and asked_about is not None:
+        # A series asks about its first visit; each later one is asked about in its own reminders.
+        context.update(
+            answer_urls=answer_urls(asked_about),
+            answer_urls_first_only=len(visits) > 1,
+            answer_urls_when=format_long_moment(asked_about.starts_at, clinic.tz),
+            short_when=format_short_moment(asked_about.starts_at, clinic.tz),
+        )
+    elif appointment is not None:
+        context["short_when"] = format_short_moment(appointment.starts_at, clinic.tz)
+    context["more_visits"] = max(len(visits) - 1, 0)
     if due_date is not None:
         context["due_day"] = format_long_day(due_date)
     return context
@@ -193,8 +218,39 @@ def _attachments(reminder: Reminder, visits: list[Appointment]) -> tuple[Attachm
     return ()
 
 
+# How much of a clinic's name and a patient's first name a text gives, longest first: the first
+# that fits two segments is sent.
+SMS_NAME_CLIPS = ((40, 20), (24, 12), (16, 0))
+
+
+def _clip(text: str, length: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= length else text[: length - 1].rstrip() + "."
+
+
+def sms_text(name: str, context: dict) -> str:
+    """The text of `templates/sms/<name>.txt`: plain GSM-7, at most two segments (306 characters).
+
+    A long clinic or first name is shortened until it fits; the links, the time and the
+    clinic's phone number are never cut.
+    """
+    clinic = context["clinic"]
+    text = ""
+    for clinic_length, name_length in SMS_NAME_CLIPS:
+        sms_context = {
+            **context,
+            "sms_clinic": gsm7(_clip(clinic.name, clinic_length)),
+            "sms_first_name": gsm7(_clip(context["first_name"], name_length)) if name_length else "",
+            "sms_phone": gsm7(clinic.phone.replace(" ", "")),
+        }
+        text = gsm7(tidy(render_to_string(f"sms/{name}.txt", sms_context)))
+        if gsm7_length(text) <= SMS_MAX_LENGTH:
+            return text
+    return text
+
+
 def reminder_content(reminder: Reminder, *, due_date: date | None = None) -> ReminderContent:
-    """The message for one reminder row (its clinic, patient and appointment loaded).
+    """The message for one reminder row (its clinic, patient and appointment loaded), on its channel.
 
     `due_date` is the day the message is about: the next dose's target date for a due-soon
     or overdue reminder, the lab tests' date for a monitoring one.
@@ -202,6 +258,14 @@ def reminder_content(reminder: Reminder, *, due_date: date | None = None) -> Rem
     name = TEMPLATE_NAMES[reminder.kind]
     visits = notice_appointments(reminder) if reminder.kind in Reminder.BOOKING_NOTICE_KINDS else []
     context = _context(reminder, due_date=due_date, visits=visits)
+    if reminder.channel == Reminder.Channel.SMS:
+        return ReminderContent(
+            to=reminder.patient.phone,
+            subject="",
+            text=sms_text(name, context),
+            html="",
+            headers={"X-Chairside-Reminder": str(reminder.pk)},
+        )
     headers = {
         "List-Unsubscribe": f"<{context['unsubscribe_url']}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",

@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -74,8 +75,34 @@ class ReminderError(Exception):
     """A reminder action that cannot be done; the message says what to do instead."""
 
 
-def _wants_email(patient: Patient) -> bool:
-    return patient.wants_email_reminders
+Channel = Reminder.Channel
+
+
+def patient_channels(patient: Patient) -> tuple[str, ...]:
+    """The channels the patient wants messages on now: email, text messages, both or none.
+
+    Texts only where this installation has an SMS provider (SMS_URL).
+    """
+    channels = []
+    if patient.wants_email_reminders:
+        channels.append(Channel.EMAIL)
+    if settings.SMS_ENABLED and patient.wants_sms_reminders:
+        channels.append(Channel.SMS)
+    return tuple(channels)
+
+
+def not_wanted_on(channel: str) -> str:
+    """Why a row of this channel is not sent: the patient does not want that channel."""
+    return f"The patient does not want {'text message' if channel == Channel.SMS else 'email'} reminders."
+
+
+def _per_channel(wanted: Iterable[Wanted], channels: Sequence[str]) -> list[Wanted]:
+    """One row of each message per channel: the same message by email and by text, each its own key."""
+    return [
+        replace(item, key=Reminder.channel_key(item.key, channel), channel=channel)
+        for item in wanted
+        for channel in channels
+    ]
 
 
 # --- Writing rows ----------------------------------------------------------------------------
@@ -93,6 +120,7 @@ class Wanted:
     appointment_id: int | None = None
     course_id: int | None = None
     appointment_ids: tuple[int, ...] = ()
+    channel: str = Reminder.Channel.EMAIL
 
     def row(self) -> Reminder:
         return Reminder(
@@ -104,7 +132,7 @@ class Wanted:
             appointment_id=self.appointment_id,
             course_id=self.course_id,
             appointment_ids=list(self.appointment_ids),
-            channel=Reminder.Channel.EMAIL,
+            channel=self.channel,
         )
 
 
@@ -189,13 +217,16 @@ def appointment_reminders_sync(*, appointment) -> None:
     existing = {row.key: row for row in rows.select_for_update()}
     wanted: list[Wanted] = []
     status = appointment.status
+    channels = patient_channels(patient)
 
-    if status == Appointment.Status.BOOKED and _wants_email(patient) and not _later_day_of_block(appointment):
+    if status == Appointment.Status.BOOKED and channels and not _later_day_of_block(appointment):
         start_day = appointment.starts_at.astimezone(clinic.tz).date()
         for days_before in clinic.reminder_offsets:
             key = Reminder.upcoming_key(appointment, days_before)
             due_at = _upcoming_due(
-                local_moment(clinic, start_day - timedelta(days=days_before)), existing.get(key), now=now
+                local_moment(clinic, start_day - timedelta(days=days_before)),
+                [existing.get(Reminder.channel_key(key, channel)) for channel in channels],
+                now=now,
             )
             # A reminder whose hour has passed (a late booking) or that would arrive after
             # the visit began is not created: the patient booked it moments ago.
@@ -211,7 +242,7 @@ def appointment_reminders_sync(*, appointment) -> None:
                         course_id=appointment.course_id,
                     )
                 )
-    if status == Appointment.Status.NO_SHOW and _wants_email(patient):
+    if status == Appointment.Status.NO_SHOW and channels:
         wanted.append(
             Wanted(
                 key=Reminder.missed_key(appointment),
@@ -224,10 +255,12 @@ def appointment_reminders_sync(*, appointment) -> None:
             )
         )
 
+    wanted = _per_channel(wanted, channels)
     wanted_keys = {item.key for item in wanted}
-    stale = [key for key, row in existing.items() if key not in wanted_keys and row.status in OPEN_STATUSES]
-    if stale:
-        _cancel(rows.filter(key__in=stale), reason=_why_cancelled(appointment, patient))
+    stale = [row for key, row in existing.items() if key not in wanted_keys and row.status in OPEN_STATUSES]
+    for channel in {row.channel for row in stale}:
+        reason = not_wanted_on(channel) if channel not in channels else _why_cancelled(appointment)
+        _cancel(rows.filter(pk__in=[row.pk for row in stale if row.channel == channel]), reason=reason)
     rows_put(wanted, existing, now=now)
 
     if status in Appointment.UPCOMING_STATUSES:
@@ -241,16 +274,18 @@ def appointment_reminders_sync(*, appointment) -> None:
         )
 
 
-def _upcoming_due(due_at: datetime, row: Reminder | None, *, now: datetime) -> datetime | None:
+def _upcoming_due(due_at: datetime, rows: list[Reminder | None], *, now: datetime) -> datetime | None:
     """When an upcoming-visit reminder falls due, or None when it is no longer wanted.
 
     A new reminder whose hour has passed is not created. One already in the outbox and not
     sent keeps going: when the clinic moves its reminder hour to a time already past today (or
     its time zone), it is sent at once rather than dropped; one waiting for a retry keeps its
-    retry time, and one being sent is left to its sender.
+    retry time, and one being sent is left to its sender. With both channels, the email's row
+    decides (the text's follows it): the rows are of one message.
     """
     if due_at >= now:
         return due_at
+    row = next((row for row in rows if row is not None), None)
     if row is None or row.status not in OPEN_STATUSES:
         return None
     if row.status == Status.PENDING and not row.attempts:
@@ -324,7 +359,8 @@ def booking_messages(*, kind: str, appointments: Sequence[Appointment]) -> Remin
         )
 
     ahead = [item for item in appointments if item.starts_at > now]
-    if not ahead or not _wants_email(patient):
+    channels = patient_channels(patient)
+    if not ahead or not channels:
         return None
     first = ahead[0]
     if kind == Kind.BOOKING_CONFIRMED:
@@ -335,7 +371,7 @@ def booking_messages(*, kind: str, appointments: Sequence[Appointment]) -> Remin
         key = Reminder.cancelled_key(first)
     else:
         raise ValueError(f"{kind} is not a booking notice.")
-    wanted = Wanted(
+    base = Wanted(
         key=key,
         kind=kind,
         due_at=now,
@@ -345,8 +381,11 @@ def booking_messages(*, kind: str, appointments: Sequence[Appointment]) -> Remin
         course_id=first.course_id,
         appointment_ids=tuple(item.pk for item in ahead),
     )
-    rows_put([wanted], {row.key: row for row in Reminder.objects.select_for_update().filter(key=key)}, now=now)
-    return Reminder.objects.get(key=key)
+    wanted = _per_channel([base], channels)
+    keys = [item.key for item in wanted]
+    rows_put(wanted, {row.key: row for row in Reminder.objects.select_for_update().filter(key__in=keys)}, now=now)
+    # The first channel's row (the email's, when there is one) stands for the notice.
+    return Reminder.objects.get(key=keys[0])
 
 
 def _cancel_notices(rows: list[Reminder], *, reason: str) -> None:
@@ -392,9 +431,7 @@ def planned_reminders_follow_clock(*, clinic: Clinic, previous_time_zone: str | 
     return len(moved)
 
 
-def _why_cancelled(appointment: Appointment, patient: Patient) -> str:
-    if not _wants_email(patient):
-        return "The patient does not want email reminders."
+def _why_cancelled(appointment: Appointment) -> str:
     if appointment.status == Appointment.Status.CANCELLED:
         return "The appointment was cancelled."
     if appointment.status == Appointment.Status.BOOKED:
@@ -403,9 +440,12 @@ def _why_cancelled(appointment: Appointment, patient: Patient) -> str:
 
 
 @transaction.atomic
-def patient_reminders_stop(*, patient: Patient, reason: str) -> int:
-    """Cancel every open reminder of a patient (consent withdrawn, unsubscribed)."""
-    return _cancel(Reminder.objects.filter(patient=patient), reason=reason)
+def patient_reminders_stop(*, patient: Patient, reason: str, channel: str | None = None) -> int:
+    """Cancel every open reminder of a patient (consent withdrawn, unsubscribed), or those of one channel."""
+    rows = Reminder.objects.filter(patient=patient)
+    if channel is not None:
+        rows = rows.filter(channel=channel)
+    return _cancel(rows, reason=reason)
 
 
 @transaction.atomic
@@ -419,7 +459,10 @@ def patient_unsubscribe(*, patient: Patient) -> bool:
         return False
     patient.unsubscribed_at = timezone.now()
     patient.save(update_fields=["unsubscribed_at"])
-    patient_reminders_stop(patient=patient, reason="The patient unsubscribed from reminder emails.")
+    # Emails only: texts have their own consent, which the patient changes with the clinic.
+    patient_reminders_stop(
+        patient=patient, reason="The patient unsubscribed from reminder emails.", channel=Channel.EMAIL
+    )
     logger.info("reminders unsubscribed patient=%s", patient.pk)
     return True
 
@@ -438,7 +481,9 @@ def _retry_refusal(reminder: Reminder, *, now: datetime) -> str:
         )
     if reminder.kind in Reminder.BOOKING_NOTICE_KINDS and appointment.starts_at <= now:
         return "This visit has started, so its notice can no longer be sent. Call the patient instead."
-    if not reminder.patient.wants_email_reminders:
+    if reminder.channel == Channel.SMS and not (settings.SMS_ENABLED and reminder.patient.wants_sms_reminders):
+        return "The patient has no phone number or does not want text messages. Check their details first."
+    if reminder.channel == Channel.EMAIL and not reminder.patient.wants_email_reminders:
         return "The patient has no email address or does not want email reminders. Check their details first."
     return ""
 

@@ -32,7 +32,7 @@ from scheduling.doses import CourseDoses, clinic_today, course_doses
 from scheduling.models import Appointment, Reminder
 from scheduling.reminders.channels import SEND_ERRORS, content_send
 from scheduling.reminders.content import ReminderContent, calendar_sequence, notice_appointments, reminder_content
-from scheduling.reminders.outbox import MAX_LOST_ATTEMPTS, SENDING_TIMEOUT, retry_wait
+from scheduling.reminders.outbox import MAX_LOST_ATTEMPTS, SENDING_TIMEOUT, not_wanted_on, patient_channels, retry_wait
 
 logger = logging.getLogger(__name__)
 
@@ -60,9 +60,8 @@ def _doses(reminder: Reminder, *, now: datetime) -> CourseDoses | None:
 
 def _still_wanted(reminder: Reminder, *, now: datetime, doses: CourseDoses | None) -> str:
     """'' when the message should go out now, else the reason it should not."""
-    patient = reminder.patient
-    if not patient.wants_email_reminders:
-        return "The patient does not want email reminders."
+    if reminder.channel not in patient_channels(reminder.patient):
+        return not_wanted_on(reminder.channel)
     if reminder.kind == Kind.APPOINTMENT_UPCOMING:
         appointment = reminder.appointment
         if appointment.status != Appointment.Status.BOOKED:

@@ -33,6 +33,7 @@ from clinic.models import (
 )
 from clinic.rates import RateSchedule, RateStepSpec, rate_schedule, steps_for
 from clinic.roles import NURSE
+from scheduling.answers.selectors import confirmed_by_patient
 from scheduling.doses import CourseDoses, RegimenSpecs, clinic_today, courses_doses
 from scheduling.models import Appointment, AppointmentEvent, InfusionReaction, NurseAssignment, VisitCheck
 from scheduling.roster.checklists import Checklist, checklist_for, local_programme
@@ -93,6 +94,7 @@ class RosterVisit:
     checklist: Checklist | None = None  # the checks before the needle and their ticks
     reactions: list[InfusionReaction] = field(default_factory=list)  # recorded at this visit, by onset
     rate_schedule: RateSchedule | None = None  # while infusing: the rate steps on the clock
+    confirmed: bool = False  # the patient confirmed this visit, at this time, from a message
 
     @property
     def status(self) -> str:
@@ -211,6 +213,7 @@ def _day_appointments(clinic: Clinic, day: date) -> list[Appointment]:
             prior_reaction=Exists(earlier),
             prior_serious_reaction=Exists(earlier.filter(serious_reaction=True)),
             held_for_review=Exists(held),
+            patient_confirmed=confirmed_by_patient(),
             **{f"last_event_{name}": Subquery(last.values(name)[:1]) for name in _LAST_EVENT_FIELDS},
         )
         .order_by("starts_at", "pk")
@@ -370,6 +373,7 @@ def _visit(
             day=day,
             **local_programme(regimen, appointment.patient.clinic.country),
         ),
+        confirmed=bool(getattr(appointment, "patient_confirmed", False)),
     )
     total = appointment.premed_minutes + appointment.infusion_minutes + appointment.observation_minutes
     for kind, label, minutes in (

@@ -9,6 +9,7 @@ from django.shortcuts import render
 from clinic.access import clinics_for_user
 from clinic.inputs import clamp_int
 from clinic.models import Drug
+from scheduling.answers.selectors import answers_open_for_user
 from scheduling.regimen_review import regimen_unfit_visits
 from scheduling.worklist.selectors import DEFAULT_WEEKS, STATUS_LABELS, worklist_page
 
@@ -75,5 +76,8 @@ def worklist(request):
         "overdue_count": overdue,
         # Booked visits a regimen change left outside their window: never moved, listed here to rebook or keep.
         "regimen_unfit": regimen_unfit_visits(shown),
+        # Patients who cancelled or asked for another time from a message: the front desk calls them back.
+        "patient_answers": answers_open_for_user(request.user),
+        "can_handle_answers": request.user.has_perm("scheduling.change_appointment"),
     }
     return render(request, "scheduling/worklist.html", context)

@@ -321,3 +321,23 @@ def test_a_search_longer_than_the_field_finds_nobody_and_says_what_to_type(clien
         assert "Kavanagh," not in html  # no patient row is listed as if it matched
     page = client.post(reverse("patients:list"), {"q": typed}).content.decode()
     assert f'value="{typed}"' in page  # what was typed is kept
+
+
+def test_the_front_desk_records_text_message_consent_on_the_patient_form(client, front_desk, clinic_a):
+    patient = PatientFactory(clinic=clinic_a, phone="")
+    client.force_login(front_desk)
+    data = _new_patient(clinic_a, mrn=patient.mrn, phone="07700 900123", sms_consent="on")
+    del data["clinic"]
+    assert client.post(reverse("patients:edit", args=[patient.pk]), data).status_code == 302
+    patient.refresh_from_db()
+    assert patient.sms_consent and patient.wants_sms_reminders
+    page = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    assert "Text messages" in page and "To +447700900123" in page
+
+
+def test_text_message_consent_without_a_mobile_number_is_refused_with_what_was_typed_kept(client, front_desk, clinic_a):
+    client.force_login(front_desk)
+    response = client.post(reverse("patients:create"), _new_patient(clinic_a, phone="", sms_consent="on"))
+    assert response.status_code == 200
+    assert "Text messages need a mobile number" in response.content.decode()
+    assert "Lovelace" in response.content.decode()

@@ -1,0 +1,73 @@
+"""The links in a patient's message: one per visit, purpose and start time, each good for one answer.
+
+A link is a stored random token (not a signature), so it can be used up: once answered, it
+stops working. It acts only on the visit's start it was made for, and only before that start:
+a visit moved since gets new links in the messages about its new time, and its old ones stop.
+Nothing here sends or renders a message; `scheduling.reminders.content` puts the links in.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.urls import reverse
+
+from scheduling.models import AnswerLink, Appointment
+
+Purpose = AnswerLink.Purpose
+
+# 16 URL-safe characters: 96 random bits, short enough for three links in one text message.
+TOKEN_BYTES = 12
+# The messages that ask the patient: a booking confirmation, a move notice, a reminder.
+PURPOSES = (Purpose.CONFIRM, Purpose.CANCEL, Purpose.OTHER_TIME)
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(TOKEN_BYTES)
+
+
+def answer_link(*, appointment: Appointment, purpose: str) -> AnswerLink:
+    """The link for this visit's current start and purpose, made the first time a message needs it.
+
+    Every message about the same time carries the same link, so a reminder sent after a
+    confirmation shows the confirmation as done rather than asking again.
+    """
+    found = AnswerLink.objects.filter(appointment=appointment, purpose=purpose, starts_at=appointment.starts_at).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return AnswerLink.objects.create(
+                appointment=appointment, purpose=purpose, starts_at=appointment.starts_at, token=_new_token()
+            )
+    except IntegrityError:
+        # Two messages built at the same moment: the first one's link is the link.
+        return AnswerLink.objects.get(appointment=appointment, purpose=purpose, starts_at=appointment.starts_at)
+
+
+def answer_url(link: AnswerLink) -> str:
+    return settings.SITE_URL + reverse("answers:answer", args=[link.token])
+
+
+def answer_urls(appointment: Appointment) -> dict[str, str]:
+    """The three links of a message about this visit, by purpose."""
+    return {purpose: answer_url(answer_link(appointment=appointment, purpose=purpose)) for purpose in PURPOSES}
+
+
+def link_refusal(link: AnswerLink, *, now: datetime) -> str:
+    """'' while the link may still act, else the sentence the patient reads instead."""
+    appointment = link.appointment
+    clinic = appointment.clinic
+    call = f"Please call {clinic.name}" + (f" on {clinic.phone}" if clinic.phone else "")
+    if link.used_at is not None:
+        return f"This link has already been used. {call} if something has changed."
+    if appointment.status == Appointment.Status.CANCELLED:
+        return f"This appointment has been cancelled. {call} to book another."
+    if link.starts_at != appointment.starts_at:
+        return f"This appointment has moved since this message was sent. Use the links in the latest message, or {call[0].lower()}{call[1:]}."
+    if appointment.status != Appointment.Status.BOOKED or now >= appointment.starts_at:
+        return f"This appointment has already started, so the link no longer works. {call} if you need anything."
+    return ""
