@@ -11,6 +11,7 @@ import time_machine
 from django.apps import apps
 from django.urls import reverse
 from django.utils import timezone
+from playwright.sync_api import expect
 
 from clinic.models import OpeningHours, RateStep, Regimen
 from clinic.roles import NURSE
@@ -72,6 +73,15 @@ def test_a_nurse_records_a_grade_2_reaction_and_the_roster_and_patient_page_show
     log_in(page, live_server, "nina", DEMO_PASSWORD)
     page.goto(f"{live_server.url}{reverse('scheduling:roster')}?clinic={clinic.pk}")
     row = page.locator(f"#visit-{visit.pk}")
+
+    # The first Ocrevus dose asks for its checks before the needle: the nurse ticks each one.
+    checklist = page.locator(f"#visit-{visit.pk} .roster-checklist")
+    items = checklist.locator("button[aria-pressed]").count()
+    assert items >= 2  # hepatitis B screening, immunoglobulins, ..., the infection check
+    for ticked in range(1, items + 1):
+        checklist.locator("button[aria-pressed='false']").first.click()
+        expect(checklist.locator("button[aria-pressed='true']")).to_have_count(ticked)
+    assert "Nina Nurse" in checklist.inner_text()
 
     row.get_by_role("button", name="Start infusion").click()
     page.locator(f"#visit-{visit.pk} .roster-status").filter(has_text="Infusing").wait_for()

@@ -635,10 +635,10 @@ def test_the_roster_takes_the_same_few_queries_for_five_visits_and_for_a_hundred
     quiet_page, busy_page = page_queries(client, clinic, quiet_day, 5), page_queries(client, clinic, busy_day, 150)
 
     assert quiet == busy
-    # Twelve with the nurse choices: the regimens' checks before the needle, their programme names in other
-    # countries and the day's ticks are one query each.
-    assert busy <= 12
+    # Fourteen with the nurse choices: the regimens' checks before the needle, their programme names in
+    # other countries, the day's ticks and the reactions recorded at the day's visits are one query each.
+    assert busy <= 14
     # The page adds the session, the user, their permissions and clinics: still the same for both days.
     assert quiet_page == busy_page
-    assert busy_page <= 20
+    assert busy_page <= 21
     assert manager.has_perm("scheduling.add_nurseassignment")
