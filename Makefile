@@ -9,6 +9,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# Test processes side by side (pytest-xdist); TEST_WORKERS=0 runs in one.
+TEST_WORKERS ?= 3
 
 .PHONY: run test venv dev-venv lint check migrate seed bench clean
 
@@ -31,7 +33,7 @@ run: venv
 	DEBUG=$${DEBUG:-1} HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m config.run_local
 
 test: dev-venv
-	DEBUG=$${DEBUG:-1} $(BIN)/python -m pytest $(PYTEST_ARGS)
+	DEBUG=$${DEBUG:-1} $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 lint: dev-venv
 	$(BIN)/ruff check .
