@@ -61,39 +61,7 @@ def bar_chart(
     def y(value: float) -> float:
         return TOP + plot - plot * min(value, top_value) / top_value
 
-    parts = [
-        format_html(
-            '<svg class="chart" id="{}" viewBox="0 0 {} {}" width="100%" height="{}" role="img" '
-            'aria-labelledby="{}-title {}-desc" preserveAspectRatio="xMinYMin meet">'
-            '<title id="{}-title">{}</title><desc id="{}-desc">{}</desc>',
-            chart_id,
-            width,
-            HEIGHT,
-            HEIGHT,
-            chart_id,
-            chart_id,
-            chart_id,
-            title,
-            chart_id,
-            description,
-        )
-    ]
-    for step in range(5):
-        value = top_value * step / 4
-        parts.append(
-            format_html(
-                '<line class="chart-grid" x1="{}" x2="{}" y1="{}" y2="{}"></line>'
-                '<text class="chart-scale" x="{}" y="{}" text-anchor="end">{}{}</text>',
-                LEFT,
-                width,
-                f"{y(value):.1f}",
-                f"{y(value):.1f}",
-                LEFT - 4,
-                f"{y(value) + 4:.1f}",
-                f"{value:g}",
-                unit,
-            )
-        )
+    parts = [_svg_open(chart_id, width, HEIGHT, title, description), *_scale(width, top_value, y, unit)]
     for index, category in enumerate(categories):
         x0 = LEFT + GAP + index * group
         for position, item in enumerate(series):
@@ -131,19 +99,7 @@ def bar_chart(
         )
     )
     if threshold is not None:
-        parts.append(
-            format_html(
-                '<line class="chart-threshold" x1="{}" x2="{}" y1="{}" y2="{}"></line>'
-                '<text class="chart-threshold-label" x="{}" y="{}" text-anchor="end">{}</text>',
-                LEFT,
-                width,
-                f"{y(threshold):.1f}",
-                f"{y(threshold):.1f}",
-                width - 2,
-                f"{y(threshold) - 4:.1f}",
-                f"threshold {threshold:g}{unit}",
-            )
-        )
+        parts.append(_threshold(width, y(threshold), f"threshold {threshold:g}{unit}"))
     legend_x = LEFT
     for item in series:
         parts.append(
@@ -159,8 +115,67 @@ def bar_chart(
             )
         )
         legend_x += 24 + 7 * len(item.name)
-    parts.append(mark_safe("</svg>"))  # noqa: S308 - a constant
-    return mark_safe("".join(str(part) for part in parts))  # noqa: S308 - every piece built by format_html
+    return _svg_close(parts)
+
+
+def _svg_open(chart_id: str, width: float, height: float, title: str, description: str) -> SafeString:
+    """The chart's <svg> element with its title and description, named for screen readers."""
+    return format_html(
+        '<svg class="chart" id="{}" viewBox="0 0 {} {}" width="100%" height="{}" role="img" '
+        'aria-labelledby="{}-title {}-desc" preserveAspectRatio="xMinYMin meet">'
+        '<title id="{}-title">{}</title><desc id="{}-desc">{}</desc>',
+        chart_id,
+        width,
+        height,
+        height,
+        chart_id,
+        chart_id,
+        chart_id,
+        title,
+        chart_id,
+        description,
+    )
+
+
+def _scale(width: float, top_value: float, y, unit: str = "") -> list[SafeString]:
+    """Five grid lines from 0 to `top_value`, each labelled on the left."""
+    lines = []
+    for step in range(5):
+        value = top_value * step / 4
+        lines.append(
+            format_html(
+                '<line class="chart-grid" x1="{}" x2="{}" y1="{}" y2="{}"></line>'
+                '<text class="chart-scale" x="{}" y="{}" text-anchor="end">{}{}</text>',
+                LEFT,
+                width,
+                f"{y(value):.1f}",
+                f"{y(value):.1f}",
+                LEFT - 4,
+                f"{y(value) + 4:.1f}",
+                f"{value:g}",
+                unit,
+            )
+        )
+    return lines
+
+
+def _threshold(width: float, at: float, label: str) -> SafeString:
+    """A dashed line across the plot at height `at`, labelled at its right end."""
+    return format_html(
+        '<line class="chart-threshold" x1="{}" x2="{}" y1="{}" y2="{}"></line>'
+        '<text class="chart-threshold-label" x="{}" y="{}" text-anchor="end">{}</text>',
+        LEFT,
+        width,
+        f"{at:.1f}",
+        f"{at:.1f}",
+        width - 2,
+        f"{at - 4:.1f}",
+        label,
+    )
+
+
+def _svg_close(parts: list) -> SafeString:
+    return mark_safe("".join(str(part) for part in parts) + "</svg>")  # noqa: S308 - every piece built by format_html
 
 
 def _value_text(value: float, unit: str) -> str:
@@ -208,38 +223,7 @@ def load_chart(
     def y(value: float) -> float:
         return TOP + plot - plot * min(value, top_value) / top_value
 
-    parts = [
-        format_html(
-            '<svg class="chart" id="{}" viewBox="0 0 {} {}" width="100%" height="{}" role="img" '
-            'aria-labelledby="{}-title {}-desc" preserveAspectRatio="xMinYMin meet">'
-            '<title id="{}-title">{}</title><desc id="{}-desc">{}</desc>',
-            chart_id,
-            width,
-            LINE_HEIGHT,
-            LINE_HEIGHT,
-            chart_id,
-            chart_id,
-            chart_id,
-            title,
-            chart_id,
-            description,
-        )
-    ]
-    for step in range(5):
-        value = top_value * step / 4
-        parts.append(
-            format_html(
-                '<line class="chart-grid" x1="{}" x2="{}" y1="{}" y2="{}"></line>'
-                '<text class="chart-scale" x="{}" y="{}" text-anchor="end">{}</text>',
-                LEFT,
-                width,
-                f"{y(value):.1f}",
-                f"{y(value):.1f}",
-                LEFT - 4,
-                f"{y(value) + 4:.1f}",
-                f"{value:g}",
-            )
-        )
+    parts = [_svg_open(chart_id, width, LINE_HEIGHT, title, description), *_scale(width, top_value, y)]
     for offset, label in _hour_ticks(opens, length):
         parts.append(
             format_html(
@@ -271,19 +255,7 @@ def load_chart(
                 f"{peak / per_nurse:.1f}",
             )
         )
-    parts.append(
-        format_html(
-            '<line class="chart-threshold" x1="{}" x2="{}" y1="{}" y2="{}"></line>'
-            '<text class="chart-threshold-label" x="{}" y="{}" text-anchor="end">{}</text>',
-            LEFT,
-            width,
-            f"{y(limit):.1f}",
-            f"{y(limit):.1f}",
-            width - 2,
-            f"{y(limit) - 4:.1f}",
-            f"limit {limit} per nurse",
-        )
-    )
+    parts.append(_threshold(width, y(limit), f"limit {limit} per nurse"))
     legend_x = LEFT
     for name, _values, css in series:
         parts.append(
@@ -300,8 +272,7 @@ def load_chart(
             )
         )
         legend_x += 28 + 7 * len(name)
-    parts.append(mark_safe("</svg>"))  # noqa: S308 - a constant
-    return mark_safe("".join(str(part) for part in parts))  # noqa: S308 - every piece built by format_html
+    return _svg_close(parts)
 
 
 def timeline_chart(
@@ -323,23 +294,7 @@ def timeline_chart(
     def x(offset: int) -> float:
         return LEFT + DAY_WIDTH * offset / span
 
-    parts = [
-        format_html(
-            '<svg class="chart" id="{}" viewBox="0 0 {} {}" width="100%" height="{}" role="img" '
-            'aria-labelledby="{}-title {}-desc" preserveAspectRatio="xMinYMin meet">'
-            '<title id="{}-title">{}</title><desc id="{}-desc">{}</desc>',
-            chart_id,
-            width,
-            height,
-            height,
-            chart_id,
-            chart_id,
-            chart_id,
-            title,
-            chart_id,
-            description,
-        )
-    ]
+    parts = [_svg_open(chart_id, width, height, title, description)]
     for index, (_pk, name) in enumerate(chairs):
         parts.append(
             format_html(
@@ -376,5 +331,4 @@ def timeline_chart(
                 ROW - 2,
             )
         )
-    parts.append(mark_safe("</svg>"))  # noqa: S308 - a constant
-    return mark_safe("".join(str(part) for part in parts))  # noqa: S308 - every piece built by format_html
+    return _svg_close(parts)
