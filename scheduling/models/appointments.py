@@ -144,6 +144,10 @@ class AppointmentEvent(models.Model):
         CHECK_UNTICKED = "check_unticked", "Pre-infusion check taken back"
         AUTHORIZATION_OVERRIDE = "auth_override", "Expired authorization overridden"
 
+    # Rows that note something beside the visit's course without moving it: a tick on the
+    # checklist, a note. The last move (what an undo takes back) is found past them.
+    BESIDE_THE_MOVES = (Action.NOTE, Action.CHECK_TICKED, Action.CHECK_UNTICKED)
+
     appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="events")
     at = models.DateTimeField(auto_now_add=True)
     by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+")

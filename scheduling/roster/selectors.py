@@ -90,7 +90,7 @@ class RosterVisit:
     left: float = 0.0  # position on the timeline, percent of the opening hours
     width: float = 0.0
     segments: list[Segment] = field(default_factory=list)
-    last_event: LastEvent | None = None  # the visit's latest history row: what an undo would take back
+    last_event: LastEvent | None = None  # the visit's latest move (past ticks and notes): what an undo takes back
     checklist: Checklist | None = None  # the checks before the needle and their ticks
     reactions: list[InfusionReaction] = field(default_factory=list)  # recorded at this visit, by onset
     rate_schedule: RateSchedule | None = None  # while infusing: the rate steps on the clock
@@ -202,7 +202,11 @@ def _day_appointments(clinic: Clinic, day: date) -> list[Appointment]:
     earlier = Appointment.objects.filter(
         patient=OuterRef("patient"), infusion_reaction=True, starts_at__lt=OuterRef("starts_at")
     )
-    last = AppointmentEvent.objects.filter(appointment=OuterRef("pk")).order_by("-at", "-pk")
+    last = (
+        AppointmentEvent.objects.filter(appointment=OuterRef("pk"))
+        .exclude(action__in=AppointmentEvent.BESIDE_THE_MOVES)
+        .order_by("-at", "-pk")
+    )
     held = InfusionReaction.objects.awaiting_review().filter(appointment__course=OuterRef("course"))
     return list(
         Appointment.objects.for_clinic_day(clinic, day)

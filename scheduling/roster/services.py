@@ -228,21 +228,18 @@ def visit_check_tick(
     Ticking an item already ticked changes nothing (a double click, or two nurses at once).
     """
     now = now or timezone.now()
-    appointment = lock_visit(appointment)
-    if not _can(by, STATUS_PERMISSION):
-        raise VisitPermissionError("Only nurses and clinic managers can tick the checks before an infusion.")
-    _checklist_item(appointment, regimen_check, "tick")
-    standing = VisitCheck.objects.standing().filter(appointment=appointment, regimen_check=regimen_check).first()
+    appointment, standing = _check_item(
+        appointment,
+        regimen_check,
+        by,
+        "tick",
+        "Only nurses and clinic managers can tick the checks before an infusion.",
+    )
     if standing is not None:
         return standing
     tick = VisitCheck.objects.create(appointment=appointment, regimen_check=regimen_check, ticked_by=by, ticked_at=now)
-    _record(
-        appointment,
-        by=by,
-        action=AppointmentEvent.Action.CHECK_TICKED,
-        from_status=appointment.status,
-        reason=f"Ticked the {regimen_check.label}.",
-        details={"check_id": regimen_check.pk, "label": regimen_check.label, "at": now.isoformat()},
+    _record_check(
+        appointment, regimen_check, AppointmentEvent.Action.CHECK_TICKED, f"Ticked the {regimen_check.label}.", by, now
     )
     return tick
 
@@ -253,25 +250,48 @@ def visit_check_untick(
 ) -> Appointment:
     """Take back a tick given by mistake, before the infusion starts; the tick's row and history stay."""
     now = now or timezone.now()
-    appointment = lock_visit(appointment)
-    if not _can(by, STATUS_PERMISSION):
-        raise VisitPermissionError("Only nurses and clinic managers can take back a check before an infusion.")
-    _checklist_item(appointment, regimen_check, "untick")
-    standing = VisitCheck.objects.standing().filter(appointment=appointment, regimen_check=regimen_check).first()
+    appointment, standing = _check_item(
+        appointment,
+        regimen_check,
+        by,
+        "untick",
+        "Only nurses and clinic managers can take back a check before an infusion.",
+    )
     if standing is None:
         return appointment
     standing.unticked_by = by
     standing.unticked_at = now
     standing.save(update_fields=["unticked_by", "unticked_at"])
+    _record_check(
+        appointment,
+        regimen_check,
+        AppointmentEvent.Action.CHECK_UNTICKED,
+        f"Took back the tick of the {regimen_check.label}.",
+        by,
+        now,
+    )
+    return appointment
+
+
+def _check_item(appointment, regimen_check, by, action: str, refusal: str):
+    """The visit, locked, and the item's standing tick (or None), once the nurse may change the item."""
+    appointment = lock_visit(appointment)
+    if not _can(by, STATUS_PERMISSION):
+        raise VisitPermissionError(refusal)
+    _checklist_item(appointment, regimen_check, action)
+    standing = VisitCheck.objects.standing().filter(appointment=appointment, regimen_check=regimen_check).first()
+    return appointment, standing
+
+
+def _record_check(appointment, regimen_check, action, reason: str, by, now: datetime) -> None:
     _record(
         appointment,
         by=by,
-        action=AppointmentEvent.Action.CHECK_UNTICKED,
+        action=action,
         from_status=appointment.status,
-        reason=f"Took back the tick of the {regimen_check.label}.",
+        reason=reason,
         details={"check_id": regimen_check.pk, "label": regimen_check.label, "at": now.isoformat()},
     )
-    return appointment
 
 
 @transaction.atomic
@@ -341,7 +361,7 @@ class Undo:
 def undo_offer(*, appointment: Appointment, last_event, user, now: datetime | None = None) -> Undo | None:
     """The move that `user` may undo on this visit now, or None.
 
-    `last_event` is the visit's latest history row (an AppointmentEvent, or a row with the same
+    `last_event` is the visit's latest move, past ticks and notes (an AppointmentEvent, or a row with the same
     fields). Only a status move is undone, only while the visit still stands where it put it,
     within UNDO_WITHIN, by someone allowed to press that move, and an undo is not undone again.
     """
@@ -371,7 +391,7 @@ def visit_undo(*, appointment: Appointment, by: AbstractBaseUser, now: datetime 
     """
     now = now or timezone.now()
     appointment = lock_visit(appointment)
-    last_event = appointment.events.order_by("-at", "-pk").first()
+    last_event = appointment.events.exclude(action__in=AppointmentEvent.BESIDE_THE_MOVES).order_by("-at", "-pk").first()
     offer = undo_offer(appointment=appointment, last_event=last_event, user=by, now=now)
     if offer is None:
         move = MOVES.get(last_event.to_status) if last_event is not None else None

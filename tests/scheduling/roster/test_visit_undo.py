@@ -8,8 +8,17 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from clinic.models import RegimenCheck
 from scheduling.models import Appointment, AppointmentEvent, Reminder
-from scheduling.roster.services import UNDO_WITHIN, VisitError, VisitPermissionError, visit_move, visit_undo
+from scheduling.roster.checklists import visit_checklist
+from scheduling.roster.services import (
+    UNDO_WITHIN,
+    VisitError,
+    VisitPermissionError,
+    visit_check_tick,
+    visit_move,
+    visit_undo,
+)
 from tests.helpers import book_directly, local, make_course, tick_all_checks
 
 pytestmark = pytest.mark.django_db
@@ -156,3 +165,23 @@ def test_the_roster_offers_the_undo_for_five_minutes_and_it_works_from_the_page(
     assert appointment.status == Status.ARRIVED
     clock.shift(UNDO_WITHIN)
     assert undo_url not in client.get(roster).content.decode()  # an undo is not itself undone
+
+
+def test_ticking_the_checklist_after_a_mistaken_arrival_still_leaves_it_to_undo(client, clinic_a, nurse, clock):
+    """A nurse presses Arrived by mistake, ticks the checks, then notices: the undo is still on the card."""
+    appointment = visit(clinic_a)
+    client.force_login(nurse)
+    visit_move(appointment=appointment, to_status=Status.ARRIVED, by=nurse)
+    clock.shift(timedelta(minutes=1))
+    for item in visit_checklist(appointment).open_items:
+        visit_check_tick(appointment=appointment, regimen_check=RegimenCheck.objects.get(pk=item.check_id), by=nurse)
+    roster = reverse("scheduling:roster") + f"?clinic={clinic_a.pk}&day=2027-03-01"
+
+    assert "Undo “Arrived”" in client.get(roster).content.decode()
+
+    undone = visit_undo(appointment=appointment, by=nurse)
+    undone.refresh_from_db()
+    assert undone.status == Status.BOOKED
+    assert AppointmentEvent.objects.filter(
+        appointment=appointment, action=AppointmentEvent.Action.CHECK_TICKED
+    ).exists()
