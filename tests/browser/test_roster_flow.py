@@ -13,7 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from clinic.models import OpeningHours, Regimen
-from clinic.roles import NURSE
+from clinic.roles import MANAGER, NURSE
 from scheduling.models import Appointment, AppointmentEvent
 from tests.browser.conftest import ARTIFACTS, log_in
 from tests.factories import PatientFactory, TreatmentCourseFactory
@@ -195,6 +195,31 @@ def test_the_roster_refreshes_itself_and_keeps_the_nurses_focus(page, live_serve
 
     assert page.evaluate("document.activeElement.id") == f"visit-{ours.pk}-next"
     assert "Start infusion" in page.locator(f"#visit-{ours.pk}-next").inner_text()
+
+
+def test_the_minutes_refresh_waits_while_chairs_given_to_nurses_are_unsaved(page, live_server, a_day_of_visits):
+    """A manager half way through giving chairs to nurses, looking elsewhere, does not lose the choices to the refresh."""
+    clinic, ours = a_day_of_visits
+    make_staff("max", MANAGER, clinic, first_name="Max", last_name="Manager")
+    page.clock.install()  # the page's own timers, so the minute's poll can be reached without waiting
+    log_in(page, live_server, "max", DEMO_PASSWORD)
+    page.goto(f"{live_server.url}{reverse('scheduling:roster')}?clinic={clinic.pk}")
+    chair = ours.chair
+    choice = page.locator(f"#assign-chair-{chair.pk}")
+    choice.select_option(label="Nina Nurse")
+    page.locator("h1").first.click()  # the nurse looks elsewhere: nothing in the roster has focus
+    Appointment.objects.filter(pk=ours.pk).update(status=Status.IN_CHAIR)
+
+    page.clock.run_for("01:05")
+    page.wait_for_timeout(1500)
+
+    assert page.locator(f"#visit-{ours.pk} .roster-status").inner_text().strip() != "In chair"
+    assert page.locator(f"#assign-chair-{chair.pk} option:checked").inner_text() == "Nina Nurse"
+
+    choice.select_option(label="Not assigned")  # back to what the page brought: nothing unsent
+    page.locator("h1").first.click()
+    page.clock.run_for("01:05")
+    page.locator(f"#visit-{ours.pk} .roster-status").filter(has_text="In chair").wait_for()
 
 
 def test_a_full_day_of_forty_chairs_prints_on_one_landscape_page(page, live_server, screenshot, ten_oclock_today):
