@@ -36,7 +36,6 @@ from django_otp import user_has_device
 
 from audit.history import about, changes_to, history
 from clinic import dates
-from clinic.dosing import format_day
 from clinic.mfa import mfa_required
 from clinic.models import (
     Chair,
@@ -619,7 +618,7 @@ class RegimenAdmin(FormularyAdmin):
                 row.sentence() if row.where == "Regimen" else f"{row.where}: {row.sentence()}"
                 for row in value_changes(obj, change.changes)
             )
-            labels[RegimenChange, change.pk] = f"Change from {format_day(change.effective_from)} ({values})"
+            labels[RegimenChange, change.pk] = f"Change from {dates.day(change.effective_from)} ({values})"
         return labels
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
@@ -661,7 +660,7 @@ class RegimenAdmin(FormularyAdmin):
                     text = f"The change to {saved} is saved and holds from today for every clinic."
                 else:
                     text = (
-                        f"The change to {saved} will take effect on {format_day(change.effective_from)}; until then "
+                        f"The change to {saved} will take effect on {dates.day(change.effective_from)}; until then "
                         "every clinic keeps the values as they are."
                     )
                 self.message_user(request, text, messages.SUCCESS)

@@ -20,6 +20,7 @@ DAY_MONTH = "j M"  # 1 Dec: only where the year is already on the page
 WEEKDAY_DAY_MONTH = "D j M"  # Tue 1 Dec
 MOMENT = "j M Y, H:i"  # 1 Dec 2026, 09:30
 WEEKDAY_MOMENT = "D j M Y, H:i"  # Tue 1 Dec 2026, 09:30
+WEEKDAY_DAY_AT = r"D j M Y \a\t H:i"  # Tue 1 Dec 2026 at 09:30: inside a sentence
 WRITTEN_OUT = "l j F Y"  # Tuesday 1 December 2026: messages to patients
 
 
@@ -45,6 +46,10 @@ def moment(value: datetime) -> str:
 
 def weekday_moment(value: datetime) -> str:
     return date_format(value, WEEKDAY_MOMENT)
+
+
+def weekday_day_at(value: datetime) -> str:
+    return date_format(value, WEEKDAY_DAY_AT)
 
 
 def written_out(value: date) -> str:

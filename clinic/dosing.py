@@ -247,8 +247,12 @@ def local_date(moment: datetime, tz: tzinfo) -> date:
 
 
 def format_day(day: date) -> str:
-    """A date the way the front desk writes it: 6 Jul 2027."""
-    return f"{day.day} {day:%b %Y}"
+    """A date the way the front desk writes it: 6 Jul 2027.
+
+    For the explanations this Django-free module writes itself; everything else writes dates
+    through clinic.dates, whose `day` gives the same text (a test holds the two together).
+    """
+    return f"{day.day} {day:%b} {day.year:04d}"
 
 
 # --- Where a dose sits in the regimen -----------------------------------------------------------

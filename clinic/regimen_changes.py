@@ -28,7 +28,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from clinic.dosing import RegimenSpec, format_day
+from clinic import dates
+from clinic.dosing import RegimenSpec
 from clinic.models import Regimen, RegimenChange, RegimenPhase
 from clinic.signals import (
     ClinicEffect,
@@ -103,7 +104,7 @@ def change_message(regimen: Regimen, changes: Changes, *, effective_from: date) 
         f"{row.where}: {row.sentence()}" if row.where != "Regimen" else row.sentence()
         for row in value_changes(regimen, changes)
     ]
-    return f"{'; '.join(parts)}. Effective from {format_day(effective_from)}."
+    return f"{'; '.join(parts)}. Effective from {dates.day(effective_from)}."
 
 
 def proposed_spec(regimen: Regimen, changes: Changes) -> RegimenSpec:

@@ -14,7 +14,7 @@ from datetime import date
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from clinic.dosing import format_day
+from clinic import dates
 from clinic.inputs import phone_e164, phone_region_for_time_zone
 from clinic.models import Clinic, Regimen
 from patients.models import Patient, TreatmentCourse
@@ -201,7 +201,7 @@ def _existing_phrase(patient: Patient, course: TreatmentCourse) -> str:
     article = "an" if course.status == TreatmentCourse.Status.ACTIVE else "a"
     return (
         f"{patient.first_name} already has {article} {course.get_status_display().lower()} {drug} course "
-        f"started {format_day(course.start_date)}"
+        f"started {dates.day(course.start_date)}"
     )
 
 

@@ -31,7 +31,7 @@ from datetime import date, datetime, timedelta
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from clinic.dosing import format_day
+from clinic import dates
 from clinic.inputs import EARLIEST_BIRTH, EARLIEST_DAY
 from patients.models import Patient
 from scheduling.models import DoseState
@@ -65,11 +65,11 @@ def course_date_faults(
     """What is wrong with a course's dates, as phrases ("starts on 31 Dec 9999"); empty when nothing is."""
     faults = []
     if not in_range(start_date):
-        faults.append(f"starts on {format_day(start_date)}")
+        faults.append(f"starts on {dates.day(start_date)}")
     if authorization_expires_on is not None and not in_range(authorization_expires_on):
-        faults.append(f"has its authorization expiring on {format_day(authorization_expires_on)}")
-    faults += [f"has a dose recorded as given on {format_day(day)}" for day in given_dates if not in_range(day)]
-    faults += [f"has a visit booked for {format_day(day)}" for day in booked_dates if not in_range(day)]
+        faults.append(f"has its authorization expiring on {dates.day(authorization_expires_on)}")
+    faults += [f"has a dose recorded as given on {dates.day(day)}" for day in given_dates if not in_range(day)]
+    faults += [f"has a visit booked for {dates.day(day)}" for day in booked_dates if not in_range(day)]
     return faults
 
 
@@ -142,7 +142,7 @@ class DataProblem:
 
 
 def _range_words() -> str:
-    return f"{format_day(FIRST_DAY)} to {format_day(LAST_DAY)}"
+    return f"{dates.day(FIRST_DAY)} to {dates.day(LAST_DAY)}"
 
 
 def _course_problem(state: DoseState) -> DataProblem:
@@ -187,7 +187,7 @@ def _course_problem(state: DoseState) -> DataProblem:
         return DataProblem(**common, what=what, fix="regimen")
     failed = timezone.localtime(state.planning_failed_at, state.clinic.tz)
     what = (
-        f"The reminder planner could not plan this course's reminders on {format_day(failed.date())} at "
+        f"The reminder planner could not plan this course's reminders on {dates.day(failed.date())} at "
         f"{failed:%H:%M}, so none is sent. Check the course's dates and options on the course page."
     )
     return DataProblem(**common, what=what, fix="course")
@@ -195,14 +195,14 @@ def _course_problem(state: DoseState) -> DataProblem:
 
 def _patient_problem(patient: Patient) -> DataProblem:
     born = patient.date_of_birth
-    when = "after today" if born > EARLIEST_BIRTH else f"before {format_day(EARLIEST_BIRTH)}"
+    when = "after today" if born > EARLIEST_BIRTH else f"before {dates.day(EARLIEST_BIRTH)}"
     return DataProblem(
         clinic_id=patient.clinic_id,
         patient_id=patient.pk,
         patient_name=patient.full_name,
         mrn=patient.mrn,
         record="Patient record",
-        what=f"The date of birth, {format_day(born)}, lies {when}. Correct it on the patient's page.",
+        what=f"The date of birth, {dates.day(born)}, lies {when}. Correct it on the patient's page.",
         fix="patient",
     )
 

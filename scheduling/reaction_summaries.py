@@ -9,7 +9,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from clinic.dosing import format_day
+from clinic import dates
 from scheduling.models import InfusionReaction
 
 
@@ -69,7 +69,7 @@ def hold_sentence(reactions: list[InfusionReaction]) -> str:
     """Why a course is held, in one sentence the front desk can act on."""
     first = reactions[0]
     appointment = first.appointment
-    day = format_day(appointment.starts_at.astimezone(appointment.clinic.tz).date())
+    day = dates.day(appointment.starts_at.astimezone(appointment.clinic.tz).date())
     more = f" (and {len(reactions) - 1} more)" if len(reactions) > 1 else ""
     return (
         f"A grade {first.grade} infusion reaction at dose {appointment.dose_number} on {day}{more} holds this "

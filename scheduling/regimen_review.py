@@ -22,7 +22,8 @@ from datetime import date, datetime
 
 from django.utils import timezone
 
-from clinic.dosing import PlannedDose, format_day
+from clinic import dates
+from clinic.dosing import PlannedDose
 from clinic.models import Clinic, Regimen, RegimenChange
 from clinic.signals import ClinicEffect, RegimenEffects
 from patients.models import TreatmentCourse
@@ -136,7 +137,7 @@ def regimen_change_preview(sender, regimen: Regimen, proposed, now: datetime, **
 
 def _unfit_note(appointment: Appointment, change: RegimenChange) -> str:
     return (
-        f"Regimen change from {format_day(change.effective_from)}: the {change.regimen} rules no longer place "
+        f"Regimen change from {dates.day(change.effective_from)}: the {change.regimen} rules no longer place "
         f"dose {appointment.dose_number} on this day (outside its dosing window). The visit was not moved: rebook "
         "it, or keep it with the prescriber's agreement."
     )
@@ -170,14 +171,14 @@ class UnfitVisit:
 
     @property
     def when(self) -> str:
-        """The visit's day and start in its clinic's time: Fri 12 Mar 2027 09:00."""
-        return f"{self.starts_local:%a} {format_day(self.starts_local.date())} {self.starts_local:%H:%M}"
+        """The visit's day and start in its clinic's time: Fri 12 Mar 2027, 09:00."""
+        return dates.weekday_moment(self.starts_local)
 
     @property
     def window(self) -> str:
         if self.earliest is None or self.latest is None:
             return "no such dose in the regimen now"
-        return f"{format_day(self.earliest)} to {format_day(self.latest)}"
+        return f"{dates.day(self.earliest)} to {dates.day(self.latest)}"
 
 
 def regimen_unfit_visits(clinics, *, now: datetime | None = None) -> list[UnfitVisit]:

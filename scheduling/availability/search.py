@@ -21,7 +21,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.utils import timezone
 
-from clinic.dosing import ChairTime, PlannedDose, format_day
+from clinic import dates
+from clinic.dosing import ChairTime, PlannedDose
 from clinic.models import Chair, Clinic
 from scheduling.availability.day import (
     START_SLOT_MINUTES,
@@ -194,7 +195,7 @@ def find_slots(
         closure = closure_on(data.closures, day)
         hours = data.hours.get(day.weekday())
         if earliest_date is not None and day < earliest_date:
-            reason = f"Outside the dosing window: this dose may not be given before {format_day(earliest_date)}."
+            reason = f"Outside the dosing window: this dose may not be given before {dates.day(earliest_date)}."
             days.append(DayAvailability(day, 0, "outside_window", reason))
         elif closure:
             days.append(DayAvailability(day, 0, "closure", f"Closed: {closure}.", late))
@@ -251,7 +252,7 @@ def slot_problem(
     day = local.date()
     duration = chair_time.total_minutes
     ends_at = starts_at + timedelta(minutes=duration)
-    when = f"{format_day(day)} at {local:%H:%M}"
+    when = f"{dates.day(day)} at {local:%H:%M}"
     if duration <= 0:
         return NO_CHAIR_TIME
     if chair.clinic_id != clinic.pk or not chair.active:
@@ -268,17 +269,17 @@ def slot_problem(
     )
     closure = closure_on(data.closures, day)
     if closure:
-        return f"The clinic is closed on {format_day(day)} ({closure}). Choose another day."
+        return f"The clinic is closed on {dates.day(day)} ({closure}). Choose another day."
     hours = data.hours.get(day.weekday())
     if hours is None:
         return f"The clinic is closed on {day:%A}s. Choose another day."
     opens, closes, nurses = hours
     if nurses <= 0:
-        return f"No nurses are on duty on {format_day(day)}. Choose another day."
+        return f"No nurses are on duty on {dates.day(day)}. Choose another day."
     info = build_day(data.rules, day, opens, closes, nurses, bucket(data.booked, tz).get(day, []), patient_id)
     offset = minutes(starts_at) - info.opens
     if offset < 0:
-        return f"The clinic opens at {opens:%H:%M} on {format_day(day)}. Choose a later start."
+        return f"The clinic opens at {opens:%H:%M} on {dates.day(day)}. Choose a later start."
     if offset + duration > info.length:
         return (
             f"The {duration_text(duration)} visit would end at {clock(ends_at, tz)}, after the clinic closes at "
@@ -290,12 +291,12 @@ def slot_problem(
     if taken:
         return (
             f"{chair.name} is already booked from {clock(info.at(taken[0]), tz)} to {clock(info.at(taken[1]), tz)} "
-            f"on {format_day(day)}. Choose another chair or time."
+            f"on {dates.day(day)}. Choose another chair or time."
         )
     busy = overlap(info.patient_busy, offset, offset + duration)
     if busy:
         return (
-            f"The patient already has an appointment at {clock(info.at(busy[0]), tz)} on {format_day(day)}. "
+            f"The patient already has an appointment at {clock(info.at(busy[0]), tz)} on {dates.day(day)}. "
             "Choose another time."
         )
     window = info.in_chairs[offset : offset + duration]
@@ -418,7 +419,7 @@ def series_starts(
             if day.slots == 0 and start_day not in missing:
                 missing[start_day] = (
                     f"A series started this day has no place for dose {dose.dose_number} on {day.day:%a} "
-                    f"{format_day(day.day)}: {day.reason}"
+                    f"{dates.day(day.day)}: {day.reason}"
                 )
     if not missing:
         return result

@@ -31,7 +31,8 @@ from datetime import date, datetime, timedelta
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from clinic.dosing import ChairTime, PlannedDose, SpacingProblem, format_day, spacing_problems
+from clinic import dates as written  # "dates" names the course's dates here
+from clinic.dosing import ChairTime, PlannedDose, SpacingProblem, spacing_problems
 from clinic.models import Chair, Clinic
 from patients.models import TreatmentCourse
 from scheduling.availability.search import find_slots, slot_problem
@@ -120,8 +121,7 @@ def _local_day(clinic: Clinic, moment: datetime) -> date:
 
 
 def _describe(appointment_or_time: datetime, clinic: Clinic) -> str:
-    local = appointment_or_time.astimezone(clinic.tz)
-    return f"{local:%a} {format_day(local.date())} at {local:%H:%M}"
+    return written.weekday_day_at(appointment_or_time.astimezone(clinic.tz))
 
 
 def _check_course(course: TreatmentCourse) -> None:
@@ -168,22 +168,22 @@ def _check_earliest(*, dose: PlannedDose, day: date, user, override_reason: str)
         return False
     if not override_reason.strip():
         raise BookingError(
-            f"Too early: dose {dose.dose_number} may not be given before {format_day(dose.earliest_date)} "
-            f"({dose.reason}). Choose a day from {format_day(dose.earliest_date)}, or ask a clinic manager "
+            f"Too early: dose {dose.dose_number} may not be given before {written.day(dose.earliest_date)} "
+            f"({dose.reason}). Choose a day from {written.day(dose.earliest_date)}, or ask a clinic manager "
             "to override with a written reason.",
             code="too_early",
         )
     if not user.has_perm(OVERRIDE_PERMISSION):
         raise BookingError(
-            f"Only a clinic manager can book dose {dose.dose_number} before {format_day(dose.earliest_date)}. "
-            f"Choose a day from {format_day(dose.earliest_date)}, or ask a clinic manager.",
+            f"Only a clinic manager can book dose {dose.dose_number} before {written.day(dose.earliest_date)}. "
+            f"Choose a day from {written.day(dose.earliest_date)}, or ask a clinic manager.",
             code="override_not_allowed",
         )
     return True
 
 
 def _day_text(day: date) -> str:
-    return f"{day:%a} {format_day(day)}"
+    return written.weekday_day(day)
 
 
 @dataclass(frozen=True)
@@ -258,9 +258,9 @@ def spacing_sentence(problem: SpacingProblem, *, changed: set[int], dates: Cours
     if moved == problem.neighbour and state == "booked":
         choices = ["move the later doses with it", "choose another day"]
     elif moved == problem.dose_number and problem.in_block:
-        choices = [f"choose a day between {format_day(problem.earliest_date)} and {format_day(problem.latest_date)}"]
+        choices = [f"choose a day between {written.day(problem.earliest_date)} and {written.day(problem.latest_date)}"]
     elif moved == problem.dose_number:
-        choices = [f"choose a day from {format_day(problem.earliest_date)}"]
+        choices = [f"choose a day from {written.day(problem.earliest_date)}"]
     else:
         choices = ["choose another day"]
     if manager:
@@ -642,7 +642,7 @@ def series_plan(
             if index == 0:
                 raise BookingError(f"The series cannot start there: {place.problem}", code="slot_taken")
             day = leg.wanted.astimezone(tz).date()
-            label = f"dose {dose.dose_number} ({format_day(day)}, day {dose.dose_in_block} of {dose.block_size})"
+            label = f"dose {dose.dose_number} ({written.day(day)}, day {dose.dose_in_block} of {dose.block_size})"
             raise BookingError(
                 f"The series was not booked: {label} has no place. {place.problem} Nothing was booked; choose "
                 "another start day.",
@@ -865,7 +865,7 @@ def series_move_preview(
     problems: dict[int, str] = {}
     if dose is not None and _local_day(clinic, starts_at) < dose.earliest_date:
         problems[appointment.dose_number] = (
-            f"Too early: dose {dose.dose_number} may not be given before {format_day(dose.earliest_date)}."
+            f"Too early: dose {dose.dose_number} may not be given before {written.day(dose.earliest_date)}."
         )
     days = {move.appointment.dose_number: _local_day(clinic, move.starts_at) for move in moves if move.starts_at}
     before = course_dates(course, today=today)

@@ -18,7 +18,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_POST
 
-from clinic.dosing import ChairTime, format_day
+from clinic import dates
+from clinic.dosing import ChairTime
 from clinic.inputs import InputError, clamp_int, parse_id
 from patients.models import TreatmentCourse
 from scheduling.availability.search import find_slots_for_course
@@ -58,8 +59,7 @@ def week_url(clinic, day: date, *, highlight: int | None = None, course: int | N
 
 
 def _when(moment: datetime, clinic) -> str:
-    local = moment.astimezone(clinic.tz)
-    return f"{local:%a} {format_day(local.date())} at {local:%H:%M}"
+    return dates.weekday_day_at(moment.astimezone(clinic.tz))
 
 
 def _booked_message(course: TreatmentCourse, appointments: list[Appointment]) -> str:

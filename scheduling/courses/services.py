@@ -22,7 +22,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from clinic.dosing import format_day
+from clinic import dates
 from clinic.models import Regimen
 from patients import services as patient_services
 from patients.models import TreatmentCourse
@@ -173,7 +173,7 @@ def _switch_refusals(
     today = clinic_today(course.patient.clinic)
     if stop_on > today:
         problems["stop_on"] = (
-            f"Choose today ({format_day(today)}) or an earlier day, such as the last dose, to stop the {drug} "
+            f"Choose today ({dates.day(today)}) or an earlier day, such as the last dose, to stop the {drug} "
             "course: a switch is made on the day the course stops."
         )
     if reason is not None and not reason.strip():
@@ -182,11 +182,11 @@ def _switch_refusals(
     earliest = stop_on + timedelta(days=washout or 0)
     if start_on is not None and start_on < earliest:
         if washout:
-            why = f"{drug} asks for {washout} days after it stops, and it stops on {format_day(stop_on)}"
+            why = f"{drug} asks for {washout} days after it stops, and it stops on {dates.day(stop_on)}"
         else:
             why = f"that is the day {drug} stops"
         problems["start_on"] = (
-            f"The {to_regimen.drug.brand_name} course can start on {format_day(earliest)} at the earliest: {why}. "
+            f"The {to_regimen.drug.brand_name} course can start on {dates.day(earliest)} at the earliest: {why}. "
             "Choose that day or a later one."
         )
     return problems, earliest, washout
@@ -247,7 +247,7 @@ def course_switch(
         start_date=start_on or earliest,
         created_by=by,
         switched_from=old,
-        notes=f"Switched from {old.regimen.drug.brand_name}, stopped {format_day(stop_on)}: {reason}",
+        notes=f"Switched from {old.regimen.drug.brand_name}, stopped {dates.day(stop_on)}: {reason}",
     )
     logger.info("course switched from=%s to=%s regimen=%s", old.pk, started.pk, to_regimen.code)
     return CourseSwitchResult(stopped=stopped, started=started)

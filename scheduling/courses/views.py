@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from clinic.dosing import format_day
+from clinic import dates
 from patients.forms import apply_errors
 from scheduling.booking.access import get_course_for_user
 from scheduling.courses.forms import CourseStatusForm, CourseSwitchForm
@@ -75,7 +75,7 @@ def _switched_message(result: CourseSwitchResult) -> str:
     )
     return (
         f"Switched: the {result.stopped.course.regimen.drug.brand_name} course is stopped.{cancelled} "
-        f"The {started.regimen.drug.brand_name} course starts {format_day(started.start_date)}; open it to set "
+        f"The {started.regimen.drug.brand_name} course starts {dates.day(started.start_date)}; open it to set "
         "its options and authorization."
     )
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from clinic import dosing
+from clinic import dates, dosing
 from clinic.models import RegimenCheck
 from scheduling.models import Appointment, VisitCheck
 
@@ -73,7 +73,7 @@ class Checklist:
             problem = f"No {programme} authorization is recorded on the course"
             fix = "record it and its expiry on the course"
         else:
-            problem = f"The {programme} authorization expired on {dosing.format_day(self.authorization_expires_on)}"
+            problem = f"The {programme} authorization expired on {dates.day(self.authorization_expires_on)}"
             fix = "renew it on the course"
         return f"{problem}: {fix}, or ask a clinic manager to override it with a reason."
 

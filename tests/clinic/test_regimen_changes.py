@@ -273,7 +273,7 @@ def test_the_front_desk_finds_the_visits_left_outside_their_window_on_the_workli
     assert [item.appointment for item in listed] == [late]  # clinic A's only; the on-time visit fits
     text = _text(page)
     assert "1 booked visit outside the dosing window after a regimen change" in text
-    assert "Fri 12 Mar 2027 09:00" in text
+    assert "Fri 12 Mar 2027, 09:00" in text
     assert "21 Feb 2027 to 9 Mar 2027" in text  # not before 5 months after dose 2; on time until 9 Mar
     assert "Ottoline" not in text
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from django.urls import reverse
 
-from clinic import dates
+from clinic import dates, dosing
 from clinic.inputs import InputError, parse_day
 from clinic.roles import FRONT_DESK
 from tests.helpers import make_clinic, make_course, make_staff
@@ -28,6 +28,25 @@ def test_the_formats_leave_no_leading_zero_and_name_the_weekday_short():
     assert dates.weekday_day(day) == "Thu 1 Apr 2027"
     assert dates.day_month(day) == "1 Apr"
     assert dates.weekday_moment(datetime(2027, 4, 1, 9, 5)) == "Thu 1 Apr 2027, 09:05"
+    assert dates.weekday_day_at(datetime(2027, 4, 1, 9, 5)) == "Thu 1 Apr 2027 at 09:05"
+
+
+def test_the_dosing_rules_write_a_day_exactly_as_every_page_does():
+    """clinic.dosing stays free of Django, so it keeps its own writer: it must never drift."""
+    start = date(2027, 1, 1)
+    for day in [start + timedelta(days=offset) for offset in range(366)] + [date(1, 1, 2), date(9999, 12, 31)]:
+        assert dosing.format_day(day) == dates.day(day)
+
+
+def test_only_the_dosing_rules_use_their_own_day_writer():
+    stray = []
+    for package in APP_PACKAGES:
+        for path in (ROOT / package).rglob("*.py"):
+            if path.name == "dosing.py" or "migrations" in path.parts:
+                continue
+            if "format_day" in path.read_text(encoding="utf-8"):
+                stray.append(str(path.relative_to(ROOT)))
+    assert not stray, "Write dates with clinic.dates (day, weekday_day_at ...): " + ", ".join(stray)
 
 
 def test_templates_write_dates_only_through_the_date_filters():

@@ -237,9 +237,9 @@ def test_the_manager_sees_every_bad_record_with_its_count_on_the_home_page(clien
     for course in bad.values():
         assert course.patient.mrn in html
     assert "starts on 31 Dec 9999" in html
-    assert "has a dose recorded as given on 2 Jan 1" in html
+    assert "has a dose recorded as given on 2 Jan 0001" in html
     assert "has a visit booked for 30 Dec 9999" in html
-    assert "The date of birth, 1 Jan 1, lies before 1 Jan 1900" in html
+    assert "The date of birth, 1 Jan 0001, lies before 1 Jan 1900" in html
     assert (
         reverse("patients:course_edit", args=[bad["starts 9999-12-31"].patient_id, bad["starts 9999-12-31"].pk]) in html
     )
