@@ -33,7 +33,7 @@ run: venv
 	DEBUG=$${DEBUG:-1} HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m config.run_local
 
 test: dev-venv
-	DEBUG=$${DEBUG:-1} $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	DEBUG=$${DEBUG:-1} $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 lint: dev-venv
 	$(BIN)/ruff check .

@@ -27,7 +27,8 @@ from django.urls import reverse
 
 from scheduling.demo import DEMO_PASSWORD
 
-pytestmark = pytest.mark.slow
+# One test worker (pytest-xdist) runs this module, so the app it starts is started once.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("run-local")]
 
 START_TIMEOUT_SECONDS = 90
 STOP_TIMEOUT_SECONDS = 40

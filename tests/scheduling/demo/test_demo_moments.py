@@ -21,7 +21,11 @@ from tests.scheduling.demo import checks
 OTHER_MOMENTS = [name for name in checks.MOMENTS if name != "london-weekday-morning"]
 
 
-@pytest.fixture(scope="module", params=OTHER_MOMENTS, ids=OTHER_MOMENTS)
+# Each moment's tests run in one test worker (pytest-xdist), so each demo is built once.
+@pytest.fixture(
+    scope="module",
+    params=[pytest.param(name, id=name, marks=pytest.mark.xdist_group(f"demo-{name}")) for name in OTHER_MOMENTS],
+)
 def moment(request, django_db_setup, django_db_blocker):
     """The demo built at one moment, with the clock kept there for the moment's tests."""
     with time_machine.travel(checks.MOMENTS[request.param], tick=False), django_db_blocker.unblock():

@@ -45,6 +45,9 @@ MODELS = (
     Reminder,
 )
 
+# One test worker (pytest-xdist) runs this module, so the demo of `demo` below is built once.
+pytestmark = pytest.mark.xdist_group("demo-london-weekday-morning")
+
 
 def seed(*args: str) -> str:
     out = io.StringIO()
