@@ -63,7 +63,9 @@ class SchedulingConfig(AppConfig):
         # Calendar feeds made and revoked (the token's hash is no one's business), and every import
         # and export of a clinic's data. A feed's fetch counter is left out: calendars poll it.
         auditlog.register(
-            CalendarFeed, exclude_fields=["created_at", "last_fetched_at", "fetch_count"], mask_fields=["token_hash"],
+            CalendarFeed,
+            exclude_fields=["created_at", "last_fetched_at", "fetch_count"],
+            mask_fields=["token_hash"],
             mask_callable="audit.history.hide",
         )
         auditlog.register(DataTransfer, exclude_fields=["at"])
