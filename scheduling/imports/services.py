@@ -29,7 +29,7 @@ from clinic.dosing import GivenDose, next_dose
 from clinic.inputs import phone_e164
 from clinic.models import Chair, Clinic, Regimen
 from patients.models import Patient, TreatmentCourse
-from patients.services import course_create, patient_create, patient_phone_region
+from patients.services import course_create, courses_create_many, patient_phone_region, patients_create_many
 from scheduling.availability.loading import opening_hours
 from scheduling.doses import RegimenSpecs, clinic_today, course_visits, dose_states_refresh
 from scheduling.imports.reading import Row
@@ -446,33 +446,43 @@ def _write(
         patient__in=list(existing.values()), status__in=TreatmentCourse.HOLDING_STATUSES
     ).select_related("regimen__drug", "patient__clinic"):
         held.setdefault((course.patient_id, course.regimen.drug_id), course)
-    courses: list[tuple[Patient, TreatmentCourse, _CoursePlan]] = []
+    matched: list[tuple[Patient, _PatientPlan]] = []
+    new: list[_PatientPlan] = []
     for key in keys:
         plan = plans[key]
         patient = existing.get(key)
-        if patient is not None:
-            patient.clinic = clinic
-            if patient.date_of_birth != plan.details["date_of_birth"]:
-                errors.append(
-                    RowError(
-                        plan.row,
-                        "date_of_birth",
-                        (
-                            f"MRN {plan.mrn} is already at {clinic.name} for a patient born on another day. "
-                            "Check the MRN and the date of birth: Chairside will not merge two people."
-                        ),
-                    )
+        if patient is None:
+            new.append(plan)
+        elif patient.date_of_birth != plan.details["date_of_birth"]:
+            errors.append(
+                RowError(
+                    plan.row,
+                    "date_of_birth",
+                    (
+                        f"MRN {plan.mrn} is already at {clinic.name} for a patient born on another day. "
+                        "Check the MRN and the date of birth: Chairside will not merge two people."
+                    ),
                 )
-                continue
-            result.patients_matched += 1
+            )
         else:
-            try:
-                with transaction.atomic():
-                    patient = patient_create(clinic=clinic, mrn=plan.mrn, **plan.details)
-            except ValidationError as error:
-                errors.extend(_sentences(error, plan.row))
-                continue
-            result.patients_created += 1
+            patient.clinic = clinic
+            matched.append((patient, plan))
+    result.patients_matched = len(matched)
+    created = patients_create_many(clinic=clinic, patients=[{"mrn": plan.mrn, **plan.details} for plan in new], by=by)
+    for plan, item in zip(new, created, strict=True):
+        if isinstance(item, ValidationError):
+            errors.extend(_sentences(item, plan.row))
+    if errors:
+        return
+    result.patients_created = len(created)
+    courses: list[tuple[Patient, TreatmentCourse, _CoursePlan]] = []
+    # A new patient's one course is written with the others in bulk; the rest go one by one through
+    # course_create, which checks them against the patient's other courses.
+    in_bulk: list[tuple[Patient, _CoursePlan]] = []
+    one_by_one: list[tuple[Patient, _CoursePlan]] = []
+    new_plans = {id(plan) for plan in new}
+    for patient, plan in [*zip(created, new, strict=True), *matched]:
+        alone = id(plan) in new_plans and len(plan.courses) == 1
         for drug_id, course_plan in plan.courses.items():
             course = held.get((patient.pk, drug_id))
             if course is not None:
@@ -482,32 +492,56 @@ def _write(
                             course_plan.row,
                             "course_start",
                             (
-                                f"MRN {plan.mrn} already has a {course.regimen.drug.brand_name} course at {clinic.name} on "
-                                f"{course.regimen.code} from {course.start_date.isoformat()}. Write that regimen and start, "
-                                "or change the course on the patient's page first."
+                                f"MRN {plan.mrn} already has a {course.regimen.drug.brand_name} course at {clinic.name} "
+                                f"on {course.regimen.code} from {course.start_date.isoformat()}. Write that regimen and "
+                                "start, or change the course on the patient's page first."
                             ),
                         )
                     )
                     continue
                 result.courses_matched += 1
+                courses.append((patient, course, course_plan))
             else:
-                try:
-                    with transaction.atomic():
-                        course = course_create(
-                            patient=patient,
-                            regimen=course_plan.regimen,
-                            start_date=course_plan.start_date,
-                            options=course_plan.options,
-                            authorization_number=course_plan.authorization_number,
-                            authorization_expires_on=course_plan.authorization_expires_on,
-                            created_by=by,
-                            notes=f"Imported from {file_name}.",
-                        )
-                except ValidationError as error:
-                    errors.extend(_sentences(error, course_plan.row))
-                    continue
-                result.courses_created += 1
-            courses.append((patient, course, course_plan))
+                (in_bulk if alone else one_by_one).append((patient, course_plan))
+    note = f"Imported from {file_name}."
+    made = courses_create_many(
+        courses=[
+            {
+                "patient": patient,
+                "regimen": course_plan.regimen,
+                "start_date": course_plan.start_date,
+                "options": course_plan.options,
+                "authorization_number": course_plan.authorization_number,
+                "authorization_expires_on": course_plan.authorization_expires_on,
+                "notes": note,
+            }
+            for patient, course_plan in in_bulk
+        ],
+        created_by=by,
+    )
+    for (patient, course_plan), item in zip(in_bulk, made, strict=True):
+        if isinstance(item, ValidationError):
+            errors.extend(_sentences(item, course_plan.row))
+        else:
+            courses.append((patient, item, course_plan))
+    for patient, course_plan in one_by_one:
+        try:
+            with transaction.atomic():
+                course = course_create(
+                    patient=patient,
+                    regimen=course_plan.regimen,
+                    start_date=course_plan.start_date,
+                    options=course_plan.options,
+                    authorization_number=course_plan.authorization_number,
+                    authorization_expires_on=course_plan.authorization_expires_on,
+                    created_by=by,
+                    notes=note,
+                )
+        except ValidationError as error:
+            errors.extend(_sentences(error, course_plan.row))
+            continue
+        courses.append((patient, course, course_plan))
+    result.courses_created = len(courses) - result.courses_matched
     if errors:
         return
     _write_doses(courses, clinic=clinic, by=by, file_name=file_name, result=result)
