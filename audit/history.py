@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 
+from auditlog.diff import model_instance_diff
 from auditlog.models import LogEntry
 from auditlog.signals import accessed
 from django.conf import settings
@@ -83,6 +84,32 @@ def changes_to(*parts: Q) -> QuerySet[LogEntry]:
 def record_viewed(instance: models.Model) -> None:
     """Log that the signed-in user opened this record (the model must be registered with auditlog)."""
     accessed.send(sender=type(instance), instance=instance)
+
+
+def created_in_bulk(instances: list[models.Model], *, actor=None) -> None:
+    """The entries `save()` would have written for rows inserted with `bulk_create` (which sends no signal).
+
+    For a write of many rows at once (an import); the model must be registered with auditlog.
+    """
+    if not instances:
+        return
+    content_type = ContentType.objects.get_for_model(type(instances[0]))
+    use_json = getattr(settings, "AUDITLOG_STORE_JSON_CHANGES", False)
+    LogEntry.objects.bulk_create(
+        [
+            LogEntry(
+                content_type=content_type,
+                object_pk=str(instance.pk),
+                object_id=instance.pk,
+                object_repr=str(instance),
+                action=LogEntry.Action.CREATE,
+                changes=model_instance_diff(None, instance, use_json_for_changes=use_json) or {},
+                actor=actor,
+            )
+            for instance in instances
+        ],
+        batch_size=1000,
+    )
 
 
 def views_of(instance: models.Model) -> QuerySet[LogEntry]:

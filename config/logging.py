@@ -47,19 +47,22 @@ class HidePatientDataFilter(logging.Filter):
     """Strip what may carry patient data before a record is written.
 
     URLs lose their query strings (search terms, names typed into a filter) and the token of an
-    unsubscribe link (it acts for the patient without a login), gunicorn's access records lose
+    unsubscribe link (it acts for the patient without a login) and of a calendar feed, gunicorn's access records lose
     the query string, status line and referrer atoms, and Celery's task records lose their
     arguments and return values. Our own code logs ids, never names or MRNs.
     """
 
     _QUERY_STRING = re.compile(r"((?:https?://[^\s?#\"']*)|(?:/[\w\-./%~]*))\?[^\s\"']*")
     _UNSUBSCRIBE_TOKEN = re.compile(r"(/reminders/unsubscribe/)[^/\s?#\"']+")
+    # A calendar feed's address works without a login: its token is the credential.
+    _FEED_TOKEN = re.compile(r"(/feeds/)[^/\s?#\"']+(\.ics)")
     _PAYLOAD_KEYS = ("args", "kwargs", "return_value")
 
     @classmethod
     def strip_query_strings(cls, text: str) -> str:
-        """The text with every URL's query string removed and every unsubscribe token masked."""
-        return cls._UNSUBSCRIBE_TOKEN.sub(r"\1[token]", cls._QUERY_STRING.sub(r"\1", text))
+        """The text with every URL's query string removed and every unsubscribe and feed token masked."""
+        text = cls._UNSUBSCRIBE_TOKEN.sub(r"\1[token]", cls._QUERY_STRING.sub(r"\1", text))
+        return cls._FEED_TOKEN.sub(r"\1[token]\2", text)
 
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args

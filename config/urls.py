@@ -17,6 +17,8 @@ urlpatterns = [
     path("scheduling/", include("scheduling.urls")),
     # The links in patients' messages, kept short so a text message holds three (no login).
     path("a/", include("scheduling.answers.patient_urls")),
+    # Calendar subscriptions (a clinic's roster, a nurse's chairs): no login, the token is the credential.
+    path("feeds/", include("scheduling.feeds.public_urls")),
     path("admin/", admin.site.urls),
 ]
 

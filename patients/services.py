@@ -13,7 +13,9 @@ from datetime import date
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models.functions import Lower
 
+from audit.history import created_in_bulk
 from clinic import dates
 from clinic.inputs import phone_e164, phone_region_for_time_zone
 from clinic.models import Clinic, Regimen
@@ -127,6 +129,52 @@ def patient_create(
         notes=notes,
     )
     return _save_patient(patient)
+
+
+@transaction.atomic
+def patients_create_many(*, clinic: Clinic, patients: list[dict], by=None) -> list[Patient | ValidationError]:
+    """Register many patients of one clinic at once (an import), with the rules of `patient_create`.
+
+    Returns, for each, the patient or the ValidationError refusing it; when any is refused,
+    nothing is saved. Written in bulk, with the audit trail's creation entries (`by` as actor).
+    """
+    built: list[Patient | ValidationError] = []
+    wanted = [str(row.get("mrn", "")).strip().lower() for row in patients]
+    taken = set(
+        Patient.objects.filter(clinic=clinic)
+        .annotate(key=Lower("mrn"))
+        .filter(key__in=wanted)
+        .values_list("key", flat=True)
+    )
+    seen: set[str] = set()
+    for row, key in zip(patients, wanted, strict=True):
+        try:
+            patient = Patient(
+                clinic=clinic,
+                mrn=row["mrn"].strip(),
+                first_name=row["first_name"].strip(),
+                last_name=row["last_name"].strip(),
+                date_of_birth=row["date_of_birth"],
+                email=row.get("email", "").strip(),
+                phone=_phone(row.get("phone", ""), clinic=clinic),
+                reminder_consent=row.get("reminder_consent", False),
+                reminder_channel=row.get("reminder_channel", Patient.Channel.EMAIL),
+                sms_consent=row.get("sms_consent", False),
+                notes=row.get("notes", ""),
+            )
+            if key in taken or key in seen:
+                raise _mrn_taken_error(patient.mrn)
+            seen.add(key)
+            # The MRN is checked above for all at once, and by the database constraint.
+            patient.full_clean(validate_unique=False, validate_constraints=False)
+            built.append(patient)
+        except ValidationError as error:
+            built.append(error)
+    if any(isinstance(item, ValidationError) for item in built):
+        return built
+    Patient.objects.bulk_create(built, batch_size=1000)
+    created_in_bulk(built, actor=by)
+    return built
 
 
 @transaction.atomic
@@ -303,6 +351,53 @@ def course_create(
     course.full_clean()
     course.save()
     return course
+
+
+@transaction.atomic
+def courses_create_many(*, courses: list[dict], created_by=None) -> list[TreatmentCourse | ValidationError]:
+    """Start many patients on a regimen at once (an import), with the rules of `course_create`.
+
+    Each patient must be new to courses: none held (checked here in one query) and one course
+    each in the call, so the exclusions between courses have nothing to compare; give a patient's
+    second course to `course_create`. Returns, for each, the course or the ValidationError
+    refusing it; when any is refused, nothing is saved. Written in bulk, with the creation
+    entries of the audit trail. The caller refreshes the stored next doses of the courses.
+    """
+    patient_ids = [row["patient"].pk for row in courses]
+    holding = set(
+        TreatmentCourse.objects.filter(
+            patient_id__in=patient_ids, status__in=TreatmentCourse.HOLDING_STATUSES
+        ).values_list("patient_id", flat=True)
+    )
+    built: list[TreatmentCourse | ValidationError] = []
+    seen: set[int] = set()
+    for row in courses:
+        patient, regimen = row["patient"], row["regimen"]
+        try:
+            if patient.pk in holding or patient.pk in seen:
+                raise TypeError("courses_create_many() takes patients without a course; use course_create()")
+            seen.add(patient.pk)
+            _check_regimen_active(regimen)
+            course = TreatmentCourse(
+                patient=patient,
+                regimen=regimen,
+                start_date=row["start_date"],
+                options=_clean_options(regimen, row.get("options")),
+                authorization_number=row.get("authorization_number", "").strip(),
+                authorization_expires_on=row.get("authorization_expires_on"),
+                status=row.get("status", TreatmentCourse.Status.ACTIVE),
+                notes=row.get("notes", ""),
+                created_by=created_by,
+            )
+            course.full_clean()
+            built.append(course)
+        except ValidationError as error:
+            built.append(error)
+    if any(isinstance(item, ValidationError) for item in built):
+        return built
+    TreatmentCourse.objects.bulk_create(built, batch_size=1000)
+    created_in_bulk(built, actor=created_by)
+    return built
 
 
 COURSE_FIELDS = (

@@ -39,7 +39,15 @@ class SchedulingConfig(AppConfig):
     def _register_audit_trail(self) -> None:
         from auditlog.registry import auditlog
 
-        from scheduling.models import AnswerLink, Appointment, NurseAssignment, PatientAnswer, VisitCheck
+        from scheduling.models import (
+            AnswerLink,
+            Appointment,
+            CalendarFeed,
+            DataTransfer,
+            NurseAssignment,
+            PatientAnswer,
+            VisitCheck,
+        )
 
         # Bookings, reschedules, cancellations, visit statuses and nurse assignments: who, when,
         # from where, old and new values. Changes made with QuerySet.update() are not logged, so
@@ -52,3 +60,12 @@ class SchedulingConfig(AppConfig):
         # credential, so the log never keeps it.
         auditlog.register(AnswerLink, mask_fields=["token"], mask_callable="audit.history.hide")
         auditlog.register(PatientAnswer)
+        # Calendar feeds made and revoked (the token's hash is no one's business), and every import
+        # and export of a clinic's data. A feed's fetch counter is left out: calendars poll it.
+        auditlog.register(
+            CalendarFeed,
+            exclude_fields=["created_at", "last_fetched_at", "fetch_count"],
+            mask_fields=["token_hash"],
+            mask_callable="audit.history.hide",
+        )
+        auditlog.register(DataTransfer, exclude_fields=["at"])

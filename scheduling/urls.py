@@ -4,6 +4,9 @@ from scheduling.answers.urls import urlpatterns as answer_urls
 from scheduling.booking.urls import urlpatterns as booking_urls
 from scheduling.capacity.urls import urlpatterns as capacity_urls
 from scheduling.courses.urls import urlpatterns as course_urls
+from scheduling.exports.urls import urlpatterns as export_urls
+from scheduling.feeds.urls import urlpatterns as feed_urls
+from scheduling.imports.urls import urlpatterns as import_urls
 from scheduling.levelling.urls import urlpatterns as levelling_urls
 from scheduling.reactions.urls import urlpatterns as reaction_urls
 from scheduling.reminders.urls import urlpatterns as reminder_urls
@@ -24,4 +27,7 @@ urlpatterns = (
     + capacity_urls
     + levelling_urls
     + answer_urls
+    + feed_urls
+    + import_urls
+    + export_urls
 )

@@ -32,7 +32,8 @@ BOOKERS = frozenset({FRONT_DESK, MANAGER})
 # Pages open without a login: logging in, the health check, and the links a patient follows
 # from a message: unsubscribing, and answering (confirm, cancel, another time). Their token is
 # the credential; tests/scheduling/answers checks them.
-OPEN = {"login", "health", "scheduling:reminders_unsubscribe", "answers:answer"}
+OPEN = {"login", "health", "scheduling:reminders_unsubscribe", "answers:answer", "feeds:calendar"}
+# A calendar feed (feeds:calendar) is open too: its token is the credential; tests/scheduling/exchange checks it.
 
 # Which roles may open each page. A user with no role may only see the home page (which tells
 # them to ask their manager for one) and log out.
@@ -88,6 +89,14 @@ URL_ACCESS: dict[str, frozenset[str]] = {
     "scheduling:authorizations_expiring": frozenset({MANAGER}),
     # Levelling a day: the proposal and its confirmation move other people's visits.
     "scheduling:levelling_day": frozenset({MANAGER}),
+    # Calendar feeds: managers make their clinics' roster feeds, nurses their own (checked per kind).
+    "scheduling:feeds": frozenset({NURSE, MANAGER}),
+    "scheduling:feed_revoke": frozenset({NURSE, MANAGER}),
+    # Importing patients, courses and past doses, and exporting a clinic's data: managers only.
+    "scheduling:import_patients": frozenset({MANAGER}),
+    "scheduling:import_template": frozenset({MANAGER}),
+    "scheduling:exports": frozenset({MANAGER}),
+    "scheduling:export_csv": frozenset({MANAGER}),
     # Signing in: everyone signed in changes their own password and sets up two-step sign-in.
     "accounts:password_change": frozenset(ROLES),
     "accounts:password_change_done": frozenset(ROLES),

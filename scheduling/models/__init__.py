@@ -5,6 +5,7 @@ from scheduling.models.appointments import Appointment, AppointmentEvent, Appoin
 from scheduling.models.capacity import CapacityPolicy
 from scheduling.models.checks import VisitCheck
 from scheduling.models.doses import DoseState
+from scheduling.models.exchange import CalendarFeed, DataTransfer
 from scheduling.models.nurses import NurseAssignment
 from scheduling.models.reactions import PRESCRIBER_REVIEW_GRADE, InfusionReaction
 from scheduling.models.reminders import Reminder
@@ -14,7 +15,9 @@ __all__ = [
     "Appointment",
     "AppointmentEvent",
     "AppointmentQuerySet",
+    "CalendarFeed",
     "CapacityPolicy",
+    "DataTransfer",
     "DoseState",
     "InfusionReaction",
     "NurseAssignment",

@@ -105,6 +105,10 @@ OTHER_PAGES = [
     ("staff", "max", lambda clinic, due: reverse("accounts:staff")),
     ("password", "nina", lambda clinic, due: reverse("accounts:password_change")),
     ("two-step", "nina", lambda clinic, due: reverse("accounts:mfa")),
+    ("calendar-feeds-nurse", "nina", lambda clinic, due: reverse("scheduling:feeds")),
+    ("calendar-feeds-manager", "max", lambda clinic, due: reverse("scheduling:feeds")),
+    ("import", "max", lambda clinic, due: reverse("scheduling:import_patients")),
+    ("export", "max", lambda clinic, due: reverse("scheduling:exports")),
     ("not-allowed", "nina", lambda clinic, due: reverse("accounts:staff")),
     ("not-found", "alice", lambda clinic, due: "/no-such-page/"),
 ]
