@@ -18,6 +18,8 @@ urlpatterns = [
     # The links in patients' messages, kept short so a text message holds three (no login).
     path("a/", include("scheduling.answers.patient_urls")),
     path("admin/", admin.site.urls),
+    # The FHIR API for the hospital's other systems (OAuth2 bearer tokens, not staff logins).
+    path("fhir/", include("api.urls")),
 ]
 
 admin.site.site_header = "Chairside administration"
