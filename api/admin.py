@@ -5,8 +5,13 @@ shown or changed there would bypass the clinic scope the command sets.
 """
 
 from django.contrib import admin
-from oauth2_provider.models import get_access_token_model, get_application_model, get_grant_model
-from oauth2_provider.models import get_id_token_model, get_refresh_token_model
+from oauth2_provider.models import (
+    get_access_token_model,
+    get_application_model,
+    get_grant_model,
+    get_id_token_model,
+    get_refresh_token_model,
+)
 
 for model in (
     get_application_model(),

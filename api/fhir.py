@@ -230,8 +230,7 @@ def activity_definition_resource(regimen: Regimen) -> dict:
         "kind": "MedicationRequest",
         "productCodeableConcept": {"text": f"{drug.brand_name} ({drug.generic_name}, {drug.route})"},
         "dosage": [
-            {"sequence": phase.position, "text": f"{phase.name}: {phase.dose_label}"}
-            for phase in regimen.phases.all()
+            {"sequence": phase.position, "text": f"{phase.name}: {phase.dose_label}"} for phase in regimen.phases.all()
         ],
     }
     if not resource["dosage"]:

@@ -61,8 +61,10 @@ def appointments_for_client(client: ApiClient) -> QuerySet[Appointment]:
 
 
 def chairs_for_client(client: ApiClient) -> QuerySet[Chair]:
-    return Chair.objects.select_related("clinic").filter(clinic__in=clinics_for_client(client)).order_by(
-        "clinic__name", "position", "pk"
+    return (
+        Chair.objects.select_related("clinic")
+        .filter(clinic__in=clinics_for_client(client))
+        .order_by("clinic__name", "position", "pk")
     )
 
 

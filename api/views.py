@@ -176,8 +176,9 @@ def _absolute(request, path: str) -> str:
     return request.build_absolute_uri(path)
 
 
-def bundle(request, rows, build, *, kind: str, count: int | None, offset: int | None, total: int | None = None,
-           full_url=None) -> HttpResponse:
+def bundle(
+    request, rows, build, *, kind: str, count: int | None, offset: int | None, total: int | None = None, full_url=None
+) -> HttpResponse:
     """One page of a search as a `searchset` Bundle with `self` and, when more follow, `next` links."""
     size, start = _page_size(count), max(0, offset or 0)
     listed = list(rows[start : start + size + 1])
@@ -195,7 +196,9 @@ def bundle(request, rows, build, *, kind: str, count: int | None, offset: int | 
     for row in listed:
         resource = build(row)
         url = full_url(row) if full_url else f"{kind}/{resource['id']}"
-        entries.append({"fullUrl": _absolute(request, f"/fhir/{url}"), "resource": resource, "search": {"mode": "match"}})
+        entries.append(
+            {"fullUrl": _absolute(request, f"/fhir/{url}"), "resource": resource, "search": {"mode": "match"}}
+        )
     found = {"resourceType": "Bundle", "type": "searchset", "total": total, "link": links}
     if entries:
         found["entry"] = entries
@@ -216,8 +219,14 @@ OFFSET = Query(None, alias="_offset", ge=0, le=10**9, description="Entries to sk
 SEARCHES = {
     "Patient": [("identifier", "token"), ("name", "string"), ("birthdate", "date")],
     "Appointment": [("patient", "reference"), ("date", "date"), ("status", "token"), ("location", "reference")],
-    "Slot": [("course", "number"), ("regimen", "token"), ("location", "reference"), ("dose", "number"),
-             ("start", "date"), ("series", "token")],
+    "Slot": [
+        ("course", "number"),
+        ("regimen", "token"),
+        ("location", "reference"),
+        ("dose", "number"),
+        ("start", "date"),
+        ("series", "token"),
+    ],
     "Schedule": [("actor", "reference"), ("active", "token")],
     "Location": [("name", "string")],
     "ActivityDefinition": [("status", "token")],
@@ -242,8 +251,7 @@ def metadata(request):
         {
             "type": kind,
             "interaction": [{"code": code} for code in INTERACTIONS[kind]],
-            "searchParam": [{"name": name, "type": kind_} for name, kind_ in
-                            [*SEARCHES[kind], ("_count", "number")]],
+            "searchParam": [{"name": name, "type": kind_} for name, kind_ in [*SEARCHES[kind], ("_count", "number")]],
         }
         for kind in INTERACTIONS
     ]
@@ -295,8 +303,9 @@ def _patient_seen(patient):
     return fhir.patient_resource(patient)
 
 
-@api.get("/Patient/{id}", response={200: schemas.Patient, **ERRORS}, auth=READ, url_name="patient_read",
-         tags=["Patient"])
+@api.get(
+    "/Patient/{id}", response={200: schemas.Patient, **ERRORS}, auth=READ, url_name="patient_read", tags=["Patient"]
+)
 def patient_read(request, id: str):
     patient = selectors.patients_for_client(request.auth).filter(pk=_pk(id, "patient")).first()
     if patient is None:
@@ -332,8 +341,13 @@ def _appointment(request, id: str):
     return appointment
 
 
-@api.get("/Appointment/{id}", response={200: schemas.Appointment, **ERRORS}, auth=READ,
-         url_name="appointment_read", tags=["Appointment"])
+@api.get(
+    "/Appointment/{id}",
+    response={200: schemas.Appointment, **ERRORS},
+    auth=READ,
+    url_name="appointment_read",
+    tags=["Appointment"],
+)
 def appointment_read(request, id: str):
     return respond(fhir.appointment_resource(_appointment(request, id)))
 
@@ -358,12 +372,19 @@ def _moment_filter(values: list[str], name: str, field: str) -> Q:
     return found
 
 
-@api.get("/Appointment", response={200: schemas.Bundle, **ERRORS}, auth=READ, url_name="appointment_search",
-         tags=["Appointment"])
+@api.get(
+    "/Appointment",
+    response={200: schemas.Bundle, **ERRORS},
+    auth=READ,
+    url_name="appointment_search",
+    tags=["Appointment"],
+)
 def appointment_search(
     request,
     patient: str | None = Query(None, max_length=40, description="Patient/12 or 12."),
-    date: list[str] = Query(None, max_length=4, description="The start: a date or moment with a prefix (ge, le, …); days are UTC."),
+    date: list[str] = Query(
+        None, max_length=4, description="The start: a date or moment with a prefix (ge, le, …); days are UTC."
+    ),
     status: str | None = Query(None, max_length=200, description="FHIR statuses, comma-separated: booked, arrived, …"),
     location: str | None = Query(None, max_length=40, description="Location/3 or 3: a clinic."),
     count: int | None = COUNT,
@@ -387,7 +408,9 @@ def appointment_search(
 def _course_and_slot(request, body: schemas.AppointmentIn):
     slot_id = fhir.SlotId.parse(_reference_id_text(body.slot[0].reference, "Slot"))
     if slot_id is None:
-        raise HttpError(422, "The slot is not one this server gave. Search Slot for the course's dose and book one of those.")
+        raise HttpError(
+            422, "The slot is not one this server gave. Search Slot for the course's dose and book one of those."
+        )
     if slot_id.kind == "regimen":
         raise HttpError(
             422,
@@ -410,8 +433,13 @@ def _reference_id_text(value: str, kind: str) -> str:
     return text[len(kind) + 1 :] if text.startswith(f"{kind}/") else ""
 
 
-@api.post("/Appointment", response={201: schemas.Appointment, **WRITE_ERRORS}, auth=BOOK,
-          url_name="appointment_create", tags=["Appointment"])
+@api.post(
+    "/Appointment",
+    response={201: schemas.Appointment, **WRITE_ERRORS},
+    auth=BOOK,
+    url_name="appointment_create",
+    tags=["Appointment"],
+)
 def appointment_create(request, body: schemas.AppointmentIn):
     """Book a Slot for its course's dose through the booking rules; a series slot books the whole series."""
     course, chair, slot_id = _course_and_slot(request, body)
@@ -448,15 +476,25 @@ def _change(request, id: str, body: schemas.AppointmentChange):
     return respond(fhir.appointment_resource(_appointment(request, id)))
 
 
-@api.put("/Appointment/{id}", response={200: schemas.Appointment, **WRITE_ERRORS}, auth=BOOK,
-         url_name="appointment_update", tags=["Appointment"])
+@api.put(
+    "/Appointment/{id}",
+    response={200: schemas.Appointment, **WRITE_ERRORS},
+    auth=BOOK,
+    url_name="appointment_update",
+    tags=["Appointment"],
+)
 def appointment_update(request, id: str, body: schemas.AppointmentChange):
     """Cancel an appointment: status `cancelled` and the reason in `cancelationReason.text`."""
     return _change(request, id, body)
 
 
-@api.patch("/Appointment/{id}", response={200: schemas.Appointment, **WRITE_ERRORS}, auth=BOOK,
-           url_name="appointment_patch", tags=["Appointment"])
+@api.patch(
+    "/Appointment/{id}",
+    response={200: schemas.Appointment, **WRITE_ERRORS},
+    auth=BOOK,
+    url_name="appointment_patch",
+    tags=["Appointment"],
+)
 def appointment_patch(request, id: str, body: schemas.AppointmentChange):
     """The same as PUT, with only the changed elements (a JSON merge patch)."""
     return _change(request, id, body)
@@ -502,7 +540,9 @@ def slot_search(
     regimen: str | None = Query(None, max_length=60, description="A regimen's id or code, with location."),
     location: str | None = Query(None, max_length=40, description="Location/3 or 3: the clinic, with regimen."),
     dose: int | None = Query(None, ge=1, le=500, description="Which dose (default: the course's next)."),
-    start: list[str] = Query(None, max_length=2, description="The window: start=ge2027-01-04&start=le2027-01-18 (clinic days)."),
+    start: list[str] = Query(
+        None, max_length=2, description="The window: start=ge2027-01-04&start=le2027-01-18 (clinic days)."
+    ),
     series: bool = Query(False, description="With course: slots from which the whole series is booked."),
     count: int | None = COUNT,
     offset: int | None = OFFSET,
@@ -556,8 +596,9 @@ def slot_search(
 # --- Schedule, Location, ActivityDefinition ------------------------------------------------------
 
 
-@api.get("/Schedule/{id}", response={200: schemas.Schedule, **ERRORS}, auth=READ, url_name="schedule_read",
-         tags=["Schedule"])
+@api.get(
+    "/Schedule/{id}", response={200: schemas.Schedule, **ERRORS}, auth=READ, url_name="schedule_read", tags=["Schedule"]
+)
 def schedule_read(request, id: str):
     chair = selectors.chairs_for_client(request.auth).filter(pk=_pk(id, "schedule")).first()
     if chair is None:
@@ -565,8 +606,9 @@ def schedule_read(request, id: str):
     return respond(fhir.schedule_resource(chair))
 
 
-@api.get("/Schedule", response={200: schemas.Bundle, **ERRORS}, auth=READ, url_name="schedule_search",
-         tags=["Schedule"])
+@api.get(
+    "/Schedule", response={200: schemas.Bundle, **ERRORS}, auth=READ, url_name="schedule_search", tags=["Schedule"]
+)
 def schedule_search(
     request,
     actor: str | None = Query(None, max_length=40, description="Location/3 or 3: a clinic's chairs."),
@@ -583,8 +625,9 @@ def schedule_search(
     return bundle(request, found, fhir.schedule_resource, kind="Schedule", count=count, offset=offset)
 
 
-@api.get("/Location/{id}", response={200: schemas.Location, **ERRORS}, auth=READ, url_name="location_read",
-         tags=["Location"])
+@api.get(
+    "/Location/{id}", response={200: schemas.Location, **ERRORS}, auth=READ, url_name="location_read", tags=["Location"]
+)
 def location_read(request, id: str):
     clinic = selectors.clinics_for_client(request.auth).filter(pk=_pk(id, "location")).first()
     if clinic is None:
@@ -592,8 +635,9 @@ def location_read(request, id: str):
     return respond(fhir.location_resource(clinic))
 
 
-@api.get("/Location", response={200: schemas.Bundle, **ERRORS}, auth=READ, url_name="location_search",
-         tags=["Location"])
+@api.get(
+    "/Location", response={200: schemas.Bundle, **ERRORS}, auth=READ, url_name="location_search", tags=["Location"]
+)
 def location_search(
     request,
     name: str | None = Query(None, max_length=120),
@@ -606,8 +650,13 @@ def location_search(
     return bundle(request, found, fhir.location_resource, kind="Location", count=count, offset=offset)
 
 
-@api.get("/ActivityDefinition/{id}", response={200: schemas.ActivityDefinition, **ERRORS}, auth=READ,
-         url_name="activity_definition_read", tags=["ActivityDefinition"])
+@api.get(
+    "/ActivityDefinition/{id}",
+    response={200: schemas.ActivityDefinition, **ERRORS},
+    auth=READ,
+    url_name="activity_definition_read",
+    tags=["ActivityDefinition"],
+)
 def activity_definition_read(request, id: str):
     regimen = selectors.regimens().filter(pk=_pk(id, "activity definition")).first()
     if regimen is None:
@@ -615,8 +664,13 @@ def activity_definition_read(request, id: str):
     return respond(fhir.activity_definition_resource(regimen))
 
 
-@api.get("/ActivityDefinition", response={200: schemas.Bundle, **ERRORS}, auth=READ,
-         url_name="activity_definition_search", tags=["ActivityDefinition"])
+@api.get(
+    "/ActivityDefinition",
+    response={200: schemas.Bundle, **ERRORS},
+    auth=READ,
+    url_name="activity_definition_search",
+    tags=["ActivityDefinition"],
+)
 def activity_definition_search(
     request,
     status: str | None = Query(None, max_length=20, description="active or retired"),
@@ -626,8 +680,9 @@ def activity_definition_search(
     found = selectors.regimens()
     if status:
         found = found.filter(active=status == "active") if status in ("active", "retired") else found.none()
-    return bundle(request, found, fhir.activity_definition_resource, kind="ActivityDefinition", count=count,
-                  offset=offset)
+    return bundle(
+        request, found, fhir.activity_definition_resource, kind="ActivityDefinition", count=count, offset=offset
+    )
 
 
 # --- MedicationAdministration --------------------------------------------------------------------
@@ -637,8 +692,13 @@ def _given(request):
     return selectors.appointments_for_client(request.auth).completed()
 
 
-@api.get("/MedicationAdministration/{id}", response={200: schemas.MedicationAdministration, **ERRORS}, auth=READ,
-         url_name="medication_administration_read", tags=["MedicationAdministration"])
+@api.get(
+    "/MedicationAdministration/{id}",
+    response={200: schemas.MedicationAdministration, **ERRORS},
+    auth=READ,
+    url_name="medication_administration_read",
+    tags=["MedicationAdministration"],
+)
 def medication_administration_read(request, id: str):
     given = _given(request).filter(pk=_pk(id, "medication administration")).first()
     if given is None:
@@ -646,8 +706,13 @@ def medication_administration_read(request, id: str):
     return respond(fhir.medication_administration_resource(given))
 
 
-@api.get("/MedicationAdministration", response={200: schemas.Bundle, **ERRORS}, auth=READ,
-         url_name="medication_administration_search", tags=["MedicationAdministration"])
+@api.get(
+    "/MedicationAdministration",
+    response={200: schemas.Bundle, **ERRORS},
+    auth=READ,
+    url_name="medication_administration_search",
+    tags=["MedicationAdministration"],
+)
 def medication_administration_search(
     request,
     patient: str | None = Query(None, max_length=40, description="Patient/12 or 12."),
@@ -658,5 +723,11 @@ def medication_administration_search(
     patient_id = _reference_id(patient, "Patient")
     if patient_id is not None:
         found = found.filter(patient_id=patient_id)
-    return bundle(request, found, fhir.medication_administration_resource, kind="MedicationAdministration",
-                  count=count, offset=offset)
+    return bundle(
+        request,
+        found,
+        fhir.medication_administration_resource,
+        kind="MedicationAdministration",
+        count=count,
+        offset=offset,
+    )

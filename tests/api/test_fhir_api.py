@@ -70,8 +70,11 @@ def world(clinic_a, clinic_b):
     course_b = make_course(clinic_b, mrn="B-1", first_name="Bea", last_name="Barnes")
     for course in (course_a, course_b):
         give(course, date(2026, 6, 1))
-        book_directly(course=course, starts_at=local(course.patient.clinic, date(2026, 12, 1) + timedelta(days=30), 9),
-                      dose_number=2)
+        book_directly(
+            course=course,
+            starts_at=local(course.patient.clinic, date(2026, 12, 1) + timedelta(days=30), 9),
+            dose_number=2,
+        )
     return {"a": course_a, "b": course_b}
 
 
@@ -86,8 +89,15 @@ def test_a_request_without_a_valid_token_gets_401_with_an_operation_outcome(anon
 def test_metadata_and_the_openapi_description_are_open_and_say_what_is_supported(anonymous):
     statement = ok(anonymous.get("/fhir/metadata"))
     kinds = {resource["type"] for resource in statement["rest"][0]["resource"]}
-    assert {"Patient", "Appointment", "Slot", "Schedule", "Location", "ActivityDefinition",
-            "MedicationAdministration"} <= kinds
+    assert {
+        "Patient",
+        "Appointment",
+        "Slot",
+        "Schedule",
+        "Location",
+        "ActivityDefinition",
+        "MedicationAdministration",
+    } <= kinds
     openapi = anonymous.get("/fhir/openapi.json").json()
     assert "/fhir/Appointment" in openapi["paths"]
 
@@ -136,30 +146,56 @@ def test_a_client_of_one_clinic_sees_nothing_of_another(booker_b, world):
 
 def test_a_revoked_client_gets_no_token_and_its_token_stops_working(client, clinic_a, world):
     made = api_client_create(name="Old lab", clinics=[clinic_a], scope="read")
-    token = client.post("/fhir/oauth/token/", {"grant_type": "client_credentials",
-                                               "client_id": made.client.application.client_id,
-                                               "client_secret": made.client_secret}).json()["access_token"]
+    token = client.post(
+        "/fhir/oauth/token/",
+        {
+            "grant_type": "client_credentials",
+            "client_id": made.client.application.client_id,
+            "client_secret": made.client_secret,
+        },
+    ).json()["access_token"]
     ok(Fhir(token).get("/fhir/Patient"))
     call_command("api_client", "revoke", "Old lab")
     refused(Fhir(token).get("/fhir/Patient"), 401)
-    again = client.post("/fhir/oauth/token/", {"grant_type": "client_credentials",
-                                               "client_id": made.client.application.client_id,
-                                               "client_secret": made.client_secret})
+    again = client.post(
+        "/fhir/oauth/token/",
+        {
+            "grant_type": "client_credentials",
+            "client_id": made.client.application.client_id,
+            "client_secret": made.client_secret,
+        },
+    )
     assert again.status_code == 401
 
 
 def test_a_client_cannot_ask_for_a_scope_it_was_not_given(client, clinic_a):
     made = api_client_create(name="Reader", clinics=[clinic_a], scope="read")
-    response = client.post("/fhir/oauth/token/", {"grant_type": "client_credentials", "scope": "read book",
-                                                  "client_id": made.client.application.client_id,
-                                                  "client_secret": made.client_secret})
+    response = client.post(
+        "/fhir/oauth/token/",
+        {
+            "grant_type": "client_credentials",
+            "scope": "read book",
+            "client_id": made.client.application.client_id,
+            "client_secret": made.client_secret,
+        },
+    )
     assert response.status_code == 400
     assert response.json()["error"] == "invalid_scope"
 
 
 def test_the_command_creates_lists_and_revokes_clients(clinic_a, clinic_b, capsys):
-    call_command("api_client", "create", "--name", "EHR", "--clinic", clinic_a.name, "--clinic", str(clinic_b.pk),
-                 "--scope", "book")
+    call_command(
+        "api_client",
+        "create",
+        "--name",
+        "EHR",
+        "--clinic",
+        clinic_a.name,
+        "--clinic",
+        str(clinic_b.pk),
+        "--scope",
+        "book",
+    )
     created = json.loads(capsys.readouterr().out)
     assert created["client_id"] and created["client_secret"]
     client = ApiClient.objects.get(name="EHR")
@@ -205,8 +241,13 @@ def test_every_patient_read_or_found_is_in_the_audit_trail_as_the_clients_view(r
 def test_patient_search_by_mrn_name_and_birth_date(reader_a, world, clinic_a):
     course = world["a"]
     system = f"urn:chairside:clinic:{clinic_a.pk}:mrn"
-    for params in ({"identifier": "A-1"}, {"identifier": f"{system}|A-1"}, {"name": "ada"},
-                   {"birthdate": "1970-03-01"}, {"birthdate": "le1970-12-31"}):
+    for params in (
+        {"identifier": "A-1"},
+        {"identifier": f"{system}|A-1"},
+        {"name": "ada"},
+        {"birthdate": "1970-03-01"},
+        {"birthdate": "le1970-12-31"},
+    ):
         found = ok(reader_a.get("/fhir/Patient", params))
         assert [entry["resource"]["id"] for entry in found["entry"]] == [str(course.patient_id)], params
     assert ok(reader_a.get("/fhir/Patient", {"identifier": "urn:other|A-1"}))["total"] == 0
@@ -220,8 +261,9 @@ def test_search_pages_follow_next_links_until_every_entry_is_seen(reader_a, clin
         page = ok(reader_a.get(url))
         pages += 1
         seen |= {entry["resource"]["id"] for entry in page.get("entry", [])}
-        url = next((link["url"].replace("http://testserver", "") for link in page["link"]
-                    if link["relation"] == "next"), None)
+        url = next(
+            (link["url"].replace("http://testserver", "") for link in page["link"] if link["relation"] == "next"), None
+        )
     assert seen == ids and pages == 3
 
 
@@ -267,14 +309,24 @@ def test_every_resource_kind_reads_as_valid_r4(reader_a, world, clinic_a):
 
 def test_slots_for_a_courses_next_dose_and_for_a_regimens_dose(reader_a, clinic_a):
     course = make_course(clinic_a, start=MONDAY)
-    found = ok(reader_a.get("/fhir/Slot", {"course": course.pk, "start": ["ge2027-01-04", "le2027-01-04"],
-                                          "_count": 500}))
+    found = ok(
+        reader_a.get("/fhir/Slot", {"course": course.pk, "start": ["ge2027-01-04", "le2027-01-04"], "_count": 500})
+    )
     starts = {entry["resource"]["start"] for entry in found["entry"]}
     # Ocrevus dose 1 takes a chair for hours: the last start of a day 08:00-18:00 is well before closing.
     assert "2027-01-04T08:00:00Z" in starts and "2027-01-04T17:00:00Z" not in starts
     assert found["total"] == len(found["entry"])
-    by_regimen = ok(reader_a.get("/fhir/Slot", {"regimen": "tysabri", "location": f"Location/{clinic_a.pk}",
-                                               "start": ["ge2027-01-04", "le2027-01-04"], "_count": 1}))
+    by_regimen = ok(
+        reader_a.get(
+            "/fhir/Slot",
+            {
+                "regimen": "tysabri",
+                "location": f"Location/{clinic_a.pk}",
+                "start": ["ge2027-01-04", "le2027-01-04"],
+                "_count": 1,
+            },
+        )
+    )
     assert by_regimen["total"] > 1 and by_regimen["entry"][0]["resource"]["id"].startswith("regimen")
     assert any(link["relation"] == "next" for link in by_regimen["link"])
 
@@ -284,13 +336,19 @@ def test_slots_for_a_courses_next_dose_and_for_a_regimens_dose(reader_a, clinic_
 
 def test_a_booking_client_books_a_slot_it_found_through_the_booking_service(booker_a, clinic_a):
     course = make_course(clinic_a, start=MONDAY)
-    found = ok(booker_a.get("/fhir/Slot", {"course": course.pk, "start": ["ge2027-01-04", "le2027-01-04"],
-                                          "_count": 1}))
+    found = ok(
+        booker_a.get("/fhir/Slot", {"course": course.pk, "start": ["ge2027-01-04", "le2027-01-04"], "_count": 1})
+    )
     slot = found["entry"][0]["resource"]
-    response = booker_a.post("/fhir/Appointment", {
-        "resourceType": "Appointment", "status": "booked", "slot": [{"reference": f"Slot/{slot['id']}"}],
-        "participant": [{"actor": {"reference": f"Patient/{course.patient_id}"}}],
-    })
+    response = booker_a.post(
+        "/fhir/Appointment",
+        {
+            "resourceType": "Appointment",
+            "status": "booked",
+            "slot": [{"reference": f"Slot/{slot['id']}"}],
+            "participant": [{"actor": {"reference": f"Patient/{course.patient_id}"}}],
+        },
+    )
     created = ok(response, 201)
     appointment = Appointment.objects.get(pk=created["id"])
     assert response["Location"].endswith(f"/fhir/Appointment/{appointment.pk}")
@@ -303,8 +361,9 @@ def test_a_booking_client_books_a_slot_it_found_through_the_booking_service(book
 
 def test_a_booking_past_closing_time_gets_the_pages_sentence(booker_a, clinic_a):
     course = make_course(clinic_a, start=MONDAY)
-    text = refused(booker_a.post("/fhir/Appointment",
-                                 booking(course, clinic_a.chairs.first(), local(clinic_a, MONDAY, 16))), 422)
+    text = refused(
+        booker_a.post("/fhir/Appointment", booking(course, clinic_a.chairs.first(), local(clinic_a, MONDAY, 16))), 422
+    )
     assert "after the clinic closes at 18:00. Choose an earlier start or another day." in text
 
 
@@ -322,8 +381,9 @@ def test_a_booking_over_the_nurses_limit_gets_the_pages_sentence(booker_a, clini
 
 def test_a_dose_before_its_earliest_date_is_refused_with_the_pages_sentence(booker_a, clinic_a):
     course = make_course(clinic_a, start=date(2027, 3, 1))
-    text = refused(booker_a.post("/fhir/Appointment",
-                                 booking(course, clinic_a.chairs.first(), local(clinic_a, MONDAY, 9))), 422)
+    text = refused(
+        booker_a.post("/fhir/Appointment", booking(course, clinic_a.chairs.first(), local(clinic_a, MONDAY, 9))), 422
+    )
     assert text.startswith("Too early: dose 1 may not be given before")
     assert "or ask a clinic manager to override with a written reason." in text
     assert not course.appointments.exists()
@@ -331,14 +391,25 @@ def test_a_dose_before_its_earliest_date_is_refused_with_the_pages_sentence(book
 
 def test_a_series_slot_books_the_whole_series_or_nothing(booker_a, clinic_a):
     course = make_course(clinic_a, start=MONDAY)  # Ocrevus: two initiation doses 14 days apart
-    found = ok(booker_a.get("/fhir/Slot", {"course": course.pk, "series": "true",
-                                          "start": ["ge2027-01-04", "le2027-01-04"], "_count": 1}))
+    found = ok(
+        booker_a.get(
+            "/fhir/Slot",
+            {"course": course.pk, "series": "true", "start": ["ge2027-01-04", "le2027-01-04"], "_count": 1},
+        )
+    )
     slot = found["entry"][0]["resource"]
     assert slot["id"].startswith("series")
-    Closure.objects.create(clinic=clinic_a, starts_on=MONDAY + timedelta(days=14), ends_on=MONDAY + timedelta(days=14),
-                           reason="Staff training")
-    body = {"resourceType": "Appointment", "slot": [{"reference": f"Slot/{slot['id']}"}],
-            "participant": [{"actor": {"reference": f"Patient/{course.patient_id}"}}]}
+    Closure.objects.create(
+        clinic=clinic_a,
+        starts_on=MONDAY + timedelta(days=14),
+        ends_on=MONDAY + timedelta(days=14),
+        reason="Staff training",
+    )
+    body = {
+        "resourceType": "Appointment",
+        "slot": [{"reference": f"Slot/{slot['id']}"}],
+        "participant": [{"actor": {"reference": f"Patient/{course.patient_id}"}}],
+    }
     text = refused(booker_a.post("/fhir/Appointment", body), 422)
     assert text.startswith("The series was not booked: dose 2")
     assert text.endswith("Nothing was booked; choose another start day.")
@@ -361,14 +432,16 @@ def test_a_slot_for_another_patient_or_a_made_up_slot_is_refused(booker_a, clini
 
 def test_cancelling_by_status_goes_through_the_cancel_service_and_needs_a_reason(booker_a, clinic_a):
     course = make_course(clinic_a, start=MONDAY)
-    created = ok(booker_a.post("/fhir/Appointment", booking(course, clinic_a.chairs.first(),
-                                                            local(clinic_a, MONDAY, 9))), 201)
+    created = ok(
+        booker_a.post("/fhir/Appointment", booking(course, clinic_a.chairs.first(), local(clinic_a, MONDAY, 9))), 201
+    )
     path = f"/fhir/Appointment/{created['id']}"
     text = refused(booker_a.patch(path, {"status": "cancelled"}), 422)
     assert text == "Write why the appointment is cancelled; the reason is kept in its history."
     assert "only cancels" in refused(booker_a.patch(path, {"status": "arrived"}), 422)
-    cancelled = ok(booker_a.put(path, {**created, "status": "cancelled",
-                                       "cancelationReason": {"text": "Patient moved away"}}))
+    cancelled = ok(
+        booker_a.put(path, {**created, "status": "cancelled", "cancelationReason": {"text": "Patient moved away"}})
+    )
     assert cancelled["status"] == "cancelled"
     event = AppointmentEvent.objects.get(appointment_id=created["id"], action=AppointmentEvent.Action.CANCELLED)
     assert event.reason == "Patient moved away" and event.by.api_client.name == "Portal A"
@@ -381,8 +454,9 @@ def test_a_token_asked_for_with_basic_authentication_works_too(client, clinic_a)
 
     made = api_client_create(name="Basic", clinics=[clinic_a], scope="read")
     secret = base64.b64encode(f"{made.client.application.client_id}:{made.client_secret}".encode()).decode()
-    response = client.post("/fhir/oauth/token/", {"grant_type": "client_credentials"},
-                           HTTP_AUTHORIZATION=f"Basic {secret}")
+    response = client.post(
+        "/fhir/oauth/token/", {"grant_type": "client_credentials"}, HTTP_AUTHORIZATION=f"Basic {secret}"
+    )
     assert response.status_code == 200
     assert response.json()["scope"] == "read"
     ok(Fhir(response.json()["access_token"]).get("/fhir/Location"))

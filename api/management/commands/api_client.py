@@ -68,9 +68,10 @@ class Command(BaseCommand):
         self.stdout.write(json.dumps(rows, indent=2))
 
     def _revoke(self, *, client, **options):
-        found = ApiClient.objects.filter(name=client).first() or ApiClient.objects.filter(
-            application__client_id=client
-        ).first()
+        found = (
+            ApiClient.objects.filter(name=client).first()
+            or ApiClient.objects.filter(application__client_id=client).first()
+        )
         if found is None:
             raise CommandError(f"There is no API client {client!r}. `api_client list` shows them.")
         api_client_revoke(client=found)
