@@ -7,6 +7,8 @@ in the request's audit trail.
 
 from __future__ import annotations
 
+from django.http.multipartparser import MultiPartParserError
+from ninja.errors import HttpError
 from ninja.security import HttpBearer
 from oauth2_provider.oauth2_backends import get_oauthlib_core
 
@@ -40,7 +42,11 @@ class ClientToken(HttpBearer):
         return self.authenticate(request, token.strip())
 
     def authenticate(self, request, token: str) -> ApiClient | None:
-        valid, oauth_request = get_oauthlib_core().verify_request(request, scopes=[])
+        try:
+            valid, oauth_request = get_oauthlib_core().verify_request(request, scopes=[])
+        except MultiPartParserError:
+            # oauthlib reads a form body too; a form that cannot be read is the sender's mistake.
+            raise HttpError(400, "The request's body cannot be read. Send FHIR JSON (application/fhir+json).") from None
         access_token = getattr(oauth_request, "access_token", None)
         if not valid or access_token is None:
             return None

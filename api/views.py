@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from ninja import NinjaAPI, Query
 from ninja.errors import AuthenticationError, HttpError, ValidationError
+from ninja.parser import Parser
 from ninja.renderers import BaseRenderer
 
 from api import fhir, ratelimit, schemas, selectors
@@ -41,6 +42,16 @@ class FhirRenderer(BaseRenderer):
         return json.dumps(data)
 
 
+class FhirParser(Parser):
+    """JSON bodies (application/fhir+json or application/json); anything unreadable is a 400, not an error page."""
+
+    def parse_body(self, request):
+        try:
+            return json.loads(request.body)
+        except ValueError:
+            raise HttpError(400, "The request's body is not JSON. Send a FHIR resource as application/fhir+json.") from None
+
+
 api = NinjaAPI(
     title="Chairside FHIR API",
     version="1",
@@ -53,6 +64,7 @@ api = NinjaAPI(
     docs_url=None,  # the interactive page loads its scripts from a CDN; clinics run on closed networks
     openapi_url="/openapi.json",
     renderer=FhirRenderer(),
+    parser=FhirParser(),
 )
 
 ERRORS = {code: schemas.OperationOutcome for code in (400, 401, 403, 404, 429)}
