@@ -354,6 +354,9 @@ def test_a_booking_client_books_a_slot_it_found_through_the_booking_service(book
     assert response["Location"].endswith(f"/fhir/Appointment/{appointment.pk}")
     assert created["start"] == slot["start"] and created["status"] == "booked"
     assert appointment.booked_by.api_client.name == "Portal A"
+    created_entry = LogEntry.objects.get_for_object(appointment).get(action=LogEntry.Action.CREATE)
+    assert created_entry.actor == appointment.booked_by
+    assert created_entry.additional_data == {"via": "api", "api_client": "Portal A"}
     assert appointment.events.get().action == AppointmentEvent.Action.BOOKED
     # The booking wrote its reminders like any other (the outbox).
     assert appointment.reminders.exists()
@@ -460,3 +463,22 @@ def test_a_token_asked_for_with_basic_authentication_works_too(client, clinic_a)
     assert response.status_code == 200
     assert response.json()["scope"] == "read"
     ok(Fhir(response.json()["access_token"]).get("/fhir/Location"))
+
+
+def test_a_search_page_costs_the_same_queries_for_two_appointments_as_for_twelve(reader_a, clinic_a):
+    def search_queries() -> int:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        with CaptureQueriesContext(connection) as captured:
+            ok(reader_a.get("/fhir/Appointment", {"status": "booked"}))
+        return len(captured)
+
+    for index in range(2):
+        book_directly(course=make_course(clinic_a), starts_at=local(clinic_a, MONDAY, 8 + index))
+    few = search_queries()
+    for index in range(10):
+        book_directly(
+            course=make_course(clinic_a), starts_at=local(clinic_a, MONDAY + timedelta(days=1), 8 + index % 8)
+        )
+    assert search_queries() == few
