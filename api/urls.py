@@ -1,10 +1,10 @@
 """/fhir/: the token endpoint and the FHIR API, none of it behind the staff's login (a bearer token instead)."""
 
 from django.contrib.auth.decorators import login_not_required
-from django.urls import path
+from django.urls import path, re_path
 from oauth2_provider.views import TokenView
 
-from api.views import api
+from api.views import api, unknown
 
 app_name = "fhir"
 
@@ -18,4 +18,6 @@ urlpatterns = [
     # OAuth2 client credentials: POST grant_type=client_credentials with the client's id and secret.
     path("oauth/token/", login_not_required(TokenView.as_view()), name="token"),
     *_patterns,
+    # Anything else under /fhir/ (a resource type Chairside does not serve): a FHIR 404, not a web page.
+    re_path(r"^(?P<path>.+)$", login_not_required(unknown), name="unknown"),
 ]

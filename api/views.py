@@ -137,6 +137,13 @@ def _http_error(request, exc):
     return outcome(exc.status_code, str(exc), code="invalid" if exc.status_code < 500 else "exception")
 
 
+def unknown(request, path: str):
+    """Django's view for a path under /fhir/ that no operation serves."""
+    return outcome(
+        404, "This server has no such resource type or operation. GET /fhir/metadata lists them.", code="not-supported"
+    )
+
+
 # --- Search parameters and paging ----------------------------------------------------------------
 
 _PREFIXED = re.compile(r"^(eq|ne|gt|lt|ge|le)?(\d{4}-\d{2}-\d{2})(T[0-9:.]+(?:Z|[+-]\d{2}:\d{2}))?$")

@@ -206,6 +206,8 @@ API_ACCESS: dict[str, str | None] = {
     "fhir:openapi-json": None,
     "fhir:metadata": None,
     "fhir:api-root": None,
+    # Any other path under /fhir/: a 404 OperationOutcome.
+    "fhir:unknown": None,
     "fhir:patient_read": READ,
     "fhir:patient_search": READ,
     "fhir:appointment_read": READ,

@@ -102,6 +102,11 @@ def test_metadata_and_the_openapi_description_are_open_and_say_what_is_supported
     assert "/fhir/Appointment" in openapi["paths"]
 
 
+def test_a_resource_type_the_server_does_not_serve_gets_a_404_operation_outcome(reader_a, anonymous):
+    for fhir_client in (reader_a, anonymous):
+        assert "GET /fhir/metadata lists them" in refused(fhir_client.get("/fhir/Observation"), 404)
+
+
 def test_a_read_only_client_reads_but_cannot_book_or_cancel(reader_a, world, clinic_a):
     course = world["a"]
     ok(reader_a.get(f"/fhir/Patient/{course.patient_id}"))
