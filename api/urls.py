@@ -4,15 +4,15 @@ from django.contrib.auth.decorators import login_not_required
 from django.urls import path, re_path
 from oauth2_provider.views import TokenView
 
-from api.views import api, unknown
+from api.views import api, method_not_allowed, unknown
 
 app_name = "fhir"
 
 _patterns, _app_name, _namespace = api.urls
 for _pattern in _patterns:
     # The API signs its clients in with their bearer token (api.auth); Django's login and the
-    # staff's two-step sign-in stay out of it.
-    login_not_required(_pattern.callback)
+    # staff's two-step sign-in stay out of it (method_not_allowed marks its views so).
+    _pattern.callback = method_not_allowed(_pattern.callback)
 
 urlpatterns = [
     # OAuth2 client credentials: POST grant_type=client_credentials with the client's id and secret.

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db.models import Q
 from django.http import Http404, HttpResponse
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils import timezone
 from ninja import NinjaAPI, Path, Query
 from ninja.errors import AuthenticationError, HttpError, ValidationError
@@ -75,6 +76,8 @@ WRITE_ERRORS = {**ERRORS, 422: schemas.OperationOutcome}
 
 def respond(data: dict, status: int = 200, **headers) -> HttpResponse:
     response = HttpResponse(json.dumps(data), status=status, content_type=fhir.MEDIA_TYPE)
+    # Patients' records: no proxy or client cache may keep them (the pages say the same).
+    add_never_cache_headers(response)
     for name, value in headers.items():
         response[name.replace("_", "-")] = value
     return response
@@ -135,6 +138,21 @@ def _invalid(request, exc):
 @api.exception_handler(HttpError)
 def _http_error(request, exc):
     return outcome(exc.status_code, str(exc), code="invalid" if exc.status_code < 500 else "exception")
+
+
+def method_not_allowed(view):
+    """An operation's URL asked with a method it does not take: a 405 OperationOutcome naming the ones it does."""
+
+    def answer(request, *args, **kwargs):
+        response = view(request, *args, **kwargs)
+        if response.status_code == 405 and response.has_header("Allow"):
+            allowed = response["Allow"]
+            return outcome(405, f"This URL takes {allowed} only.", code="not-supported", Allow=allowed)
+        return response
+
+    answer.csrf_exempt = True
+    answer.login_required = False
+    return answer
 
 
 def unknown(request, path: str):

@@ -35,6 +35,8 @@ def valid(resource: dict) -> dict:
 def ok(response, status: int = 200) -> dict:
     assert response.status_code == status, response.content
     assert response["Content-Type"] == "application/fhir+json"
+    # Patients' records: never kept by a cache on the way.
+    assert "no-store" in response["Cache-Control"]
     return valid(response.json())
 
 
@@ -105,6 +107,12 @@ def test_metadata_and_the_openapi_description_are_open_and_say_what_is_supported
 def test_a_resource_type_the_server_does_not_serve_gets_a_404_operation_outcome(reader_a, anonymous):
     for fhir_client in (reader_a, anonymous):
         assert "GET /fhir/metadata lists them" in refused(fhir_client.get("/fhir/Observation"), 404)
+
+
+def test_a_method_an_operation_does_not_take_gets_a_405_operation_outcome(reader_a):
+    response = reader_a.http.delete("/fhir/Patient/1", HTTP_AUTHORIZATION=f"Bearer {reader_a.token}")
+    assert "takes GET only" in refused(response, 405)
+    assert response["Allow"] == "GET"
 
 
 def test_a_read_only_client_reads_but_cannot_book_or_cancel(reader_a, world, clinic_a):
