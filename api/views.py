@@ -164,7 +164,9 @@ def unknown(request, path: str):
 
 # --- Search parameters and paging ----------------------------------------------------------------
 
-_PREFIXED = re.compile(r"^(eq|ne|gt|lt|ge|le)?(\d{4}-\d{2}-\d{2})(T[0-9:.]+(?:Z|[+-]\d{2}:\d{2}))?$")
+_PREFIXED = re.compile(r"^(eq|ne|gt|lt|ge|le)?(\d{4}-\d{2}-\d{2})(T[0-9:.]+(?:Z|[+-]\d{2}:\d{2}))?$", re.ASCII)
+# A database id as the API takes it: ASCII digits only (str.isdigit also says yes to "²").
+_ID = re.compile(r"[0-9]{1,12}")
 _LOOKUPS = {"eq": "", "gt": "__gt", "lt": "__lt", "ge": "__gte", "le": "__lte"}
 
 
@@ -196,11 +198,11 @@ def _reference_id(value: str | None, kind: str) -> int | None:
     text = value.strip()
     if text.startswith(f"{kind}/"):
         text = text[len(kind) + 1 :]
-    return int(text) if text.isdigit() and len(text) <= 12 else -1
+    return int(text) if _ID.fullmatch(text) else -1
 
 
 def _pk(value: str, what: str) -> int:
-    if not value.isdigit() or len(value) > 12:
+    if not _ID.fullmatch(value):
         raise Http404(f"No such {what}.")
     return int(value)
 
@@ -613,8 +615,8 @@ def slot_search(
     clinic = selectors.clinics_for_client(request.auth).filter(pk=clinic_id).first() if clinic_id else None
     if clinic is None:
         _bad("With a regimen, name one of this client's clinics: location=Location/….")
-    found_regimen = selectors.regimens().filter(**({"pk": int(regimen)} if regimen.isdigit() else {"code": regimen}))
-    found_regimen = found_regimen.first() if len(regimen) <= 12 or not regimen.isdigit() else None
+    by = {"pk": int(regimen)} if _ID.fullmatch(regimen) else {"code": regimen}
+    found_regimen = selectors.regimens().filter(**by).first()
     if found_regimen is None:
         return bundle(request, [], fhir.slot_resource, kind="Slot", count=count, offset=offset)
     today = clinic_today(clinic)

@@ -109,6 +109,13 @@ def test_a_resource_type_the_server_does_not_serve_gets_a_404_operation_outcome(
         assert "GET /fhir/metadata lists them" in refused(fhir_client.get("/fhir/Observation"), 404)
 
 
+def test_an_id_that_is_not_a_plain_number_is_simply_not_found(reader_a, world):
+    # "²" is a digit to Python's str.isdigit, but no number int() reads.
+    for path in ("/fhir/Patient/²", "/fhir/Appointment/1.5", "/fhir/Location/-1"):
+        refused(reader_a.get(path), 404)
+    assert ok(reader_a.get("/fhir/Appointment", {"patient": "Patient/²"}))["total"] == 0
+
+
 def test_a_method_an_operation_does_not_take_gets_a_405_operation_outcome(reader_a):
     response = reader_a.http.delete("/fhir/Patient/1", HTTP_AUTHORIZATION=f"Bearer {reader_a.token}")
     assert "takes GET only" in refused(response, 405)

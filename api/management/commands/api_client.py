@@ -12,7 +12,11 @@ from clinic.models import Clinic
 
 
 def _clinic(value: str) -> Clinic:
-    found = Clinic.objects.filter(pk=int(value)) if value.isdigit() else Clinic.objects.filter(name=value)
+    found = (
+        Clinic.objects.filter(pk=int(value))
+        if value.isascii() and value.isdigit()
+        else Clinic.objects.filter(name=value)
+    )
     clinic = found.first()
     if clinic is None:
         names = ", ".join(Clinic.objects.order_by("name").values_list("name", flat=True))
