@@ -23,7 +23,7 @@ from django.db import models
 from django.db.models import Q, QuerySet
 from django.utils.text import capfirst
 
-from audit.middleware import VIA_ADMIN, VIA_APP
+from audit.middleware import VIA_ADMIN, VIA_API, VIA_APP
 from clinic import dates
 
 # How many entries a page lists; the count says how many there are in all.
@@ -40,7 +40,7 @@ _ACTIONS = {
     LogEntry.Action.DELETE: "Deleted",
     LogEntry.Action.ACCESS: "Viewed",
 }
-_VIA = {VIA_APP: "Chairside", VIA_ADMIN: "Clinic settings (admin)"}
+_VIA = {VIA_APP: "Chairside", VIA_ADMIN: "Clinic settings (admin)", VIA_API: "FHIR API"}
 # No request around the change: `manage.py shell`, a management command or a background job.
 NO_REQUEST = "Shell or background job"
 

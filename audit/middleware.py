@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from auditlog.context import auditlog_value
 from auditlog.middleware import AuditlogMiddleware
 from django.conf import settings
 from django.urls import reverse
@@ -10,6 +11,7 @@ from django.urls import reverse
 # management command, a background job) has no `via`, no user and no address.
 VIA_APP = "app"
 VIA_ADMIN = "admin"
+VIA_API = "api"
 
 
 class AuditMiddleware(AuditlogMiddleware):
@@ -37,3 +39,18 @@ class AuditMiddleware(AuditlogMiddleware):
         via = VIA_ADMIN if request.path.startswith(reverse("admin:index")) else VIA_APP
         data["additional_data"] = {"via": via}
         return data
+
+
+def request_actor_set(actor, *, via: str, **details) -> None:
+    """Name who acts in this request once the view knows it (an API client's bearer token).
+
+    The middleware reads the session's user before any view runs; the API signs its clients
+    in inside the view, so it names them here, and every change and record view of the rest
+    of the request is written as theirs. Outside a request (no middleware context) nothing
+    happens.
+    """
+    context = auditlog_value.get(None)
+    if context is None:
+        return
+    context["actor"] = actor
+    context["additional_data"] = {"via": via, **details}

@@ -90,6 +90,9 @@ INSTALLED_APPS = [
     "accounts",
     "patients",
     "scheduling",
+    # The machine interface: OAuth2 client credentials (django-oauth-toolkit) and the FHIR API.
+    "oauth2_provider",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -207,6 +210,39 @@ AUDITLOG_STORE_JSON_CHANGES = True  # numbers, booleans and empty values keep th
 # anyone made: logging it would also create content types mid-restore.
 AUDITLOG_DISABLE_ON_RAW_SAVE = True
 
+# The FHIR API (api/): hospital systems sign in with OAuth2 client credentials
+# (`manage.py api_client create`), get a bearer token at /fhir/oauth/token/ and read (scope
+# `read`) or also book (scope `book`) for the clinics their client was given. Tokens last
+# API_TOKEN_SECONDS; there are no refresh tokens (a client asks again with its secret).
+# Named so migrations can point at it (api.ApiClient.application), as django-oauth-toolkit asks.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER = {
+    "SCOPES": {"read": "Read patients, appointments, slots and given doses", "book": "Book and cancel appointments"},
+    "DEFAULT_SCOPES": ["read"],
+    "SCOPES_BACKEND_CLASS": "api.oauth.ClientScopes",
+    "OAUTH2_VALIDATOR_CLASS": "api.oauth.ClientValidator",
+    "ACCESS_TOKEN_EXPIRE_SECONDS": env.int("API_TOKEN_SECONDS", default=3600),
+    # RFC 9700 (the OAuth 2.0 security best practice), all of it: tokens stored hashed, never
+    # taken from a query string, no implicit or password grants, https redirect URIs only.
+    "COMPLIANT_BCP_RFC9700_IMPLICIT_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PASSWORD_GRANT": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,
+    "COMPLIANT_BCP_RFC9700_ACCESS_TOKEN_TRANSPORT": True,
+    "COMPLIANT_BCP_RFC9700_AUTHZ_RESPONSE_ISS": True,
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+    "COMPLIANT_BCP_RFC9700_REFRESH_TOKEN": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_SCHEME": True,
+    "COMPLIANT_BCP_RFC9700_REDIRECT_URI_MATCHING": True,
+    "COMPLIANT_BCP_RFC9700_PKCE_REQUIRED": True,
+    "REFRESH_TOKEN_REUSE_PROTECTION": True,
+    "ALLOWED_REDIRECT_URI_SCHEMES": ["https"],
+}
+# Requests one API client may make per window (requests, seconds), counted in the "api" cache.
+API_RATE_LIMIT = (env.int("API_RATE_LIMIT_REQUESTS", default=600), env.int("API_RATE_LIMIT_SECONDS", default=60))
+# Entries a search page holds when the client asks for none (`_count`), and the most it may ask for.
+API_PAGE_SIZE = 50
+API_MAX_PAGE_SIZE = 500
+
 # Email: EMAIL_URL (smtp://user:password@host:port, smtp+tls:// for STARTTLS, smtp+ssl:// for
 # TLS); with DEBUG=1 and none set, emails are written as files under var/mail/ for a person
 # to read.
@@ -282,6 +318,12 @@ CACHES = {
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis_url, "KEY_PREFIX": "chairside"}
         if _redis_url
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "answers"}
+    ),
+    # Each API client's request count in its rate-limit window (api/ratelimit.py), shared the same way.
+    "api": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _redis_url, "KEY_PREFIX": "chairside"}
+        if _redis_url
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "api"}
     ),
 }
 # The queues: CELERY_QUEUE for the minute scan, the planner and other housekeeping, and

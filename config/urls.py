@@ -20,6 +20,8 @@ urlpatterns = [
     # Calendar subscriptions (a clinic's roster, a nurse's chairs): no login, the token is the credential.
     path("feeds/", include("scheduling.feeds.public_urls")),
     path("admin/", admin.site.urls),
+    # The FHIR API for the hospital's other systems (OAuth2 bearer tokens, not staff logins).
+    path("fhir/", include("api.urls")),
 ]
 
 admin.site.site_header = "Chairside administration"

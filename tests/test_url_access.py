@@ -204,7 +204,71 @@ def _fill_piece(pattern) -> str:
     raise AssertionError(f"Unknown URL pattern type {type(pattern)}")
 
 
-PAGES = [page for page in walk() if page.name not in OPEN]
+# The FHIR API (/fhir/) signs its clients in with OAuth2 bearer tokens, never a staff login: a
+# request without a token answers 401, a staff session changes nothing. `API_ACCESS` names the
+# scope each operation needs (None: open, as FHIR's metadata and the OpenAPI description are, and
+# the token endpoint, where the client's id and secret are the credential); tests/api checks the
+# scopes and clinics themselves.
+READ, BOOK = "read", "book"
+API_ACCESS: dict[str, str | None] = {
+    "fhir:token": None,
+    "fhir:openapi-json": None,
+    "fhir:metadata": None,
+    "fhir:api-root": None,
+    # Any other path under /fhir/: a 404 OperationOutcome.
+    "fhir:unknown": None,
+    "fhir:patient_read": READ,
+    "fhir:patient_search": READ,
+    "fhir:appointment_read": READ,
+    "fhir:appointment_search": READ,
+    "fhir:appointment_create": BOOK,
+    # Cancelling: PUT or PATCH of the same URL as the read.
+    "fhir:appointment_update": BOOK,
+    "fhir:appointment_patch": BOOK,
+    "fhir:slot_search": READ,
+    "fhir:schedule_read": READ,
+    "fhir:schedule_search": READ,
+    "fhir:location_read": READ,
+    "fhir:location_search": READ,
+    "fhir:activity_definition_read": READ,
+    "fhir:activity_definition_search": READ,
+    "fhir:medication_administration_read": READ,
+    "fhir:medication_administration_search": READ,
+}
+ALL_PAGES = list(walk())
+API_PAGES = [page for page in ALL_PAGES if page.pattern.startswith("fhir/")]
+PAGES = [page for page in ALL_PAGES if page.name not in OPEN and not page.pattern.startswith("fhir/")]
+
+
+def test_every_api_operation_is_in_the_api_access_table():
+    named = {page.name for page in API_PAGES}
+    unnamed = sorted(page.pattern for page in API_PAGES if not page.name)
+    assert not unnamed, f"Give these API URL patterns a name and an entry in API_ACCESS: {unnamed}"
+    assert named == set(API_ACCESS), (
+        f"API_ACCESS in tests/test_url_access.py: add {sorted(named - set(API_ACCESS))}, "
+        f"remove {sorted(set(API_ACCESS) - named)}"
+    )
+
+
+@pytest.mark.parametrize("page", [page for page in API_PAGES if API_ACCESS.get(page.name)], ids=lambda p: p.key)
+@pytest.mark.parametrize("signed_in", [False, True], ids=["anonymous", "staff session"])
+def test_an_api_operation_without_a_token_answers_401_even_to_a_signed_in_manager(client, users, page, signed_in):
+    if signed_in:
+        client.force_login(users[MANAGER])
+    for method in (client.get, client.post, client.put, client.patch):
+        response = method(page.url, content_type="application/fhir+json")
+        if response.status_code == 405:
+            continue  # not this operation's method
+        assert response.status_code == 401, (page, method, response.status_code)
+        assert response.json()["resourceType"] == "OperationOutcome"
+        assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("page", [page for page in API_PAGES if not API_ACCESS.get(page.name)], ids=lambda p: p.key)
+def test_the_open_api_urls_need_no_login(client, world, page):
+    response = client.post(page.url) if page.name == "fhir:token" else client.get(page.url)
+    assert not _is_login_redirect(response)
+    assert response.status_code in (200, 400, 401, 404), (page, response.status_code)
 
 
 def test_every_page_is_in_the_access_table():
