@@ -9,6 +9,14 @@ from django.db import models
 from clinic.models import Clinic, Regimen
 
 
+def default_language() -> str:
+    """A new patient's language: the installation's (LANGUAGE_CODE, "en-gb" read as "en") when
+    messages can be written in it, else English."""
+    codes = [code for code, _name in settings.LANGUAGES]
+    base = settings.LANGUAGE_CODE.split("-")[0]
+    return settings.LANGUAGE_CODE if settings.LANGUAGE_CODE in codes else base if base in codes else "en"
+
+
 class Patient(models.Model):
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"
@@ -33,8 +41,17 @@ class Patient(models.Model):
     unsubscribed_at = models.DateTimeField(
         null=True, blank=True, help_text="When the patient turned email reminders off from an email link."
     )
+    language = models.CharField(
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default=default_language,
+        help_text="The language of the patient's emails, texts and answer pages.",
+    )
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The credential in the link that stops text messages: random, short enough for a text,
+    # made with the first text that carries it and kept, like the unsubscribe token.
+    sms_stop_token = models.CharField(max_length=32, blank=True, default="", editable=False)
     # The credential in the patient's unsubscribe links: random, so a link names nobody, made
     # on the first reminder and kept, since a link in an old email must go on working.
     unsubscribe_token = models.CharField(max_length=64, blank=True, default="", editable=False)
@@ -47,6 +64,11 @@ class Patient(models.Model):
                 fields=["unsubscribe_token"],
                 condition=~models.Q(unsubscribe_token=""),
                 name="patient_unsubscribe_token_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["sms_stop_token"],
+                condition=~models.Q(sms_stop_token=""),
+                name="patient_sms_stop_token_unique",
             ),
         ]
         indexes = [models.Index(fields=["clinic", "last_name", "first_name"])]

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from clinic.dosing import format_day
 from clinic.inputs import phone_e164, phone_region_for_time_zone
 from clinic.models import Clinic, Regimen
-from patients.models import Patient, TreatmentCourse
+from patients.models import Patient, TreatmentCourse, default_language
 
 # Who may let a course run beside another of its therapy class (clinic managers).
 EXCLUSION_OVERRIDE_PERMISSION = "patients.override_course_exclusion"
@@ -32,6 +32,7 @@ PATIENT_FIELDS = (
     "reminder_consent",
     "reminder_channel",
     "sms_consent",
+    "language",
     "notes",
 )
 
@@ -97,6 +98,20 @@ def patient_unsubscribe_token(*, patient: Patient) -> str:
     return Patient.objects.values_list("unsubscribe_token", flat=True).get(pk=patient.pk)
 
 
+# 16 URL-safe characters, as an answer link's: a text message has room for one more short link.
+SMS_STOP_TOKEN_BYTES = 12
+
+
+def patient_sms_stop_token(*, patient: Patient) -> str:
+    """The random token of the patient's "stop texts" link, made the first time a text carries it and kept."""
+    if patient.sms_stop_token:
+        return patient.sms_stop_token
+    Patient.objects.filter(pk=patient.pk, sms_stop_token="").update(
+        sms_stop_token=secrets.token_urlsafe(SMS_STOP_TOKEN_BYTES)
+    )
+    return Patient.objects.values_list("sms_stop_token", flat=True).get(pk=patient.pk)
+
+
 @transaction.atomic
 def patient_create(
     *,
@@ -110,6 +125,7 @@ def patient_create(
     reminder_consent: bool = False,
     reminder_channel: str = Patient.Channel.EMAIL,
     sms_consent: bool = False,
+    language: str = "",
     notes: str = "",
 ) -> Patient:
     """Register a patient at a clinic. The MRN must not already be in use at that clinic."""
@@ -124,6 +140,7 @@ def patient_create(
         reminder_consent=reminder_consent,
         reminder_channel=reminder_channel,
         sms_consent=sms_consent,
+        language=language or default_language(),
         notes=notes,
     )
     return _save_patient(patient)

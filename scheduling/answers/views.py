@@ -2,7 +2,9 @@
 and the front desk's button that takes a dealt-with answer off their list.
 
 GET only shows the question (mail systems and phones open links to preview them); the POST,
-with its CSRF token, acts. Every view and every answer is in the audit trail.
+with its CSRF token, acts. Every view and every answer is in the audit trail. A page is in the
+patient's language, taken from the link's visit (never from the browser); a link not found,
+or opened too often, is answered in every language, since it names no patient.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -23,7 +25,7 @@ from scheduling.answers.selectors import answers_for_user
 from scheduling.answers.services import AnswerError, patient_answer_handled, patient_answer_record
 from scheduling.models import AnswerLink
 from scheduling.reminders.answer_links import link_refusal
-from scheduling.reminders.content import format_long_moment
+from scheduling.reminders.content import format_long_moment, phone_link, sms_stop_url
 
 TEMPLATES = {
     AnswerLink.Purpose.CONFIRM: "scheduling/answers/confirm.html",
@@ -36,11 +38,15 @@ def _visit(link: AnswerLink) -> dict:
     """What the page shows: the clinic, the time, the patient's first name. No drug, no diagnosis, no surname."""
     appointment = link.appointment
     clinic = appointment.clinic
+    patient = appointment.patient
     return {
         "clinic": clinic,
-        "first_name": appointment.patient.first_name,
+        "clinic_phone_html": phone_link(clinic.phone),
+        "first_name": patient.first_name,
         "when": format_long_moment(link.starts_at, clinic.tz),
         "time_zone": clinic.time_zone,
+        # A patient who gets texts can stop them here: a text with these links has no room for one more.
+        "sms_stop_url": sms_stop_url(patient) if patient.sms_consent else "",
     }
 
 
@@ -54,6 +60,12 @@ def answer(request, token: str):
     if link is None:
         return render(request, "scheduling/answers/invalid.html", status=404)
     record_viewed(link)
+    with translation.override(link.appointment.patient.language):
+        return _answer(request, link)
+
+
+def _answer(request, link: AnswerLink):
+    token = link.token
     context = _visit(link)
     refusal = link_refusal(link, now=timezone.now())
     if refusal:
