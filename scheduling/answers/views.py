@@ -9,6 +9,7 @@ or opened too often, is answered in every language, since it names no patient.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.http import Http404
@@ -46,7 +47,7 @@ def _visit(link: AnswerLink) -> dict:
         "when": format_long_moment(link.starts_at, clinic.tz),
         "time_zone": clinic.time_zone,
         # A patient who gets texts can stop them here: a text with these links has no room for one more.
-        "sms_stop_url": sms_stop_url(patient) if patient.sms_consent else "",
+        "sms_stop_url": sms_stop_url(patient) if settings.SMS_ENABLED and patient.wants_sms_reminders else "",
     }
 
 
