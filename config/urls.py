@@ -18,7 +18,7 @@ urlpatterns = [
     # The links in patients' messages, kept short so a text message holds three (no login).
     path("a/", include("scheduling.answers.patient_urls")),
     # The link in patients' texts that stops them, as short (no login).
-    path("s/", include("scheduling.reminders.sms_stop_urls")),
+    path("s/", include("scheduling.answers.sms_stop_urls")),
     path("admin/", admin.site.urls),
 ]
 

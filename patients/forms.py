@@ -11,7 +11,7 @@ from django.utils import timezone
 from clinic import dates
 from clinic.inputs import EARLIEST_BIRTH, EARLIEST_DAY, NOTE_MAX_LENGTH, BoundedDateField, latest_day, phone_e164
 from clinic.models import Regimen
-from patients.models import Patient, TreatmentCourse
+from patients.models import Patient, TreatmentCourse, default_language
 from patients.services import check_mrn_free, patient_phone_region
 
 
@@ -105,6 +105,8 @@ class PatientForm(forms.ModelForm):
             self.fields["clinic"].queryset = clinics
             if clinics.count() == 1:
                 self.fields["clinic"].initial = clinics.first()
+        # Left out of a post (an older form, a script), the language stays as it was, or the default.
+        self.fields["language"].required = False
 
     def _clinic(self):
         if "clinic" in self.fields:
@@ -119,6 +121,9 @@ class PatientForm(forms.ModelForm):
         if born and born > today:
             raise ValidationError("The date of birth is in the future. Check the year.")
         return born
+
+    def clean_language(self):
+        return self.cleaned_data.get("language") or (self.instance.language if self.instance.pk else default_language())
 
     def clean_phone(self):
         clinic = self._clinic()

@@ -1,5 +1,6 @@
 """The answer pages a patient opens from a message (no login: the link's token is the credential),
-and the front desk's button that takes a dealt-with answer off their list.
+the page that stops their text messages, and the front desk's button that takes a dealt-with
+answer off their list.
 
 GET only shows the question (mail systems and phones open links to preview them); the POST,
 with its CSRF token, acts. Every view and every answer is in the audit trail. A page is in the
@@ -20,6 +21,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.lockouts import client_address
 from audit.history import record_viewed
+from patients.models import Patient
 from scheduling.answers.forms import AnswerForm
 from scheduling.answers.ratelimit import too_many
 from scheduling.answers.selectors import answers_for_user
@@ -27,6 +29,7 @@ from scheduling.answers.services import AnswerError, patient_answer_handled, pat
 from scheduling.models import AnswerLink
 from scheduling.reminders.answer_links import link_refusal
 from scheduling.reminders.content import format_long_moment, phone_link, sms_stop_url
+from scheduling.reminders.outbox import patient_sms_stop
 
 TEMPLATES = {
     AnswerLink.Purpose.CONFIRM: "scheduling/answers/confirm.html",
@@ -85,6 +88,27 @@ def _answer(request, link: AnswerLink):
         return render(request, "scheduling/answers/done.html", {**context, "purpose": link.purpose})
     status = 400 if form.is_bound else 200
     return render(request, TEMPLATES[link.purpose], {**context, "form": form}, status=status)
+
+
+@login_not_required
+@never_cache
+@require_http_methods(["GET", "POST"])
+def sms_stop(request, token: str):
+    """The link that stops a patient's texts: GET asks (phones preview links), the POST stops them."""
+    if too_many(address=client_address(request), token=token):
+        return render(request, "scheduling/answers/too_many.html", status=429)
+    patient = Patient.objects.select_related("clinic").filter(sms_stop_token=token).first() if token else None
+    if patient is None:
+        return render(request, "scheduling/reminders/sms_stop_invalid.html", status=404)
+    with translation.override(patient.language):
+        if request.method == "POST":
+            patient_sms_stop(patient=patient)
+            return render(request, "scheduling/reminders/sms_stop_done.html", {"clinic": patient.clinic})
+        return render(
+            request,
+            "scheduling/reminders/sms_stop.html",
+            {"clinic": patient.clinic, "already": not patient.sms_consent},
+        )
 
 
 @require_POST

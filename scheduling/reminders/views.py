@@ -1,5 +1,5 @@
 """Reminder pages: the clinic-wide list of failed reminders, their retry (one, or all of a period),
-and the patient's links that stop reminder emails or text messages (in the patient's language)."""
+and the patient's link that stops reminder emails (in the patient's language)."""
 
 from __future__ import annotations
 
@@ -12,16 +12,13 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.lockouts import client_address
 from patients.models import Patient
-from scheduling.answers.ratelimit import too_many
 from scheduling.models import Reminder
 from scheduling.reminders.content import patient_id_from_signed_unsubscribe_token
 from scheduling.reminders.forms import RetryFailedForm
 from scheduling.reminders.outbox import (
     ReminderError,
     failed_in_period,
-    patient_sms_stop,
     patient_unsubscribe,
     reminder_retry,
     reminders_retry_failed,
@@ -115,25 +112,4 @@ def unsubscribe(request, token: str):
             request,
             "scheduling/reminders/unsubscribe.html",
             {"clinic": patient.clinic, "already": patient.unsubscribed_at is not None},
-        )
-
-
-@login_not_required
-@never_cache
-@require_http_methods(["GET", "POST"])
-def sms_stop(request, token: str):
-    """The link that stops a patient's texts: GET asks (phones preview links), the POST stops them."""
-    if too_many(address=client_address(request), token=token):
-        return render(request, "scheduling/answers/too_many.html", status=429)
-    patient = Patient.objects.select_related("clinic").filter(sms_stop_token=token).first() if token else None
-    if patient is None:
-        return render(request, "scheduling/reminders/sms_stop_invalid.html", status=404)
-    with translation.override(patient.language):
-        if request.method == "POST":
-            patient_sms_stop(patient=patient)
-            return render(request, "scheduling/reminders/sms_stop_done.html", {"clinic": patient.clinic})
-        return render(
-            request,
-            "scheduling/reminders/sms_stop.html",
-            {"clinic": patient.clinic, "already": not patient.sms_consent},
         )

@@ -2,10 +2,10 @@
 
 from django.urls import path
 
-from scheduling.reminders import views as views_reminders
+from scheduling.answers import views as views_answers
 
 app_name = "sms_stop"
 
 urlpatterns = [
-    path("<str:token>/", views_reminders.sms_stop, name="stop"),
+    path("<str:token>/", views_answers.sms_stop, name="stop"),
 ]
