@@ -11,7 +11,7 @@ from django.utils import timezone
 from clinic import dates
 from clinic.inputs import EARLIEST_BIRTH, EARLIEST_DAY, NOTE_MAX_LENGTH, BoundedDateField, latest_day, phone_e164
 from clinic.models import Regimen
-from patients.models import Patient, TreatmentCourse, default_language
+from patients.models import Patient, TreatmentCourse
 from patients.services import check_mrn_free, patient_phone_region
 
 
@@ -105,7 +105,8 @@ class PatientForm(forms.ModelForm):
             self.fields["clinic"].queryset = clinics
             if clinics.count() == 1:
                 self.fields["clinic"].initial = clinics.first()
-        # Left out of a post (an older form, a script), the language stays as it was, or the default.
+                self.fields["language"].initial = clinics.first().language
+        # Left out of a post (an older form, a script), the language stays as it was, or the clinic's.
         self.fields["language"].required = False
 
     def _clinic(self):
@@ -123,7 +124,14 @@ class PatientForm(forms.ModelForm):
         return born
 
     def clean_language(self):
-        return self.cleaned_data.get("language") or (self.instance.language if self.instance.pk else default_language())
+        if self.cleaned_data.get("language"):
+            return self.cleaned_data["language"]
+        if self.instance.pk:
+            return self.instance.language
+        # The clinic is cleaned before the language (it comes first in the form); the service
+        # gives the clinic's language for an empty one when no clinic was chosen either.
+        clinic = self.cleaned_data.get("clinic")
+        return clinic.language if clinic else ""
 
     def clean_phone(self):
         clinic = self._clinic()

@@ -6,15 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from clinic.models import Clinic, Regimen
-
-
-def default_language() -> str:
-    """A new patient's language: the installation's (LANGUAGE_CODE, "en-gb" read as "en") when
-    messages can be written in it, else English."""
-    codes = [code for code, _name in settings.LANGUAGES]
-    base = settings.LANGUAGE_CODE.split("-")[0]
-    return settings.LANGUAGE_CODE if settings.LANGUAGE_CODE in codes else base if base in codes else "en"
+from clinic.models import Clinic, Regimen, installation_language
 
 
 class Patient(models.Model):
@@ -44,8 +36,8 @@ class Patient(models.Model):
     language = models.CharField(
         max_length=10,
         choices=settings.LANGUAGES,
-        default=default_language,
-        help_text="The language of the patient's emails, texts and answer pages.",
+        default=installation_language,
+        help_text="The language of the patient's emails, texts and answer pages (a new patient gets the clinic's).",
     )
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

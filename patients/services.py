@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 from clinic.dosing import format_day
 from clinic.inputs import phone_e164, phone_region_for_time_zone
 from clinic.models import Clinic, Regimen
-from patients.models import Patient, TreatmentCourse, default_language
+from patients.models import Patient, TreatmentCourse
 
 # Who may let a course run beside another of its therapy class (clinic managers).
 EXCLUSION_OVERRIDE_PERMISSION = "patients.override_course_exclusion"
@@ -128,7 +128,10 @@ def patient_create(
     language: str = "",
     notes: str = "",
 ) -> Patient:
-    """Register a patient at a clinic. The MRN must not already be in use at that clinic."""
+    """Register a patient at a clinic. The MRN must not already be in use at that clinic.
+
+    Without a `language`, the patient's messages are in the clinic's patients' language.
+    """
     patient = Patient(
         clinic=clinic,
         mrn=mrn.strip(),
@@ -140,7 +143,7 @@ def patient_create(
         reminder_consent=reminder_consent,
         reminder_channel=reminder_channel,
         sms_consent=sms_consent,
-        language=language or default_language(),
+        language=language or clinic.language,
         notes=notes,
     )
     return _save_patient(patient)

@@ -316,6 +316,8 @@ def _reminder_content(reminder: Reminder, *, due_date: date | None) -> ReminderC
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "Auto-Submitted": "auto-generated",
         "X-Chairside-Reminder": str(reminder.pk),
+        # The language it is written in (RFC 3282), for mail clients that read it aloud or translate.
+        "Content-Language": translation.get_language(),
     }
     if reminder.clinic.email:
         headers["Reply-To"] = reminder.clinic.email

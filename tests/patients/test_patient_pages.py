@@ -347,7 +347,18 @@ def test_the_front_desk_sets_a_patients_language_and_the_patient_page_shows_it(c
     client.force_login(front_desk)
     response = client.post(reverse("patients:create"), _new_patient(clinic_a))
     patient = Patient.objects.get()
-    assert response.status_code == 302 and patient.language == "en"  # the installation's, when none is chosen
+    assert response.status_code == 302 and patient.language == "en"  # the clinic's, when none is chosen
+    clinic_a.language = "es"
+    clinic_a.save(update_fields=["language"])
+    assert 'value="es" selected' in client.get(reverse("patients:create")).content.decode()
+    client.post(reverse("patients:create"), _new_patient(clinic_a, mrn="SPANISH-1"))
+    assert Patient.objects.get(mrn="SPANISH-1").language == "es"
+    assert (
+        patient_create(
+            clinic=clinic_a, mrn="S-2", first_name="A", last_name="B", date_of_birth=date(1990, 1, 1)
+        ).language
+        == "es"
+    )
 
     data = _new_patient(clinic_a, mrn=patient.mrn, language="es")
     del data["clinic"]

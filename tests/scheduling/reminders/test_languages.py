@@ -118,7 +118,7 @@ def test_a_spanish_speaking_patient_gets_the_confirmation_in_spanish(clinic_a, c
         "Recibe estos recordatorios",
     )
     _assert_spanish(html, "Asistiré", "Pedir otra hora", "Dejar de recibir recordatorios por correo")
-    assert '<html lang="es">' in html
+    assert '<html lang="es">' in html and message.extra_headers["Content-Language"] == "es"
     assert "<strong>miércoles, 17 de marzo de 2027, a las 10:00</strong>" in html
     (ics,) = [content for _name, content, mimetype in message.attachments if mimetype == "text/calendar"]
     (event,) = Calendar.from_ical(ics).walk("VEVENT")
