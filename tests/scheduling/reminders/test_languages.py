@@ -113,7 +113,7 @@ def test_a_spanish_speaking_patient_gets_the_confirmation_in_spanish(clinic_a, c
         "Estimado/a Lucía:",
         "Su cita en Northside Infusion Centre está reservada.",
         "(hora de Europe/London)",
-        "Cuente con unas",
+        "Cuente con aproximadamente",
         "¿Asistirá? Confírmelo aquí:",
         "Recibe estos recordatorios",
     )
@@ -134,7 +134,7 @@ def test_the_reminder_before_the_visit_is_in_spanish(clinic_a, chair, front_desk
 
     assert content.subject == f"Su cita en {clinic_a.name}: miércoles, 17 de marzo de 2027, a las 10:00"
     _assert_spanish(content.text, "Le recordamos su cita en", "Cuándo:", "Dónde:", "Si no puede venir")
-    _assert_spanish(content.html, "Duración", "unas ")
+    _assert_spanish(content.html, "Duración", "aproximadamente ")
 
 
 def test_the_move_and_cancellation_notices_are_in_spanish(clinic_a, chair, front_desk):
@@ -231,7 +231,7 @@ def test_the_dose_due_messages_are_in_spanish(clinic_a, sms):
         content = reminder_content(row, due_date=date(2027, 4, 1))
         if channel == "email":
             assert content.subject == f"Es hora de reservar su próxima visita en {clinic_a.name}"
-            _assert_spanish(content.text, "corresponde hacia el jueves, 1 de abril de 2027")
+            _assert_spanish(content.text, "debería ser hacia el jueves, 1 de abril de 2027")
         else:
             assert content.text.startswith("Lucia, es hora de reservar su proxima cita en Northside Infusion Centre")
             assert "(hacia el jueves, 1 de abril de 2027)" in content.text and "No recibir SMS: " in content.text
