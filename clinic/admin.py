@@ -440,7 +440,7 @@ class ClinicAdmin(ChairsideAdmin):
             },
         ),
         ("Booking and nurse rules", {"fields": ["slot_minutes", "patients_per_nurse", "starts_per_nurse"]}),
-        ("Reminders", {"fields": ["reminder_days_before", "reminder_local_time", "due_soon_days"]}),
+        ("Reminders", {"fields": ["reminder_days_before", "reminder_local_time", "due_soon_days", "language"]}),
         ("Signing in", {"fields": ["require_mfa_for_managers", "require_mfa_for_everyone"]}),
     ]
 

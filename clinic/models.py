@@ -43,6 +43,14 @@ class Weekday(models.IntegerChoices):
     SUNDAY = 6, "Sunday"
 
 
+def installation_language() -> str:
+    """The language a clinic's patients get unless told otherwise: the installation's LANGUAGE_CODE
+    ("en-gb" read as "en") when messages can be written in it, else English."""
+    codes = [code for code, _name in settings.LANGUAGES]
+    base = settings.LANGUAGE_CODE.split("-")[0]
+    return settings.LANGUAGE_CODE if settings.LANGUAGE_CODE in codes else base if base in codes else "en"
+
+
 class Clinic(models.Model):
     name = models.CharField(max_length=120, unique=True)
     time_zone = models.CharField(
@@ -82,6 +90,13 @@ class Clinic(models.Model):
     reminder_local_time = models.TimeField(default="09:00", help_text="Local time of day at which reminders are sent.")
     due_soon_days = models.PositiveSmallIntegerField(
         default=21, help_text="Remind a patient to book when the next dose is due within this many days."
+    )
+    language = models.CharField(
+        "patients' language",
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default=installation_language,
+        help_text="The language a new patient's messages are in; each patient's own can be changed on their form.",
     )
     active = models.BooleanField(default=True)
     # Two-step sign-in (an authenticator app's code after the password). On for managers by

@@ -14,6 +14,7 @@ from pathlib import Path
 import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext_lazy as _
 from kombu import Exchange, Queue
 
 from config.logging import logging_config
@@ -179,6 +180,11 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 LANGUAGE_CODE = "en-gb"
+# The languages a patient's messages and answer pages come in (Patient.language); staff pages
+# stay English. Translations are in locale/<code>/LC_MESSAGES/django.po, compiled to the .mo
+# beside it (README, "Languages").
+LANGUAGES = [("en", _("English")), ("es", _("Spanish"))]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"  # stored and computed in UTC; shown in each clinic's own time zone
 USE_I18N = True
 USE_TZ = True

@@ -19,6 +19,8 @@ urlpatterns = [
     path("a/", include("scheduling.answers.patient_urls")),
     # Calendar subscriptions (a clinic's roster, a nurse's chairs): no login, the token is the credential.
     path("feeds/", include("scheduling.feeds.public_urls")),
+    # The link in patients' texts that stops them, as short (no login).
+    path("s/", include("scheduling.answers.sms_stop_urls")),
     path("admin/", admin.site.urls),
     # The FHIR API for the hospital's other systems (OAuth2 bearer tokens, not staff logins).
     path("fhir/", include("api.urls")),

@@ -84,6 +84,7 @@ class PatientForm(forms.ModelForm):
             "reminder_consent",
             "reminder_channel",
             "sms_consent",
+            "language",
             "notes",
         ]
         widgets = {
@@ -104,6 +105,9 @@ class PatientForm(forms.ModelForm):
             self.fields["clinic"].queryset = clinics
             if clinics.count() == 1:
                 self.fields["clinic"].initial = clinics.first()
+                self.fields["language"].initial = clinics.first().language
+        # Left out of a post (an older form, a script), the language stays as it was, or the clinic's.
+        self.fields["language"].required = False
 
     def _clinic(self):
         if "clinic" in self.fields:
@@ -118,6 +122,16 @@ class PatientForm(forms.ModelForm):
         if born and born > today:
             raise ValidationError("The date of birth is in the future. Check the year.")
         return born
+
+    def clean_language(self):
+        if self.cleaned_data.get("language"):
+            return self.cleaned_data["language"]
+        if self.instance.pk:
+            return self.instance.language
+        # The clinic is cleaned before the language (it comes first in the form); the service
+        # gives the clinic's language for an empty one when no clinic was chosen either.
+        clinic = self.cleaned_data.get("clinic")
+        return clinic.language if clinic else ""
 
     def clean_phone(self):
         clinic = self._clinic()

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from clinic.models import Clinic, Regimen
+from clinic.models import Clinic, Regimen, installation_language
 
 
 class Patient(models.Model):
@@ -33,8 +33,17 @@ class Patient(models.Model):
     unsubscribed_at = models.DateTimeField(
         null=True, blank=True, help_text="When the patient turned email reminders off from an email link."
     )
+    language = models.CharField(
+        max_length=10,
+        choices=settings.LANGUAGES,
+        default=installation_language,
+        help_text="The language of the patient's emails, texts and answer pages (a new patient gets the clinic's).",
+    )
     notes = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The credential in the link that stops text messages: random, short enough for a text,
+    # made with the first text that carries it and kept, like the unsubscribe token.
+    sms_stop_token = models.CharField(max_length=32, blank=True, default="", editable=False)
     # The credential in the patient's unsubscribe links: random, so a link names nobody, made
     # on the first reminder and kept, since a link in an old email must go on working.
     unsubscribe_token = models.CharField(max_length=64, blank=True, default="", editable=False)
@@ -47,6 +56,11 @@ class Patient(models.Model):
                 fields=["unsubscribe_token"],
                 condition=~models.Q(unsubscribe_token=""),
                 name="patient_unsubscribe_token_unique",
+            ),
+            models.UniqueConstraint(
+                fields=["sms_stop_token"],
+                condition=~models.Q(sms_stop_token=""),
+                name="patient_sms_stop_token_unique",
             ),
         ]
         indexes = [models.Index(fields=["clinic", "last_name", "first_name"])]

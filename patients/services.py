@@ -34,6 +34,7 @@ PATIENT_FIELDS = (
     "reminder_consent",
     "reminder_channel",
     "sms_consent",
+    "language",
     "notes",
 )
 
@@ -99,6 +100,20 @@ def patient_unsubscribe_token(*, patient: Patient) -> str:
     return Patient.objects.values_list("unsubscribe_token", flat=True).get(pk=patient.pk)
 
 
+# 16 URL-safe characters, as an answer link's: a text message has room for one more short link.
+SMS_STOP_TOKEN_BYTES = 12
+
+
+def patient_sms_stop_token(*, patient: Patient) -> str:
+    """The random token of the patient's "stop texts" link, made the first time a text carries it and kept."""
+    if patient.sms_stop_token:
+        return patient.sms_stop_token
+    Patient.objects.filter(pk=patient.pk, sms_stop_token="").update(
+        sms_stop_token=secrets.token_urlsafe(SMS_STOP_TOKEN_BYTES)
+    )
+    return Patient.objects.values_list("sms_stop_token", flat=True).get(pk=patient.pk)
+
+
 @transaction.atomic
 def patient_create(
     *,
@@ -112,9 +127,13 @@ def patient_create(
     reminder_consent: bool = False,
     reminder_channel: str = Patient.Channel.EMAIL,
     sms_consent: bool = False,
+    language: str = "",
     notes: str = "",
 ) -> Patient:
-    """Register a patient at a clinic. The MRN must not already be in use at that clinic."""
+    """Register a patient at a clinic. The MRN must not already be in use at that clinic.
+
+    Without a `language`, the patient's messages are in the clinic's patients' language.
+    """
     patient = Patient(
         clinic=clinic,
         mrn=mrn.strip(),
@@ -126,6 +145,7 @@ def patient_create(
         reminder_consent=reminder_consent,
         reminder_channel=reminder_channel,
         sms_consent=sms_consent,
+        language=language or clinic.language,
         notes=notes,
     )
     return _save_patient(patient)

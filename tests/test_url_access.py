@@ -30,9 +30,9 @@ STAFF = frozenset({FRONT_DESK, NURSE, MANAGER})
 BOOKERS = frozenset({FRONT_DESK, MANAGER})
 
 # Pages open without a login: logging in, the health check, and the links a patient follows
-# from a message: unsubscribing, and answering (confirm, cancel, another time). Their token is
+# from a message: unsubscribing, stopping texts, and answering (confirm, cancel, another time). Their token is
 # the credential; tests/scheduling/answers checks them.
-OPEN = {"login", "health", "scheduling:reminders_unsubscribe", "answers:answer", "feeds:calendar"}
+OPEN = {"login", "health", "scheduling:reminders_unsubscribe", "answers:answer", "feeds:calendar", "sms_stop:stop"}
 # A calendar feed (feeds:calendar) is open too: its token is the credential; tests/scheduling/exchange checks it.
 
 # Which roles may open each page. A user with no role may only see the home page (which tells

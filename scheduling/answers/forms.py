@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from scheduling.answers.services import NOTE_MAX_LENGTH
 from scheduling.models import AnswerLink
@@ -15,7 +16,7 @@ class AnswerForm(forms.Form):
         max_length=NOTE_MAX_LENGTH,
         widget=forms.Textarea(attrs={"rows": 3}),
         error_messages={
-            "max_length": f"Write at most {NOTE_MAX_LENGTH} characters; the clinic will call you for the rest."
+            "max_length": _("Write at most %(limit_value)d characters; the clinic will call you for the rest.")
         },
     )
 
@@ -23,8 +24,8 @@ class AnswerForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.initial.setdefault("purpose", purpose)
         if purpose == AnswerLink.Purpose.CANCEL:
-            self.fields["note"].label = "Why are you cancelling? (optional)"
+            self.fields["note"].label = _("Why are you cancelling? (optional)")
         elif purpose == AnswerLink.Purpose.OTHER_TIME:
-            self.fields["note"].label = "Which days or times suit you better? (optional)"
+            self.fields["note"].label = _("Which days or times suit you better? (optional)")
         else:
             del self.fields["note"]

@@ -6,6 +6,7 @@ import logging
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from scheduling.answers.ratelimit import address_hash
 from scheduling.booking.services import BookingError, booking_cancel, lock_appointment
@@ -28,7 +29,7 @@ HISTORY = {
 
 
 class AnswerError(Exception):
-    """The link cannot act; the message is the sentence the patient reads."""
+    """The link cannot act; the message is the sentence the patient reads, in the active language."""
 
 
 def _with_note(sentence: str, note: str) -> str:
@@ -48,10 +49,12 @@ def patient_answer_record(*, token: str, purpose: str, note: str = "", address: 
     """
     link = AnswerLink.objects.select_for_update().filter(token=token).first()
     if link is None:
-        raise AnswerError("This link is not valid. Check that the whole link was copied.")
+        raise AnswerError(gettext("This link is not valid. Check that the whole link was copied."))
     if link.purpose != purpose:
         # A link does one thing: a confirmation link never cancels.
-        raise AnswerError("This link cannot do that. Use the link for what you want to do, or call the clinic.")
+        raise AnswerError(
+            gettext("This link cannot do that. Use the link for what you want to do, or call the clinic.")
+        )
     appointment = lock_appointment(link.appointment_id)
     link.appointment = appointment
     now = timezone.now()

@@ -185,6 +185,8 @@ def fill_people_create(
                 phone=f"{plan.phone_prefix}{rng.randint(0, 99):02d}",
                 reminder_consent=True,
                 reminder_channel=Patient.Channel.EMAIL,
+                # Some of the New York clinic's patients read their messages in Spanish.
+                language="es" if plan.key == "new-york" and index % 4 == 0 else "en",
                 notes=rng.choice(PATIENT_NOTES),
             )
         )

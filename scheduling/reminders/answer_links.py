@@ -14,6 +14,7 @@ from datetime import datetime
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from scheduling.models import AnswerLink, Appointment
 
@@ -58,16 +59,56 @@ def answer_urls(appointment: Appointment) -> dict[str, str]:
 
 
 def link_refusal(link: AnswerLink, *, now: datetime) -> str:
-    """'' while the link may still act, else the sentence the patient reads instead."""
+    """'' while the link may still act, else the sentence the patient reads instead (in the active language)."""
     appointment = link.appointment
     clinic = appointment.clinic
-    call = f"Please call {clinic.name}" + (f" on {clinic.phone}" if clinic.phone else "")
+    names = {"clinic": clinic.name, "phone": clinic.phone}
     if link.used_at is not None:
-        return f"This link has already been used. {call} if something has changed."
+        if clinic.phone:
+            return (
+                gettext(
+                    "This link has already been used. Please call %(clinic)s on %(phone)s if something has changed."
+                )
+                % names
+            )
+        return gettext("This link has already been used. Please call %(clinic)s if something has changed.") % names
     if appointment.status == Appointment.Status.CANCELLED:
-        return f"This appointment has been cancelled. {call} to book another."
+        if clinic.phone:
+            return (
+                gettext("This appointment has been cancelled. Please call %(clinic)s on %(phone)s to book another.")
+                % names
+            )
+        return gettext("This appointment has been cancelled. Please call %(clinic)s to book another.") % names
     if link.starts_at != appointment.starts_at:
-        return f"This appointment has moved since this message was sent. Use the links in the latest message, or {call[0].lower()}{call[1:]}."
+        if clinic.phone:
+            return (
+                gettext(
+                    "This appointment has moved since this message was sent. Use the links in the latest message, "
+                    "or please call %(clinic)s on %(phone)s."
+                )
+                % names
+            )
+        return (
+            gettext(
+                "This appointment has moved since this message was sent. Use the links in the latest message, "
+                "or please call %(clinic)s."
+            )
+            % names
+        )
     if appointment.status != Appointment.Status.BOOKED or now >= appointment.starts_at:
-        return f"This appointment has already started, so the link no longer works. {call} if you need anything."
+        if clinic.phone:
+            return (
+                gettext(
+                    "This appointment has already started, so the link no longer works. "
+                    "Please call %(clinic)s on %(phone)s if you need anything."
+                )
+                % names
+            )
+        return (
+            gettext(
+                "This appointment has already started, so the link no longer works. "
+                "Please call %(clinic)s if you need anything."
+            )
+            % names
+        )
     return ""

@@ -8,6 +8,11 @@ What a patient reads says when and where, in their clinic's time, and how to rea
 clinic. It never names a drug, a dose or a diagnosis: an email can be read over a
 shoulder or on a shared screen. Each one carries a link that turns reminder emails off
 without logging in; its token is random, kept on the patient, and names nobody.
+
+Everything a patient reads is in the patient's language (`Patient.language`): the
+content is built under `translation.override`, the templates mark their words with
+`{% translate %}` and `{% blocktranslate %}`, and dates follow `clinic.dates`' patient
+formats in that language. What staff read of a row (its reasons, its history) stays English.
 """
 
 from __future__ import annotations
@@ -20,11 +25,13 @@ from django.conf import settings
 from django.core import signing
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.html import format_html
+from django.utils.translation import gettext, ngettext, pgettext
 from icalendar import Calendar, Event
 
 from clinic import dates
-from patients.services import patient_unsubscribe_token
+from patients.services import patient_sms_stop_token, patient_unsubscribe_token
 from scheduling.models import Appointment, AppointmentEvent, Reminder
 from scheduling.reminders.answer_links import answer_urls
 from scheduling.reminders.sms import MAX_LENGTH as SMS_MAX_LENGTH
@@ -82,20 +89,34 @@ def unsubscribe_url(patient) -> str:
     return settings.SITE_URL + reverse("scheduling:reminders_unsubscribe", args=[token])
 
 
+def phone_link(phone: str) -> str:
+    """The clinic's phone number as a link a phone can call, for an HTML message or page ('' without one)."""
+    return format_html('<a href="tel:{}">{}</a>', phone.replace(" ", ""), phone) if phone else ""
+
+
+def sms_stop_url(patient) -> str:
+    """The link in a text that stops the patient's text messages: short, no login, names nobody."""
+    token = patient_sms_stop_token(patient=patient)
+    return settings.SITE_URL + reverse("sms_stop:stop", args=[token])
+
+
 def format_long_day(day: date) -> str:
-    """A date the way a letter writes it: Monday 8 March 2027."""
+    """A date the way a letter writes it, in the active language: Monday 8 March 2027."""
     return dates.written_out(day)
 
 
 def format_long_moment(moment: datetime, tz) -> str:
+    """A day and time the way a letter writes it, in the active language: Monday 8 March 2027 at 10:00."""
     local = moment.astimezone(tz)
-    return f"{format_long_day(local.date())} at {local:%H:%M}"
+    return pgettext("a day and a time of day", "%(day)s at %(time)s") % {
+        "day": format_long_day(local.date()),
+        "time": f"{local:%H:%M}",
+    }
 
 
 def format_short_moment(moment: datetime, tz) -> str:
-    """A moment the way a text message gives it: Mon 8 Mar 10:00."""
-    local = moment.astimezone(tz)
-    return f"{local:%a} {local.day} {local:%b} {local:%H:%M}"
+    """A moment the way a text message gives it, in the active language: Mon 8 Mar 10:00."""
+    return dates.text_moment(moment.astimezone(tz))
 
 
 # The messages that ask the patient to confirm, cancel or ask for another time (links in them).
@@ -104,12 +125,18 @@ ASKING_KINDS = (Reminder.Kind.APPOINTMENT_UPCOMING, Reminder.Kind.BOOKING_CONFIR
 
 def _context(reminder: Reminder, *, due_date: date | None, visits: list[Appointment]) -> dict:
     clinic = reminder.clinic
+    address_line = ", ".join(line.strip() for line in clinic.address.splitlines() if line.strip())
     context = {
         "reminder": reminder,
         "first_name": reminder.patient.first_name,
         "clinic": clinic,
-        "clinic_address_line": ", ".join(line.strip() for line in clinic.address.splitlines() if line.strip()),
+        "clinic_address_line": address_line,
         "unsubscribe_url": unsubscribe_url(reminder.patient),
+        # Plain values for {% blocktranslate %}: the same sentence serves the text and the HTML email.
+        "clinic_name": clinic.name,
+        "clinic_phone": clinic.phone,
+        "clinic_phone_html": phone_link(clinic.phone),
+        "where": f"{clinic.name}, {address_line}" if address_line else clinic.name,
     }
     appointment = reminder.appointment
     if appointment is not None:
@@ -161,10 +188,10 @@ def notice_appointments(reminder: Reminder) -> list[Appointment]:
 def _duration(minutes: int) -> str:
     hours, rest = divmod(minutes, 60)
     if hours and rest:
-        return f"{hours} h {rest} min"
+        return gettext("%(hours)s h %(minutes)s min") % {"hours": hours, "minutes": rest}
     if hours:
-        return f"{hours} hour{'s' if hours > 1 else ''}"
-    return f"{rest} minutes"
+        return ngettext("%(hours)s hour", "%(hours)s hours", hours) % {"hours": hours}
+    return ngettext("%(minutes)s minute", "%(minutes)s minutes", rest) % {"minutes": rest}
 
 
 def calendar_sequence(appointment) -> int:
@@ -174,7 +201,8 @@ def calendar_sequence(appointment) -> int:
 
 
 def visits_calendar(appointments, *, clinic, cancelled: bool = False) -> bytes:
-    """An iCalendar file with one event per visit: start and end, where, and no word of treatment.
+    """An iCalendar file with one event per visit: start and end, where, and no word of treatment,
+    in the active language (the patient's, when a message is built).
 
     `cancelled` makes it a cancellation (METHOD:CANCEL, each event STATUS:CANCELLED, one
     SEQUENCE higher than the visit's last), which removes the events from the calendar.
@@ -191,12 +219,19 @@ def visits_calendar(appointments, *, clinic, cancelled: bool = False) -> bytes:
         event.add("dtstamp", timezone.now())
         event.add("dtstart", appointment.starts_at)
         event.add("dtend", appointment.ends_at)
-        event.add("summary", f"{'Cancelled: ' if cancelled else ''}Appointment at {clinic.name}")
+        summary = gettext("Appointment at %(clinic)s") % {"clinic": clinic.name}
+        if cancelled:
+            summary = gettext("Cancelled: %(appointment)s") % {"appointment": summary}
+        event.add("summary", summary)
         event.add("location", ", ".join(line.strip() for line in clinic.address.splitlines() if line.strip()))
         if cancelled:
             event.add("status", "CANCELLED")
         elif clinic.phone:
-            event.add("description", f"To change or cancel, call {clinic.name} on {clinic.phone}.")
+            event.add(
+                "description",
+                gettext("To change or cancel, call %(clinic)s on %(phone)s.")
+                % {"clinic": clinic.name, "phone": clinic.phone},
+            )
         calendar.add_component(event)
     return calendar.to_ical()
 
@@ -250,15 +285,25 @@ def sms_text(name: str, context: dict) -> str:
 
 
 def reminder_content(reminder: Reminder, *, due_date: date | None = None) -> ReminderContent:
-    """The message for one reminder row (its clinic, patient and appointment loaded), on its channel.
+    """The message for one reminder row (its clinic, patient and appointment loaded), on its channel,
+    in the patient's language.
 
     `due_date` is the day the message is about: the next dose's target date for a due-soon
     or overdue reminder, the lab tests' date for a monitoring one.
     """
+    with translation.override(reminder.patient.language):
+        return _reminder_content(reminder, due_date=due_date)
+
+
+def _reminder_content(reminder: Reminder, *, due_date: date | None) -> ReminderContent:
     name = TEMPLATE_NAMES[reminder.kind]
     visits = notice_appointments(reminder) if reminder.kind in Reminder.BOOKING_NOTICE_KINDS else []
     context = _context(reminder, due_date=due_date, visits=visits)
     if reminder.channel == Reminder.Channel.SMS:
+        if "answer_urls" not in context:
+            # A text without answer links has room for the link that stops texts; one with them
+            # has it on the pages its links open (the answer pages).
+            context["sms_stop_url"] = sms_stop_url(reminder.patient)
         return ReminderContent(
             to=reminder.patient.phone,
             subject="",
@@ -271,6 +316,8 @@ def reminder_content(reminder: Reminder, *, due_date: date | None = None) -> Rem
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
         "Auto-Submitted": "auto-generated",
         "X-Chairside-Reminder": str(reminder.pk),
+        # The language it is written in (RFC 3282), for mail clients that read it aloud or translate.
+        "Content-Language": translation.get_language(),
     }
     if reminder.clinic.email:
         headers["Reply-To"] = reminder.clinic.email

@@ -467,6 +467,25 @@ def patient_unsubscribe(*, patient: Patient) -> bool:
     return True
 
 
+@transaction.atomic
+def patient_sms_stop(*, patient: Patient) -> bool:
+    """Turn text messages off for the patient, from the link in a text or on an answer page.
+
+    Clears the text consent (the patient's history shows the change) and cancels the texts
+    not yet sent; emails are not touched. Returns False when texts were already off.
+    """
+    patient = Patient.objects.select_for_update().get(pk=patient.pk)
+    if not patient.sms_consent:
+        return False
+    patient.sms_consent = False
+    patient.save(update_fields=["sms_consent"])
+    patient_reminders_stop(
+        patient=patient, reason="The patient turned text messages off from a link.", channel=Channel.SMS
+    )
+    logger.info("reminders sms stopped patient=%s", patient.pk)
+    return True
+
+
 def _retry_refusal(reminder: Reminder, *, now: datetime) -> str:
     """'' when a failed reminder may be sent again, else the sentence saying why not."""
     if reminder.status != Status.FAILED:

@@ -18,8 +18,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import BooleanField, ExpressionWrapper, Q
 
 from clinic import dosing
 from clinic.models import Clinic, MonitoringRule
@@ -68,13 +69,32 @@ class _CourseToPlan:
     first_given_on: date | None
     last_given_on: date | None
     planning_failed_at: datetime | None
+    wants_email: bool
+    wants_sms: bool
+
+    @property
+    def channels(self) -> tuple[str, ...]:
+        """The channels the patient wants these reminders on, as `outbox.patient_channels` reads them."""
+        channels = []
+        if self.wants_email:
+            channels.append(Reminder.Channel.EMAIL)
+        if self.wants_sms and settings.SMS_ENABLED:
+            channels.append(Reminder.Channel.SMS)
+        return tuple(channels)
 
 
 _STATE_FIELDS = tuple(field.name for field in fields(_CourseToPlan))
+# What `Patient.wants_email_reminders` and `wants_sms_reminders` say, read in the same query as the state.
+_WANTS_EMAIL = (
+    Q(patient__reminder_consent=True, patient__reminder_channel=Patient.Channel.EMAIL)
+    & Q(patient__unsubscribed_at__isnull=True)
+    & ~Q(patient__email="")
+)
+_WANTS_SMS = Q(patient__sms_consent=True) & ~Q(patient__phone="")
 
 
 def _courses_in_chunks(chunk: int, *, today_at_most: date, lab_regimens) -> Iterator[list[_CourseToPlan]]:
-    """Active courses of patients who want email reminders, `chunk` at a time (keyset paging).
+    """Active courses of patients who want reminders by email or text, `chunk` at a time (keyset paging).
 
     Only the courses that can need a planned reminder: an unbooked dose whose due-soon day
     has come in some clinic (`today_at_most` is the latest clinic's today), or a dose given
@@ -83,17 +103,19 @@ def _courses_in_chunks(chunk: int, *, today_at_most: date, lab_regimens) -> Iter
     may_need = Q(dose_number__isnull=False, booked_count=0, when_needed=False, due_soon_from__lte=today_at_most) | Q(
         first_given_on__isnull=False, regimen_id__in=lab_regimens
     )
+    wanted_channels = _WANTS_EMAIL | _WANTS_SMS if settings.SMS_ENABLED else _WANTS_EMAIL
     base = (
         DoseState.objects.filter(
             may_need,
+            wanted_channels,
             problem=Problem.NONE,
             course__status=TreatmentCourse.Status.ACTIVE,
             clinic__active=True,
-            patient__reminder_consent=True,
-            patient__reminder_channel=Patient.Channel.EMAIL,
-            patient__unsubscribed_at__isnull=True,
         )
-        .exclude(patient__email="")
+        .annotate(
+            wants_email=ExpressionWrapper(_WANTS_EMAIL, output_field=BooleanField()),
+            wants_sms=ExpressionWrapper(_WANTS_SMS, output_field=BooleanField()),
+        )
         .order_by("course_id")
         .values_list(*_STATE_FIELDS)
     )
@@ -122,10 +144,20 @@ def _plan_course(
     lab_specs: dict[int, dosing.RegimenSpec],
     now: datetime,
     existing: dict[str, Reminder],
+    channel: str = Reminder.Channel.EMAIL,
 ) -> list[Wanted]:
-    """The planned reminders this course needs now."""
+    """The planned reminders this course needs now on one channel (each channel keeps its own rows)."""
     today = clinic_today(clinic, now)
-    common = {"clinic_id": clinic.pk, "patient_id": course.patient_id, "course_id": course.course_id}
+    common = {
+        "clinic_id": clinic.pk,
+        "patient_id": course.patient_id,
+        "course_id": course.course_id,
+        "channel": channel,
+    }
+
+    def key(plain: str) -> str:
+        return Reminder.channel_key(plain, channel)
+
     wanted: list[Wanted] = []
 
     # A patient with a visit booked gets that visit's reminders, not "please book".
@@ -134,14 +166,16 @@ def _plan_course(
         if status in (dosing.DoseStatus.DUE_SOON, dosing.DoseStatus.DUE):
             wanted.append(
                 Wanted(
-                    key=Reminder.due_soon_key(course.course_id, course.dose_number),
+                    key=key(Reminder.due_soon_key(course.course_id, course.dose_number)),
                     kind=Kind.DOSE_DUE_SOON,
                     due_at=next_local_moment(clinic, now),
                     **common,
                 )
             )
         elif status == dosing.DoseStatus.OVERDUE:
-            overdue = _next_overdue(course.course_id, course.dose_number, clinic=clinic, now=now, existing=existing)
+            overdue = _next_overdue(
+                course.course_id, course.dose_number, clinic=clinic, now=now, existing=existing, channel=channel
+            )
             if overdue is not None:
                 wanted.append(Wanted(kind=Kind.DOSE_OVERDUE, **overdue, **common))
 
@@ -155,7 +189,7 @@ def _plan_course(
                 continue  # programme paperwork is the clinic's job, not the patient's
             wanted.append(
                 Wanted(
-                    key=Reminder.labs_key(course.course_id, item.due_date),
+                    key=key(Reminder.labs_key(course.course_id, item.due_date)),
                     kind=Kind.MONITORING_LABS,
                     due_at=next_local_moment(
                         clinic, now, not_before=item.due_date - timedelta(days=LAB_REMINDER_DAYS_BEFORE)
@@ -167,9 +201,15 @@ def _plan_course(
     return list({item.key: item for item in wanted}.values())
 
 
-def _next_overdue(course_id: int, dose_number: int, *, clinic: Clinic, now: datetime, existing) -> dict | None:
-    """The next weekly overdue reminder for this dose, or None (one is open, or three went)."""
-    rows = [existing.get(Reminder.overdue_key(course_id, dose_number, n)) for n in range(1, OVERDUE_REMINDERS + 1)]
+def _next_overdue(
+    course_id: int, dose_number: int, *, clinic: Clinic, now: datetime, existing, channel: str
+) -> dict | None:
+    """The next weekly overdue reminder for this dose on the channel, or None (one is open, or three went)."""
+
+    def key(number: int) -> str:
+        return Reminder.channel_key(Reminder.overdue_key(course_id, dose_number, number), channel)
+
+    rows = [existing.get(key(n)) for n in range(1, OVERDUE_REMINDERS + 1)]
     if any(row is not None and row.status in OPEN_STATUSES for row in rows):
         return None
     done = [row for row in rows if row is not None and row.status in (Status.SENT, Status.FAILED)]
@@ -180,7 +220,7 @@ def _next_overdue(course_id: int, dose_number: int, *, clinic: Clinic, now: date
         last = max(row.sent_at or row.due_at for row in done)
         not_before = (last + OVERDUE_EVERY).astimezone(clinic.tz).date()
     return {
-        "key": Reminder.overdue_key(course_id, dose_number, len(done) + 1),
+        "key": key(len(done) + 1),
         "due_at": next_local_moment(clinic, now, not_before=not_before),
     }
 
@@ -247,7 +287,13 @@ def reminders_plan(*, now: datetime, chunk: int = PLAN_CHUNK) -> int:
                 if clinic is None:
                     continue
                 try:
-                    planned = _plan_course(course, clinic=clinic, lab_specs=lab_specs, now=now, existing=existing)
+                    planned = [
+                        item
+                        for channel in course.channels
+                        for item in _plan_course(
+                            course, clinic=clinic, lab_specs=lab_specs, now=now, existing=existing, channel=channel
+                        )
+                    ]
                 except Exception:
                     # One course's bad data must not keep every other patient's reminders back.
                     # Ids only: no patient data in logs. The traceback once, not every hour.

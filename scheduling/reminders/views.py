@@ -1,4 +1,5 @@
-"""Reminder pages: the clinic-wide list of failed reminders, their retry (one, or all of a period), and unsubscribing."""
+"""Reminder pages: the clinic-wide list of failed reminders, their retry (one, or all of a period),
+and the patient's link that stops reminder emails (in the patient's language)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -101,12 +103,13 @@ def unsubscribe(request, token: str):
         patient = patients.filter(pk=patient_id).first() if patient_id else None
     if patient is None:
         return render(request, "scheduling/reminders/unsubscribe_invalid.html", status=400)
-    if request.method == "POST":
-        # Link scanners in mail systems only GET, so only the confirmation turns reminders off.
-        patient_unsubscribe(patient=patient)
-        return render(request, "scheduling/reminders/unsubscribe_done.html", {"clinic": patient.clinic})
-    return render(
-        request,
-        "scheduling/reminders/unsubscribe.html",
-        {"clinic": patient.clinic, "already": patient.unsubscribed_at is not None},
-    )
+    with translation.override(patient.language):
+        if request.method == "POST":
+            # Link scanners in mail systems only GET, so only the confirmation turns reminders off.
+            patient_unsubscribe(patient=patient)
+            return render(request, "scheduling/reminders/unsubscribe_done.html", {"clinic": patient.clinic})
+        return render(
+            request,
+            "scheduling/reminders/unsubscribe.html",
+            {"clinic": patient.clinic, "already": patient.unsubscribed_at is not None},
+        )

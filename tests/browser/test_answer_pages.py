@@ -54,3 +54,37 @@ def test_a_patient_confirms_from_a_phone_and_every_answer_page_is_accessible(pag
     assert _no_sideways_scroll(page)
     violations = serious_violations(page)
     assert not violations, "\n".join(violations)
+
+
+def test_a_spanish_speaking_patient_cancels_in_spanish_and_stops_texts_from_a_phone(page, live_server, settings):
+    settings.SMS_ENABLED = True
+    settings.SITE_URL = live_server.url  # the stop link on the page points at this server
+    clinic = make_clinic("Northside Infusion Centre")
+    visit = booked_visit(clinic, make_staff("alice", FRONT_DESK, clinic), first_name="Lucía")
+    patient = visit.patient
+    patient.language, patient.phone, patient.sms_consent = "es", "+447700900123", True
+    patient.save(update_fields=["language", "phone", "sms_consent"])
+    token = answer_link(appointment=visit, purpose="cancel").token
+    # The browser asks for English; the page follows the patient.
+    page.context.set_extra_http_headers({"Accept-Language": "en-GB,en;q=0.9"})
+    page.set_viewport_size(PHONE)
+
+    page.goto(f"{live_server.url}/a/{token}/")
+    assert page.locator("html").get_attribute("lang") == "es"
+    assert page.get_by_role("heading", level=1).inner_text() == "Hola, Lucía. ¿Desea cancelar esta cita?"
+    assert _no_sideways_scroll(page)
+    violations = serious_violations(page)
+    assert not violations, "\n".join(violations)
+    page.get_by_label("¿Por qué cancela la cita? (opcional)").fill("Estoy de viaje esa semana.")
+    page.get_by_role("button", name="Cancelar mi cita").click()
+    page.get_by_role("heading", name="Gracias, Lucía").wait_for()
+    answer = PatientAnswer.objects.get()
+    assert (answer.kind, answer.note) == (PatientAnswer.Kind.CANCELLED, "Estoy de viaje esa semana.")
+
+    page.get_by_role("link", name="Dejar de recibir SMS de la clínica").click()
+    page.get_by_role("button", name="Dejar de recibir SMS").click()
+    page.get_by_role("heading", name="SMS desactivados").wait_for()
+    violations = serious_violations(page)
+    assert not violations, "\n".join(violations)
+    patient.refresh_from_db()
+    assert not patient.sms_consent

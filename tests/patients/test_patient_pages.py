@@ -341,3 +341,33 @@ def test_text_message_consent_without_a_mobile_number_is_refused_with_what_was_t
     assert response.status_code == 200
     assert "Text messages need a mobile number" in response.content.decode()
     assert "Lovelace" in response.content.decode()
+
+
+def test_the_front_desk_sets_a_patients_language_and_the_patient_page_shows_it(client, front_desk, clinic_a):
+    client.force_login(front_desk)
+    response = client.post(reverse("patients:create"), _new_patient(clinic_a))
+    patient = Patient.objects.get()
+    assert response.status_code == 302 and patient.language == "en"  # the clinic's, when none is chosen
+    clinic_a.language = "es"
+    clinic_a.save(update_fields=["language"])
+    assert 'value="es" selected' in client.get(reverse("patients:create")).content.decode()
+    client.post(reverse("patients:create"), _new_patient(clinic_a, mrn="SPANISH-1"))
+    assert Patient.objects.get(mrn="SPANISH-1").language == "es"
+    assert (
+        patient_create(
+            clinic=clinic_a, mrn="S-2", first_name="A", last_name="B", date_of_birth=date(1990, 1, 1)
+        ).language
+        == "es"
+    )
+
+    data = _new_patient(clinic_a, mrn=patient.mrn, language="es")
+    del data["clinic"]
+    assert client.post(reverse("patients:edit", args=[patient.pk]), data).status_code == 302
+    patient.refresh_from_db()
+    assert patient.language == "es"
+    page = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    assert "Spanish" in page and '<html lang="en">' in page  # the staff page stays English
+
+    data["language"] = "xx"
+    response = client.post(reverse("patients:edit", args=[patient.pk]), data)
+    assert response.status_code == 200 and "language" in response.context["form"].errors
