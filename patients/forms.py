@@ -84,6 +84,7 @@ class PatientForm(forms.ModelForm):
             "reminder_consent",
             "reminder_channel",
             "sms_consent",
+            "wants_earlier_offers",
             "notes",
         ]
         widgets = {

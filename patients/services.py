@@ -32,6 +32,7 @@ PATIENT_FIELDS = (
     "reminder_consent",
     "reminder_channel",
     "sms_consent",
+    "wants_earlier_offers",
     "notes",
 )
 
@@ -110,6 +111,7 @@ def patient_create(
     reminder_consent: bool = False,
     reminder_channel: str = Patient.Channel.EMAIL,
     sms_consent: bool = False,
+    wants_earlier_offers: bool = False,
     notes: str = "",
 ) -> Patient:
     """Register a patient at a clinic. The MRN must not already be in use at that clinic."""
@@ -124,6 +126,7 @@ def patient_create(
         reminder_consent=reminder_consent,
         reminder_channel=reminder_channel,
         sms_consent=sms_consent,
+        wants_earlier_offers=wants_earlier_offers,
         notes=notes,
     )
     return _save_patient(patient)
