@@ -15,9 +15,10 @@ class SchedulingConfig(AppConfig):
         )
         from patients.models import TreatmentCourse
         from scheduling import receivers, regimen_review
-        from scheduling.models import Appointment
+        from scheduling.models import Appointment, AppointmentEvent
 
         post_save.connect(receivers.appointment_saved, sender=Appointment, dispatch_uid="dose_state_appointment")
+        post_save.connect(receivers.appointment_event_saved, sender=AppointmentEvent, dispatch_uid="offers_chair_freed")
         post_save.connect(receivers.course_saved, sender=TreatmentCourse, dispatch_uid="dose_state_course")
         post_save.connect(receivers.clinic_saved, sender=Clinic, dispatch_uid="dose_state_clinic")
         post_save.connect(receivers.regimen_saved, sender=Regimen, dispatch_uid="dose_state_regimen")
@@ -39,7 +40,15 @@ class SchedulingConfig(AppConfig):
     def _register_audit_trail(self) -> None:
         from auditlog.registry import auditlog
 
-        from scheduling.models import AnswerLink, Appointment, NurseAssignment, PatientAnswer, VisitCheck
+        from scheduling.models import (
+            AnswerLink,
+            Appointment,
+            ChairOpening,
+            NurseAssignment,
+            PatientAnswer,
+            SlotOffer,
+            VisitCheck,
+        )
 
         # Bookings, reschedules, cancellations, visit statuses and nurse assignments: who, when,
         # from where, old and new values. Changes made with QuerySet.update() are not logged, so
@@ -52,3 +61,6 @@ class SchedulingConfig(AppConfig):
         # credential, so the log never keeps it.
         auditlog.register(AnswerLink, mask_fields=["token"], mask_callable="audit.history.hide")
         auditlog.register(PatientAnswer)
+        # Freed chair time and each earlier-time offer: made, answered, taken, ended.
+        auditlog.register(ChairOpening)
+        auditlog.register(SlotOffer)

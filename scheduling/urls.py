@@ -5,6 +5,7 @@ from scheduling.booking.urls import urlpatterns as booking_urls
 from scheduling.capacity.urls import urlpatterns as capacity_urls
 from scheduling.courses.urls import urlpatterns as course_urls
 from scheduling.levelling.urls import urlpatterns as levelling_urls
+from scheduling.offers.urls import urlpatterns as offer_urls
 from scheduling.reactions.urls import urlpatterns as reaction_urls
 from scheduling.reminders.urls import urlpatterns as reminder_urls
 from scheduling.roster.urls import urlpatterns as roster_urls
@@ -24,4 +25,5 @@ urlpatterns = (
     + capacity_urls
     + levelling_urls
     + answer_urls
+    + offer_urls
 )

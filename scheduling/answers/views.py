@@ -22,6 +22,7 @@ from scheduling.answers.ratelimit import too_many
 from scheduling.answers.selectors import answers_for_user
 from scheduling.answers.services import AnswerError, patient_answer_handled, patient_answer_record
 from scheduling.models import AnswerLink
+from scheduling.offers.views import offer_answer
 from scheduling.reminders.answer_links import link_refusal
 from scheduling.reminders.content import format_long_moment
 
@@ -54,6 +55,9 @@ def answer(request, token: str):
     if link is None:
         return render(request, "scheduling/answers/invalid.html", status=404)
     record_viewed(link)
+    if link.offer_id:
+        # An earlier-time offer's link: take this time, or no thanks.
+        return offer_answer(request, link)
     context = _visit(link)
     refusal = link_refusal(link, now=timezone.now())
     if refusal:
