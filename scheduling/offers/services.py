@@ -104,12 +104,15 @@ def _ask_next(opening: ChairOpening, *, now: datetime) -> int:
     if opening.offers.filter(status=Offer.OPEN).exists():
         return 0
     policy = CapacityPolicy.for_clinics([opening.clinic])[opening.clinic_id]
-    asked = set(opening.offers.values_list("course_id", flat=True))
+    # Never the patient whose change freed the time, nor anyone asked about it before.
+    asked = set(opening.offers.values_list("course_id", flat=True)) | {opening.freed_by.course_id}
     # One open offer per course at a time: a patient never holds two times at once.
     busy = set(SlotOffer.objects.filter(status=Offer.OPEN).values_list("course_id", flat=True))
     candidates = opening_candidates(opening, limit=policy.offers_at_once, skip=asked | busy, now=now)
     if not candidates:
-        outcome = "Nobody else's next dose fits this time." if asked else "No patient's next dose fits this time."
+        outcome = (
+            "Nobody else's next dose fits this time." if opening.rounds else "No patient's next dose fits this time."
+        )
         _close(opening, outcome=outcome, now=now)
         return 0
     opening.rounds += 1
@@ -302,7 +305,13 @@ def offer_accept(*, token: str, now: datetime | None = None) -> OfferAnswer:
 
 def _book(offer: SlotOffer) -> Appointment:
     if offer.appointment_id is None:
-        return booking_create(course=offer.course, chair=offer.chair, starts_at=offer.starts_at, booked_by=None)
+        return booking_create(
+            course=offer.course,
+            chair=offer.chair,
+            starts_at=offer.starts_at,
+            booked_by=None,
+            dose_number=offer.dose_number,
+        )
     appointment = offer.appointment
     if appointment.status != Appointment.Status.BOOKED or appointment.starts_at != offer.appointment_starts_at:
         raise BookingError("The visit this offer would move has changed since.", code="visit_changed")
