@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q
+from django.db.models import F, Q
 
 from clinic.dosing import ChairTime
 from patients.models import TreatmentCourse
@@ -100,7 +100,7 @@ def _due(opening: ChairOpening, *, day, skip: set[int], now: datetime) -> Iterat
         )
 
 
-def _booked_later(opening: ChairOpening, *, skip: set[int], now: datetime) -> Iterator[Candidate]:
+def _booked_later(opening: ChairOpening, *, day, skip: set[int], now: datetime) -> Iterator[Candidate]:
     later = (
         Appointment.objects.filter(
             clinic_id=opening.clinic_id,
@@ -109,6 +109,8 @@ def _booked_later(opening: ChairOpening, *, skip: set[int], now: datetime) -> It
             starts_at__lt=opening.ends_at + BOOKED_AHEAD,
             patient__wants_earlier_offers=True,
             course__status=TreatmentCourse.Status.ACTIVE,
+            # Its whole chair time must fit inside the opening.
+            ends_at__lte=F("starts_at") + (opening.ends_at - opening.starts_at),
         )
         .exclude(course_id__in=skip)
         .filter(~Q(pk=opening.freed_by_id))
@@ -124,7 +126,7 @@ def _booked_later(opening: ChairOpening, *, skip: set[int], now: datetime) -> It
             appointment.premed_minutes, appointment.infusion_minutes, appointment.observation_minutes
         )
         dose = planned_dose(course, appointment.dose_number, today=today, exclude_appointment_id=appointment.pk)
-        if dose is not None and dose.block_size > 1:
+        if dose is not None and (dose.block_size > 1 or dose.earliest_date > day):
             continue
         starts_at = _start_inside(
             opening, course=course, chair_time=chair_time, dose=dose, exclude=(appointment.pk,), now=now
@@ -151,7 +153,7 @@ def opening_candidates(opening: ChairOpening, *, limit: int, skip: set[int], now
         if len(found) >= limit:
             return found
     taken = skip | {item.course.pk for item in found}
-    for candidate in _booked_later(opening, skip=taken, now=now):
+    for candidate in _booked_later(opening, day=day, skip=taken, now=now):
         found.append(candidate)
         if len(found) >= limit:
             break
