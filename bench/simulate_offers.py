@@ -13,6 +13,7 @@ its own), and a share of them agreed to be asked about an earlier time.
 
 from __future__ import annotations
 
+import logging
 import os
 import random
 from collections import defaultdict
@@ -40,6 +41,10 @@ class OfferTally:
 
 
 TALLIES: dict[int, OfferTally] = defaultdict(OfferTally)  # by clinic id
+
+
+# One line per offer answered would bury the bench's figures.
+logging.getLogger("scheduling.offers").setLevel(logging.WARNING)
 
 
 def _reach_new_patients(clinic, tally: OfferTally, rng: random.Random) -> None:
