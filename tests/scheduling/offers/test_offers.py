@@ -310,3 +310,16 @@ def test_a_no_show_and_a_move_free_their_time_and_a_visit_booked_does_not(clinic
         booking_mark_no_show(appointment=visit, by=front_desk)
     missed = ChairOpening.objects.get(cause="no_show")
     assert (missed.starts_at, missed.ends_at) == (local(clinic_a, day, 13, 30), local(clinic_a, day, 15))
+
+
+def test_beat_runs_the_offer_scan_every_minute_and_the_task_asks_the_patients(settings, clinic_a, front_desk, day):
+    from scheduling import tasks
+
+    entry = settings.CELERY_BEAT_SCHEDULE["offers-advance"]
+    assert entry["task"] == tasks.offers_advance.name == "scheduling.tasks.offers_advance"
+    assert entry["schedule"] == timedelta(seconds=60)
+    due_course(clinic_a, day, days_into_window=3, first_name="Avery")
+    opening = freed_opening(clinic_a, day, front_desk)
+    assert tasks.offers_advance() == 1
+    assert asked(opening) == ["Avery"]
+    assert tasks.offers_advance() == 0  # asked once: the offer is waiting for an answer
