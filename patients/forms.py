@@ -85,7 +85,6 @@ class PatientForm(forms.ModelForm):
             "reminder_channel",
             "sms_consent",
             "language",
-            "wants_earlier_offers",
             "notes",
         ]
         widgets = {
