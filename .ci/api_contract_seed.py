@@ -25,16 +25,27 @@ chairs = [Chair.objects.create(clinic=clinic, name=f"Chair {number}", position=n
 today = date.today()  # noqa: DTZ011 - a seed relative to the machine's day
 for number, code in enumerate(["ocrevus", "tysabri", "lemtrada", "ocrevus"], start=1):
     patient = Patient.objects.create(
-        clinic=clinic, mrn=f"C{number:04d}", first_name=f"Pat{number}", last_name="Contract",
-        date_of_birth=date(1975, 1, number), email=f"c{number}@patients.example.org",
+        clinic=clinic,
+        mrn=f"C{number:04d}",
+        first_name=f"Pat{number}",
+        last_name="Contract",
+        date_of_birth=date(1975, 1, number),
+        email=f"c{number}@patients.example.org",
     )
     course = TreatmentCourse.objects.create(
         patient=patient, regimen=Regimen.objects.get(code=code), start_date=today - timedelta(days=200)
     )
     given = datetime.combine(today - timedelta(days=200), time(9), tzinfo=UTC)
     Appointment.objects.create(
-        clinic=clinic, chair=chairs[number - 1], patient=patient, course=course, dose_number=1, starts_at=given,
-        ends_at=given + timedelta(hours=3), infusion_minutes=180, status=Appointment.Status.COMPLETED,
+        clinic=clinic,
+        chair=chairs[number - 1],
+        patient=patient,
+        course=course,
+        dose_number=1,
+        starts_at=given,
+        ends_at=given + timedelta(hours=3),
+        infusion_minutes=180,
+        status=Appointment.Status.COMPLETED,
     )
 made = api_client_create(name="Contract tests", clinics=[clinic], scope="book")
 print(json.dumps({"client_id": made.client.application.client_id, "client_secret": made.client_secret}))

@@ -42,7 +42,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
-from bench import migrated_django, throwaway_database
+from bench import migrated_django, simulate_offers, throwaway_database
 
 CHAIRS = 20
 NURSES = 5
@@ -249,10 +249,13 @@ def _run_day(clinic, figures: Figures, by, day: date, rng: random.Random, cancel
     from scheduling.models import Appointment
 
     ahead = Appointment.objects.for_clinic_day(clinic, day + timedelta(days=2)).filter(status=Appointment.Status.BOOKED)
+    cancelled = []
     for appointment in ahead.order_by("pk"):
         if rng.random() < cancel:
             booking_cancel(appointment=appointment, by=by, reason="The patient cannot come")
+            cancelled.append(appointment.pk)
             figures.cancelled += 1
+    simulate_offers.refill_freed(clinic, cancelled)  # earlier-time offers of the freed chairs
     for appointment in Appointment.objects.for_clinic_day(clinic, day).filter(status=Appointment.Status.BOOKED):
         if rng.random() < no_show:
             booking_mark_no_show(appointment=appointment, by=by)
@@ -445,6 +448,7 @@ def main(argv: list[str] | None = None) -> int:
             f"{measured.peak_per_nurse:>11.2f} {measured.mean_peak_per_nurse:>10.2f} {measured.mean_per_nurse:>11.2f} "
             f"{measured.conflicts:>10} {measured.past_closing:>13} {figures.moved:>6} {figures.seconds:>8.0f}s"
         )
+    print(simulate_offers.refilled_line())
     broken = [line for _figures, measured in results for line in measured.broken]
     print(f"rules broken: {len(broken)}")
     for line in broken[:20]:

@@ -369,6 +369,11 @@ CELERY_BEAT_SCHEDULE: dict = {
         "task": "scheduling.tasks.reminders_plan",
         "schedule": crontab(minute=5),  # hourly, so each clinic's local morning is met
     },
+    "offers-advance": {
+        "task": "scheduling.tasks.offers_advance",
+        # Freed chair time is offered, and unanswered offers end, within a minute.
+        "schedule": timedelta(seconds=env.int("OFFERS_ADVANCE_EVERY_SECONDS", default=60)),
+    },
     "regimen-changes-apply-due": {
         "task": "scheduling.tasks.regimen_changes_apply_due",
         # Hourly: a change reviewed for a day takes effect in that day's first hour (settings.TIME_ZONE).

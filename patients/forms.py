@@ -85,6 +85,7 @@ class PatientForm(forms.ModelForm):
             "reminder_channel",
             "sms_consent",
             "language",
+            "wants_earlier_offers",
             "notes",
         ]
         widgets = {

@@ -30,6 +30,14 @@ class Patient(models.Model):
         default=False,
         help_text="The patient agreed to get appointment texts on their phone: confirmations, reminders and notices.",
     )
+    wants_earlier_offers = models.BooleanField(
+        "offers of an earlier time",
+        default=False,
+        help_text=(
+            "The patient agreed to be asked, by their reminder email or text, whether they want an earlier "
+            "time that became free; their booking only moves if they say yes."
+        ),
+    )
     unsubscribed_at = models.DateTimeField(
         null=True, blank=True, help_text="When the patient turned email reminders off from an email link."
     )

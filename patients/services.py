@@ -35,6 +35,7 @@ PATIENT_FIELDS = (
     "reminder_channel",
     "sms_consent",
     "language",
+    "wants_earlier_offers",
     "notes",
 )
 
@@ -128,6 +129,7 @@ def patient_create(
     reminder_channel: str = Patient.Channel.EMAIL,
     sms_consent: bool = False,
     language: str = "",
+    wants_earlier_offers: bool = False,
     notes: str = "",
 ) -> Patient:
     """Register a patient at a clinic. The MRN must not already be in use at that clinic.
@@ -146,6 +148,7 @@ def patient_create(
         reminder_channel=reminder_channel,
         sms_consent=sms_consent,
         language=language or clinic.language,
+        wants_earlier_offers=wants_earlier_offers,
         notes=notes,
     )
     return _save_patient(patient)

@@ -15,9 +15,10 @@ class SchedulingConfig(AppConfig):
         )
         from patients.models import TreatmentCourse
         from scheduling import receivers, regimen_review
-        from scheduling.models import Appointment
+        from scheduling.models import Appointment, AppointmentEvent
 
         post_save.connect(receivers.appointment_saved, sender=Appointment, dispatch_uid="dose_state_appointment")
+        post_save.connect(receivers.appointment_event_saved, sender=AppointmentEvent, dispatch_uid="offers_chair_freed")
         post_save.connect(receivers.course_saved, sender=TreatmentCourse, dispatch_uid="dose_state_course")
         post_save.connect(receivers.clinic_saved, sender=Clinic, dispatch_uid="dose_state_clinic")
         post_save.connect(receivers.regimen_saved, sender=Regimen, dispatch_uid="dose_state_regimen")
@@ -43,9 +44,11 @@ class SchedulingConfig(AppConfig):
             AnswerLink,
             Appointment,
             CalendarFeed,
+            ChairOpening,
             DataTransfer,
             NurseAssignment,
             PatientAnswer,
+            SlotOffer,
             VisitCheck,
         )
 
@@ -69,3 +72,6 @@ class SchedulingConfig(AppConfig):
             mask_callable="audit.history.hide",
         )
         auditlog.register(DataTransfer, exclude_fields=["at"])
+        # Freed chair time and each earlier-time offer: made, answered, taken, ended.
+        auditlog.register(ChairOpening)
+        auditlog.register(SlotOffer)

@@ -1,4 +1,5 @@
-"""Keeps the stored next-dose state in step with every write, whatever path it takes.
+"""Keeps the stored next-dose state in step with every write, whatever path it takes, and writes down
+the chair time each cancellation, move or no-show gives back (for the earlier-time offers).
 
 The booking and visit services, the course pages, the admin and a data fix in the shell all
 save appointments and courses through the ORM: these receivers refresh the course's
@@ -27,12 +28,19 @@ from scheduling import tasks
 from scheduling.availability.loading import closures_between, opening_hours
 from scheduling.doses import dose_states_refresh
 from scheduling.models import Appointment, DoseState
+from scheduling.offers.openings import opening_record
 from scheduling.reminders.outbox import appointment_reminders_sync, planned_reminders_follow_clock
 
 
 def appointment_saved(sender, instance, raw=False, **kwargs) -> None:
     if not raw and instance.course_id:
         dose_states_refresh([instance.course_id])
+
+
+def appointment_event_saved(sender, instance, created=False, raw=False, **kwargs) -> None:
+    """A cancellation, a move or a no-show gives chair time back: it is written down for the offer scan."""
+    if created and not raw:
+        opening_record(event=instance)
 
 
 def course_saved(sender, instance, raw=False, **kwargs) -> None:

@@ -14,6 +14,7 @@ from django.utils import timezone
 from clinic.regimen_changes import regimen_changes_apply_due as apply_due_regimen_changes
 from patients.models import TreatmentCourse
 from scheduling.doses import dose_states_refresh
+from scheduling.offers import services as offers
 from scheduling.reminders import alerts, dispatcher, planner, sender
 
 # Rows claimed per scan round; the scan goes round again while a round is full.
@@ -71,6 +72,12 @@ def reminder_send(self, *, reminder_id: int) -> str:
 def reminder_send_later(reminder_id: int) -> None:
     """Queue the send of one claimed row: what the minute scan calls once its claim commits."""
     reminder_send.delay(reminder_id=reminder_id)
+
+
+@shared_task(name="scheduling.tasks.offers_advance", expires=50, soft_time_limit=50, time_limit=60)
+def offers_advance() -> int:
+    """Every minute: end the offers of an earlier time whose answer time is over, and ask the next patients."""
+    return offers.offers_advance(now=timezone.now())
 
 
 @shared_task(name="scheduling.tasks.dose_states_refresh_regimen", soft_time_limit=25 * 60, time_limit=30 * 60)

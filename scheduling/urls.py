@@ -8,6 +8,7 @@ from scheduling.exports.urls import urlpatterns as export_urls
 from scheduling.feeds.urls import urlpatterns as feed_urls
 from scheduling.imports.urls import urlpatterns as import_urls
 from scheduling.levelling.urls import urlpatterns as levelling_urls
+from scheduling.offers.urls import urlpatterns as offer_urls
 from scheduling.reactions.urls import urlpatterns as reaction_urls
 from scheduling.reminders.urls import urlpatterns as reminder_urls
 from scheduling.roster.urls import urlpatterns as roster_urls
@@ -30,4 +31,5 @@ urlpatterns = (
     + feed_urls
     + import_urls
     + export_urls
+    + offer_urls
 )

@@ -79,6 +79,8 @@ URL_ACCESS: dict[str, frozenset[str]] = {
     "scheduling:reminders_failed": BOOKERS,
     # Taking a patient's cancellation or request for another time off the worklist's list.
     "scheduling:patient_answer_handled": BOOKERS,
+    # Freed chair time and the earlier-time offers made for it: read-only, as the worklist.
+    "scheduling:offers": STAFF,
     "scheduling:reminder_retry": frozenset({MANAGER}),
     "scheduling:reminders_retry_failed": frozenset({MANAGER}),
     # The manager's capacity pages and the list of authorizations about to expire.

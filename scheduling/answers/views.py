@@ -27,6 +27,7 @@ from scheduling.answers.ratelimit import too_many
 from scheduling.answers.selectors import answers_for_user
 from scheduling.answers.services import AnswerError, patient_answer_handled, patient_answer_record
 from scheduling.models import AnswerLink
+from scheduling.offers.views import offer_answer
 from scheduling.reminders.answer_links import link_refusal
 from scheduling.reminders.content import format_long_moment, phone_link, sms_stop_url
 from scheduling.reminders.outbox import patient_sms_stop
@@ -60,10 +61,18 @@ def _visit(link: AnswerLink) -> dict:
 def answer(request, token: str):
     if too_many(address=client_address(request), token=token):
         return render(request, "scheduling/answers/too_many.html", status=429)
-    link = AnswerLink.objects.select_related("appointment__clinic", "appointment__patient").filter(token=token).first()
+    link = (
+        AnswerLink.objects.select_related("appointment__clinic", "appointment__patient", "offer__patient")
+        .filter(token=token)
+        .first()
+    )
     if link is None:
         return render(request, "scheduling/answers/invalid.html", status=404)
     record_viewed(link)
+    if link.offer_id:
+        # An earlier-time offer's link: take this time, or no thanks.
+        with translation.override(link.offer.patient.language):
+            return offer_answer(request, link)
     with translation.override(link.appointment.patient.language):
         return _answer(request, link)
 

@@ -483,6 +483,49 @@ def booking_create(
     return appointment
 
 
+def booking_problem(
+    *, course: TreatmentCourse, chair: Chair, starts_at: datetime, appointment: Appointment | None = None
+) -> str:
+    """Why booking the course's next dose (or moving its booked `appointment`) to this chair and start
+    would be refused, in the sentence the service would give; "" when it would go through.
+
+    The same checks as `booking_create` and `booking_reschedule` with no override, read without
+    their locks and writing nothing: for offering a time before anyone accepts it. The service
+    checks again under its locks when the offer is taken.
+    """
+    clinic = course.patient.clinic
+    try:
+        _check_chair(chair, clinic)
+        day = _local_day(clinic, starts_at)
+        today = _today(clinic)
+        if appointment is None:
+            _check_course(course)
+            _check_review_hold(course)
+            dose = _dose_to_book(course, dose_number=None, today=today)
+            chair_time, exclude = dose.chair_time, ()
+            _check_chair_time(chair_time, regimen=course.regimen, dose_number=dose.dose_number)
+        else:
+            if appointment.status != Appointment.Status.BOOKED:
+                return "This appointment is no longer booked."
+            dose = planned_dose(course, appointment.dose_number, today=today, exclude_appointment_id=appointment.pk)
+            chair_time, exclude = _appointment_chair_time(appointment), (appointment.pk,)
+        number = dose.dose_number if dose else appointment.dose_number
+        if dose is not None:
+            _check_earliest(dose=dose, day=day, user=None, override_reason="")
+        _neighbour_check(course, days={number: day}, first=number, today=today, user=None, override_reason="")
+        _check_slot(
+            clinic=clinic,
+            chair=chair,
+            starts_at=starts_at,
+            chair_time=chair_time,
+            patient_id=course.patient_id,
+            exclude=exclude,
+        )
+    except BookingError as error:
+        return error.message
+    return ""
+
+
 # --- Booking a series -------------------------------------------------------------------------
 
 

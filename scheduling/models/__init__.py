@@ -1,4 +1,5 @@
-"""Scheduling's models: appointments and their history and checks, nurse assignments, the reminder outbox, capacity."""
+"""Scheduling's models: appointments and their history and checks, nurse assignments, the reminder outbox,
+capacity, and the earlier-time offers of freed chair time."""
 
 from scheduling.models.answers import AnswerLink, PatientAnswer
 from scheduling.models.appointments import Appointment, AppointmentEvent, AppointmentQuerySet
@@ -7,6 +8,7 @@ from scheduling.models.checks import VisitCheck
 from scheduling.models.doses import DoseState
 from scheduling.models.exchange import CalendarFeed, DataTransfer
 from scheduling.models.nurses import NurseAssignment
+from scheduling.models.offers import ChairOpening, SlotOffer
 from scheduling.models.reactions import PRESCRIBER_REVIEW_GRADE, InfusionReaction
 from scheduling.models.reminders import Reminder
 
@@ -18,11 +20,13 @@ __all__ = [
     "CalendarFeed",
     "CapacityPolicy",
     "DataTransfer",
+    "ChairOpening",
     "DoseState",
     "InfusionReaction",
     "NurseAssignment",
     "PRESCRIBER_REVIEW_GRADE",
     "PatientAnswer",
     "Reminder",
+    "SlotOffer",
     "VisitCheck",
 ]

@@ -7,6 +7,7 @@ from django.db import models
 
 from clinic.models import Clinic
 from scheduling.models.appointments import Appointment
+from scheduling.models.offers import SlotOffer
 
 
 class AnswerLink(models.Model):
@@ -21,9 +22,24 @@ class AnswerLink(models.Model):
         CONFIRM = "confirm", "Confirm attendance"
         CANCEL = "cancel", "Cancel"
         OTHER_TIME = "other_time", "Ask for another time"
+        TAKE_OFFER = "take_offer", "Take an earlier time"
+        DECLINE_OFFER = "decline_offer", "Say no thanks to an earlier time"
 
-    appointment = models.ForeignKey(Appointment, on_delete=models.PROTECT, related_name="answer_links")
-    purpose = models.CharField(max_length=12, choices=Purpose.choices)
+    # The purposes of an earlier-time offer's links: they name the offer, not a visit.
+    OFFER_PURPOSES = (Purpose.TAKE_OFFER, Purpose.DECLINE_OFFER)
+
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.PROTECT, null=True, blank=True, related_name="answer_links"
+    )
+    offer = models.ForeignKey(
+        SlotOffer,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="answer_links",
+        help_text="The earlier-time offer a take or no-thanks link answers.",
+    )
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
     token = models.CharField(max_length=32, unique=True, editable=False)
     starts_at = models.DateTimeField(help_text="The visit's start when the link was made; it acts only on that time.")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -33,10 +49,21 @@ class AnswerLink(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["appointment", "purpose", "starts_at"], name="answer_link_one_per_visit_time_purpose"
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["offer", "purpose"],
+                condition=models.Q(offer__isnull=False),
+                name="answer_link_one_per_offer_purpose",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(appointment__isnull=False) | models.Q(offer__isnull=False),
+                name="answer_link_names_a_visit_or_an_offer",
+            ),
         ]
 
     def __str__(self) -> str:
+        if self.offer_id:
+            return f"{self.get_purpose_display()} link for offer {self.offer_id}"
         return f"{self.get_purpose_display()} link for appointment {self.appointment_id}"
 
 

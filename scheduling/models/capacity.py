@@ -15,6 +15,8 @@ from clinic.models import Clinic
 
 DEFAULT_OVERLOAD_PERCENT = 85
 SAME_DAY_ONLY = 0
+DEFAULT_OFFERS_AT_ONCE = 3
+DEFAULT_OFFER_MINUTES = 120
 
 
 class CapacityPolicy(models.Model):
@@ -37,6 +39,23 @@ class CapacityPolicy(models.Model):
             "When a manager levels a day, how far a patient's visit may move: 0 keeps it on the same day "
             "(another time), N lets it move up to N days either way, inside its dose's window."
         ),
+    )
+
+    offers_at_once = models.PositiveSmallIntegerField(
+        "earlier-time offers: patients asked at once",
+        default=DEFAULT_OFFERS_AT_ONCE,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text=(
+            "When chair time becomes free, how many patients whose next dose fits it are asked at the same "
+            "time; the first to say yes gets it, and the next ones are asked when all have answered or the "
+            "offers end."
+        ),
+    )
+    offer_minutes = models.PositiveSmallIntegerField(
+        "earlier-time offers: minutes to answer",
+        default=DEFAULT_OFFER_MINUTES,
+        validators=[MinValueValidator(10), MaxValueValidator(48 * 60)],
+        help_text="How long an offer stays open; it always ends when the offered time begins.",
     )
 
     class Meta:

@@ -10,6 +10,7 @@ from django.db.models import Q
 from clinic.models import Clinic
 from patients.models import Patient, TreatmentCourse
 from scheduling.models.appointments import Appointment
+from scheduling.models.offers import SlotOffer
 
 
 def _stamp(moment: datetime) -> str:
@@ -33,6 +34,8 @@ class Reminder(models.Model):
         BOOKING_CONFIRMED = "booking_confirmed", "Booking confirmed"
         APPOINTMENT_MOVED = "appointment_moved", "Appointment moved"
         APPOINTMENT_CANCELLED = "appointment_cancelled", "Appointment cancelled"
+        SLOT_OFFER = "slot_offer", "Earlier time offered"
+        SLOT_OFFER_TAKEN = "slot_offer_taken", "Offered time taken by another patient"
 
     class Channel(models.TextChoices):
         EMAIL = "email", "Email"
@@ -110,9 +113,18 @@ class Reminder(models.Model):
     # The notices written by a booking action (due at once), one row for all the visits it touched.
     BOOKING_NOTICE_KINDS = (Kind.BOOKING_CONFIRMED, Kind.APPOINTMENT_MOVED, Kind.APPOINTMENT_CANCELLED)
 
+    # The messages about an earlier-time offer: the offer is named by the key, not by a visit.
+    OFFER_KINDS = (Kind.SLOT_OFFER, Kind.SLOT_OFFER_TAKEN)
+
     @property
     def useful_until(self) -> datetime:
-        """The moment the message stops being worth sending: the visit's start, or a day after it was due."""
+        """The moment the message stops being worth sending: the visit's start, or a day after it was due.
+
+        An offer is worth sending until it ends; the news that its time was taken, until that time began.
+        """
+        if self.kind in self.OFFER_KINDS:
+            ends, starts = SlotOffer.objects.values_list("expires_at", "starts_at").get(pk=self.offer_id_from_key)
+            return ends if self.kind == self.Kind.SLOT_OFFER else starts
         if self.kind in self.BEFORE_VISIT_KINDS and self.appointment is not None:
             return self.appointment.starts_at
         return self.due_at + self.USEFUL_AFTER_DUE
@@ -120,7 +132,9 @@ class Reminder(models.Model):
     @property
     def useful_until_phrase(self) -> str:
         """`useful_until` in words, for the sentence staff read on a failed reminder."""
-        if self.kind in self.BEFORE_VISIT_KINDS:
+        if self.kind == self.Kind.SLOT_OFFER:
+            return "when the offer ended"
+        if self.kind in self.BEFORE_VISIT_KINDS or self.kind in self.OFFER_KINDS:
             return "when the visit began"
         return "a day after it was due"
 
@@ -177,6 +191,22 @@ class Reminder(models.Model):
     def overdue_key(course_id: int, dose_number: int, number: int) -> str:
         """The `number`th weekly reminder that this dose is overdue."""
         return f"overdue:{course_id}:{dose_number}:{number}"
+
+    @staticmethod
+    def offer_key(offer_id: int) -> str:
+        """One patient asked once about one opening."""
+        return f"offer:{offer_id}"
+
+    @staticmethod
+    def offer_taken_key(offer_id: int) -> str:
+        return f"offer-taken:{offer_id}"
+
+    @property
+    def offer_id_from_key(self) -> int | None:
+        """The earlier-time offer an offer or taken message is about."""
+        if self.kind in self.OFFER_KINDS:
+            return int(self.key.split(":")[1])
+        return None
 
     @staticmethod
     def labs_key(course_id: int, due: date) -> str:

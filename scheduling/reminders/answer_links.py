@@ -16,7 +16,7 @@ from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils.translation import gettext
 
-from scheduling.models import AnswerLink, Appointment
+from scheduling.models import AnswerLink, Appointment, SlotOffer
 
 Purpose = AnswerLink.Purpose
 
@@ -24,6 +24,8 @@ Purpose = AnswerLink.Purpose
 TOKEN_BYTES = 12
 # The messages that ask the patient: a booking confirmation, a move notice, a reminder.
 PURPOSES = (Purpose.CONFIRM, Purpose.CANCEL, Purpose.OTHER_TIME)
+# An earlier-time offer's two answers.
+OFFER_PURPOSES = AnswerLink.OFFER_PURPOSES
 
 
 def _new_token() -> str:
@@ -112,3 +114,25 @@ def link_refusal(link: AnswerLink, *, now: datetime) -> str:
             % names
         )
     return ""
+
+
+# --- The links of an earlier-time offer ------------------------------------------------------
+
+
+def offer_answer_link(*, offer: SlotOffer, purpose: str) -> AnswerLink:
+    """The offer's link for this purpose ("take this time" or "no thanks"), made the first time a message needs it."""
+    found = AnswerLink.objects.filter(offer=offer, purpose=purpose).first()
+    if found is not None:
+        return found
+    try:
+        with transaction.atomic():
+            return AnswerLink.objects.create(
+                offer=offer, purpose=purpose, starts_at=offer.starts_at, token=_new_token()
+            )
+    except IntegrityError:
+        return AnswerLink.objects.get(offer=offer, purpose=purpose)
+
+
+def offer_answer_urls(offer: SlotOffer) -> dict[str, str]:
+    """The two links of an offer's message, by purpose."""
+    return {purpose: answer_url(offer_answer_link(offer=offer, purpose=purpose)) for purpose in OFFER_PURPOSES}

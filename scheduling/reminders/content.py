@@ -32,8 +32,8 @@ from icalendar import Calendar, Event
 
 from clinic import dates
 from patients.services import patient_sms_stop_token, patient_unsubscribe_token
-from scheduling.models import Appointment, AppointmentEvent, Reminder
-from scheduling.reminders.answer_links import answer_urls
+from scheduling.models import Appointment, AppointmentEvent, Reminder, SlotOffer
+from scheduling.reminders.answer_links import answer_urls, offer_answer_urls
 from scheduling.reminders.sms import MAX_LENGTH as SMS_MAX_LENGTH
 from scheduling.reminders.sms import gsm7, gsm7_length, tidy
 
@@ -68,6 +68,8 @@ TEMPLATE_NAMES = {
     Reminder.Kind.BOOKING_CONFIRMED: "booking-confirmed",
     Reminder.Kind.APPOINTMENT_MOVED: "appointment-moved",
     Reminder.Kind.APPOINTMENT_CANCELLED: "appointment-cancelled",
+    Reminder.Kind.SLOT_OFFER: "slot-offer",
+    Reminder.Kind.SLOT_OFFER_TAKEN: "slot-offer-taken",
 }
 
 
@@ -159,9 +161,33 @@ def _context(reminder: Reminder, *, due_date: date | None, visits: list[Appointm
         )
     elif appointment is not None:
         context["short_when"] = format_short_moment(appointment.starts_at, clinic.tz)
+    if reminder.kind in Reminder.OFFER_KINDS:
+        context.update(_offer_context(reminder, clinic))
     context["more_visits"] = max(len(visits) - 1, 0)
     if due_date is not None:
         context["due_day"] = format_long_day(due_date)
+    return context
+
+
+def _offer_context(reminder: Reminder, clinic) -> dict:
+    """An offer's time, how long it is, when the offer ends, the visit it would replace, and its two links."""
+    offer = SlotOffer.objects.get(pk=reminder.offer_id_from_key)
+    minutes = int((offer.ends_at - offer.starts_at).total_seconds() // 60)
+    context = {
+        "offer": offer,
+        "when": format_long_moment(offer.starts_at, clinic.tz),
+        "short_when": format_short_moment(offer.starts_at, clinic.tz),
+        "time_zone": clinic.time_zone,
+        "duration": _duration(minutes),
+        "offer_ends": format_long_moment(offer.expires_at, clinic.tz),
+        "offer_ends_short": format_short_moment(offer.expires_at, clinic.tz),
+        "current_when": format_long_moment(offer.appointment_starts_at, clinic.tz) if offer.appointment_id else "",
+        "current_short_when": (
+            format_short_moment(offer.appointment_starts_at, clinic.tz) if offer.appointment_id else ""
+        ),
+    }
+    if reminder.kind == Reminder.Kind.SLOT_OFFER:
+        context["offer_urls"] = offer_answer_urls(offer)
     return context
 
 

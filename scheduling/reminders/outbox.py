@@ -388,6 +388,43 @@ def booking_messages(*, kind: str, appointments: Sequence[Appointment]) -> Remin
     return Reminder.objects.get(key=keys[0])
 
 
+# --- The messages of an earlier-time offer ---------------------------------------------------
+
+
+@transaction.atomic
+def offer_message(*, kind: str, offer) -> Reminder | None:
+    """Write the offer of an earlier time (`SLOT_OFFER`), or the news that it was taken (`SLOT_OFFER_TAKEN`),
+    due at once on each of the patient's channels. No row when the patient takes no messages."""
+    channels = patient_channels(offer.patient)
+    if not channels:
+        return None
+    if kind == Kind.SLOT_OFFER:
+        key = Reminder.offer_key(offer.pk)
+    elif kind == Kind.SLOT_OFFER_TAKEN:
+        key = Reminder.offer_taken_key(offer.pk)
+    else:
+        raise ValueError(f"{kind} is not an offer message.")
+    now = timezone.now()
+    base = Wanted(
+        key=key,
+        kind=kind,
+        due_at=now,
+        clinic_id=offer.patient.clinic_id,
+        patient_id=offer.patient_id,
+        course_id=offer.course_id,
+    )
+    wanted = _per_channel([base], channels)
+    keys = [item.key for item in wanted]
+    rows_put(wanted, {row.key: row for row in Reminder.objects.select_for_update().filter(key__in=keys)}, now=now)
+    return Reminder.objects.get(key=keys[0])
+
+
+def offer_messages_cancel(*, offer_ids: Iterable[int], reason: str) -> int:
+    """Cancel the offers not sent yet: they ended (answered, taken, expired) before their message went."""
+    keys = [Reminder.channel_key(Reminder.offer_key(pk), channel) for pk in offer_ids for channel in Channel.values]
+    return _cancel(Reminder.objects.filter(kind=Kind.SLOT_OFFER, key__in=keys), reason=reason)
+
+
 def _cancel_notices(rows: list[Reminder], *, reason: str) -> None:
     if rows:
         _cancel(Reminder.objects.filter(pk__in=[row.pk for row in rows]), reason=reason)
@@ -500,6 +537,8 @@ def _retry_refusal(reminder: Reminder, *, now: datetime) -> str:
         )
     if reminder.kind in Reminder.BOOKING_NOTICE_KINDS and appointment.starts_at <= now:
         return "This visit has started, so its notice can no longer be sent. Call the patient instead."
+    if reminder.kind in Reminder.OFFER_KINDS and now >= reminder.useful_until:
+        return "This offer has ended, so its message can no longer be sent."
     if reminder.channel == Channel.SMS and not (settings.SMS_ENABLED and reminder.patient.wants_sms_reminders):
         return "The patient has no phone number or does not want text messages. Check their details first."
     if reminder.channel == Channel.EMAIL and not reminder.patient.wants_email_reminders:

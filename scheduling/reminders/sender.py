@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from patients.models import TreatmentCourse
 from scheduling.doses import CourseDoses, clinic_today, course_doses
-from scheduling.models import Appointment, Reminder
+from scheduling.models import Appointment, Reminder, SlotOffer
 from scheduling.reminders.channels import SEND_ERRORS, content_send
 from scheduling.reminders.content import ReminderContent, calendar_sequence, notice_appointments, reminder_content
 from scheduling.reminders.outbox import MAX_LOST_ATTEMPTS, SENDING_TIMEOUT, not_wanted_on, patient_channels, retry_wait
@@ -73,6 +73,8 @@ def _still_wanted(reminder: Reminder, *, now: datetime, doses: CourseDoses | Non
         return ""
     if reminder.kind in Reminder.BOOKING_NOTICE_KINDS:
         return _notice_refusal(reminder, now=now)
+    if reminder.kind in Reminder.OFFER_KINDS:
+        return _offer_refusal(reminder, now=now)
     if reminder.kind == Kind.MISSED_APPOINTMENT:
         appointment = reminder.appointment
         if appointment.status != Appointment.Status.NO_SHOW:
@@ -107,6 +109,20 @@ def _notice_refusal(reminder: Reminder, *, now: datetime) -> str:
         return "The visits were cancelled since; the cancellation notice tells the patient."
     if reminder.kind == Kind.APPOINTMENT_MOVED and calendar_sequence(first) != reminder.sequence_from_key:
         return "The appointment was moved again; only the latest move's notice is sent."
+    return ""
+
+
+def _offer_refusal(reminder: Reminder, *, now: datetime) -> str:
+    """'' when an offer (or the news that its time was taken) should go out now, else why not."""
+    offer = SlotOffer.objects.get(pk=reminder.offer_id_from_key)
+    if reminder.kind == Kind.SLOT_OFFER:
+        if offer.status != SlotOffer.Status.OPEN:
+            return f"The offer ended before it could be sent ({offer.get_status_display().lower()})."
+        if now >= offer.expires_at:
+            return "The offer ended before it could be sent."
+        return ""
+    if offer.starts_at <= now:
+        return "The offered time had already begun when the message could be sent."
     return ""
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from scheduling.models import Appointment
@@ -102,6 +103,7 @@ OTHER_PAGES = [
     ("week", "alice", lambda clinic, due: f"{reverse('scheduling:week')}?clinic={clinic.pk}"),
     ("week-picking", "alice", lambda clinic, due: f"{reverse('scheduling:week')}?clinic={clinic.pk}&course={due.pk}"),
     ("failed-reminders", "alice", lambda clinic, due: reverse("scheduling:reminders_failed")),
+    ("offers", "alice", lambda clinic, due: reverse("scheduling:offers")),
     ("staff", "max", lambda clinic, due: reverse("accounts:staff")),
     ("password", "nina", lambda clinic, due: reverse("accounts:password_change")),
     ("two-step", "nina", lambda clinic, due: reverse("accounts:mfa")),
@@ -123,3 +125,25 @@ def test_every_other_page_has_no_serious_accessibility_problem(page, live_server
 
     violations = serious_violations(page)
     assert not violations, f"{name}:\n" + "\n".join(violations)
+
+
+def test_the_offers_page_and_a_patient_s_offer_have_no_serious_accessibility_problem(page, live_server, busy_clinic):
+    from scheduling.offers.services import offers_advance
+    from tests.scheduling.offers.support import due_course, freed_opening, offer_links, opening_day
+
+    clinic, _due = busy_clinic
+    front_desk = get_user_model().objects.get(username="alice")
+    day = opening_day(clinic)
+    due_course(clinic, day, days_into_window=3, first_name="Avery")
+    due_course(clinic, day, days_into_window=1, first_name="Blake")
+    opening = freed_opening(clinic, day, front_desk)
+    assert offers_advance() == 2
+    links = offer_links(opening.offers.order_by("pk").first())
+
+    page.goto(f"{live_server.url}/a/{links['take_offer']}/")
+    assert not serious_violations(page)
+    log_in(page, live_server, "alice", DEMO_PASSWORD)
+    page.goto(f"{live_server.url}{reverse('scheduling:offers')}")
+    page.get_by_text("Avery").first.wait_for()
+    violations = serious_violations(page)
+    assert not violations, "\n".join(violations)

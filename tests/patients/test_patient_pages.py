@@ -335,6 +335,24 @@ def test_the_front_desk_records_text_message_consent_on_the_patient_form(client,
     assert "Text messages" in page and "To +447700900123" in page
 
 
+def test_the_front_desk_records_that_a_patient_wants_offers_of_an_earlier_time(client, front_desk, clinic_a):
+    patient = PatientFactory(clinic=clinic_a)
+    client.force_login(front_desk)
+    form = client.get(reverse("patients:edit", args=[patient.pk])).content.decode()
+    assert "Offers of an earlier time" in form and "their booking only moves if they say yes" in form
+    data = _new_patient(clinic_a, mrn=patient.mrn, wants_earlier_offers="on")
+    del data["clinic"]
+    assert client.post(reverse("patients:edit", args=[patient.pk]), data).status_code == 302
+    patient.refresh_from_db()
+    assert patient.wants_earlier_offers
+    page = client.get(reverse("patients:detail", args=[patient.pk])).content.decode()
+    assert "Asked when an earlier time fits their next dose" in page
+    del data["wants_earlier_offers"]
+    assert client.post(reverse("patients:edit", args=[patient.pk]), data).status_code == 302
+    patient.refresh_from_db()
+    assert not patient.wants_earlier_offers
+
+
 def test_text_message_consent_without_a_mobile_number_is_refused_with_what_was_typed_kept(client, front_desk, clinic_a):
     client.force_login(front_desk)
     response = client.post(reverse("patients:create"), _new_patient(clinic_a, phone="", sms_consent="on"))

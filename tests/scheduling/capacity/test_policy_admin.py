@@ -14,11 +14,12 @@ def test_the_manager_sets_the_threshold_of_their_clinic_in_the_admin(client, man
     client.force_login(manager)
     response = client.post(
         reverse("admin:scheduling_capacitypolicy_add"),
-        {"clinic": clinic_a.pk, "overload_percent": 90, "levelling_days": 2},
+        {"clinic": clinic_a.pk, "overload_percent": 90, "levelling_days": 2, "offers_at_once": 5, "offer_minutes": 90},
     )
     assert response.status_code == 302, response.content.decode()[:2000]
     policy = CapacityPolicy.objects.get(clinic=clinic_a)
     assert (policy.overload_percent, policy.levelling_days) == (90, 2)
+    assert (policy.offers_at_once, policy.offer_minutes) == (5, 90)
     assert policy.levelling_limit_text == "at most 2 days earlier or later"
 
 

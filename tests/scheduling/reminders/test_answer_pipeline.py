@@ -1,5 +1,5 @@
-"""Answering from a real message: a Celery worker on Redis sends the confirmation to a real SMTP
-server (aiosmtpd), and the links in the email that arrived are followed.
+"""Answering from a real message: a Celery worker on Redis sends the confirmation (or an offer of an
+earlier time) to a real SMTP server (aiosmtpd), and the links in the email that arrived are followed.
 
 As in test_reminder_pipeline.py, the worker is a separate process on the test database, so
 the rows are committed (`transaction=True`).
@@ -15,8 +15,10 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from scheduling.models import Appointment, PatientAnswer, Reminder
+from scheduling.models import AnswerLink, Appointment, PatientAnswer, Reminder, SlotOffer
+from scheduling.offers.services import offers_advance
 from tests.scheduling.answers.support import links_in, path
+from tests.scheduling.offers.support import LINK, due_course, freed_opening, offer_row, opening_day
 from tests.scheduling.reminders.support import booked_visit, scan_at, status_of, wait_until
 
 pytestmark = [
@@ -91,3 +93,44 @@ def test_the_links_in_a_sent_confirmation_confirm_once_cancel_through_the_servic
         (sam.pk, "cancelled"),
         (kim.pk, "other_time"),
     }
+
+
+def test_an_earlier_time_offer_is_sent_taken_from_the_email_and_the_other_patient_hears_it_was_taken(
+    clinic_a, front_desk, smtp_server, worker
+):
+    _controller, mailbox = smtp_server
+    worker.start()
+    day = opening_day(clinic_a)
+    due_course(clinic_a, day, days_into_window=4, first_name="Avery")
+    due_course(clinic_a, day, days_into_window=2, first_name="Blake")
+    opening = freed_opening(clinic_a, day, front_desk)
+    assert scan_at(timezone.now()) == 1  # the cancelled patient's notice
+    mailbox.wait_for(1)
+
+    assert offers_advance() == 2
+    assert scan_at(timezone.now()) == 2
+    messages = mailbox.wait_for(3)
+    offers = {message["To"]: message for message in messages if message["Subject"].startswith("An earlier time")}
+    assert set(offers) == {"avery@patients.example.org", "blake@patients.example.org"}
+    body = offers["blake@patients.example.org"].get_body(("plain",)).get_content()
+    tokens = dict(AnswerLink.objects.filter(token__in=LINK.findall(body)).values_list("purpose", "token"))
+    assert set(tokens) == {"take_offer", "decline_offer"}
+    assert all(
+        wait_until(lambda offer=offer: status_of(offer_row(offer)) == Reminder.Status.SENT)
+        for offer in opening.offers.all()
+    )
+
+    response = Client().post(path(tokens["take_offer"]), {"purpose": "take_offer"})
+    assert response.status_code == 200 and "this time is yours" in response.content.decode()
+    blake = opening.offers.get(patient__first_name="Blake")
+    blake.refresh_from_db()
+    assert blake.status == SlotOffer.Status.ACCEPTED
+    assert (blake.booked.chair_id, blake.booked.starts_at) == (opening.chair_id, opening.starts_at)
+
+    assert scan_at(timezone.now()) == 2  # Blake's booking confirmation, Avery's news that the time was taken
+    messages = mailbox.wait_for(5)
+    subjects = {(message["To"], message["Subject"].split(":")[0]) for message in messages[3:]}
+    assert ("blake@patients.example.org", "Booked") in subjects
+    (taken,) = [message for message in messages[3:] if message["To"] == "avery@patients.example.org"]
+    assert "has been taken" in taken["Subject"]
+    assert "Nothing has changed for you" in taken.get_body(("plain",)).get_content()

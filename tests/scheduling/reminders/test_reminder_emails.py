@@ -14,11 +14,11 @@ from django.utils import timezone
 from icalendar import Calendar
 
 from clinic.models import Drug, Regimen, RegimenPhase
-from scheduling.models import Appointment, Reminder
+from scheduling.models import Appointment, ChairOpening, Reminder, SlotOffer
 from scheduling.reminders import planner
 from scheduling.reminders.channels import email_message
 from scheduling.reminders.content import unsubscribe_url
-from scheduling.reminders.outbox import booking_messages
+from scheduling.reminders.outbox import booking_messages, offer_message
 from scheduling.reminders.sender import reminder_content_at
 from tests.helpers import book, change, give, local, make_course
 from tests.scheduling.answers.support import without_links
@@ -91,6 +91,31 @@ def test_no_email_of_any_kind_names_a_drug_a_dose_or_a_diagnosis(clinic_a, trave
     for dose_number, day in enumerate(range(4, 9), start=1):
         give(labs, date(2027, 1, day), dose_number=dose_number, hour=14)
     planner.reminders_plan(now=datetime(2027, 3, 1, 12, 0, tzinfo=UTC))
+    # An earlier time offered to a patient booked later, and the news that it was taken (rows written straight).
+    later = book(make_course(clinic_a, "tysabri", start=date(2027, 3, 25)), local(clinic_a, 2027, 3, 26, 9, 0))
+    freed = local(clinic_a, 2027, 3, 24, 15, 0)
+    opening = ChairOpening.objects.create(
+        clinic=clinic_a,
+        chair=later.chair,
+        starts_at=freed,
+        ends_at=freed + timedelta(hours=2),
+        cause="cancelled",
+        freed_by=visits[1],
+    )
+    offer = SlotOffer.objects.create(
+        opening=opening,
+        patient=later.patient,
+        course=later.course,
+        dose_number=1,
+        appointment=later,
+        appointment_starts_at=later.starts_at,
+        chair=later.chair,
+        starts_at=freed,
+        ends_at=freed + timedelta(hours=2),
+        expires_at=freed - timedelta(hours=1),
+    )
+    offer_message(kind=Kind.SLOT_OFFER, offer=offer)
+    offer_message(kind=Kind.SLOT_OFFER_TAKEN, offer=offer)
 
     rows = Reminder.objects.select_related("patient", "clinic", "appointment", "course")
     assert set(rows.values_list("kind", flat=True)) == set(Kind.values)

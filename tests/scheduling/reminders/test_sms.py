@@ -207,7 +207,10 @@ def test_every_text_template_fits_two_segments_with_a_long_clinic_name(db):
         "clinic": clinic,
         "first_name": "Maximiliana-Josephine",
         "answer_urls": {"confirm": long_url, "cancel": long_url, "other_time": long_url},
+        "offer_urls": {"take_offer": long_url, "decline_offer": long_url},
         "short_when": "Wed 30 Sep 10:00",
+        "current_short_when": "Wed 14 Oct 10:00",
+        "offer_ends_short": "Wed 30 Sep 09:00",
         "more_visits": 4,
         "due_day": "Wednesday 30 September 2027",
     }

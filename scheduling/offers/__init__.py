@@ -1,0 +1,1 @@
+"""Earlier-time offers: freed chair time offered to patients whose next dose fits it; the first to say yes gets it."""
