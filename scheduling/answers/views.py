@@ -10,7 +10,6 @@ or opened too often, is answered in every language, since it names no patient.
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required, permission_required
 from django.http import Http404
@@ -29,7 +28,7 @@ from scheduling.answers.services import AnswerError, patient_answer_handled, pat
 from scheduling.models import AnswerLink
 from scheduling.offers.views import offer_answer
 from scheduling.reminders.answer_links import link_refusal
-from scheduling.reminders.content import format_long_moment, phone_link, sms_stop_url
+from scheduling.reminders.content import format_long_moment, page_sms_stop_url, phone_link
 from scheduling.reminders.outbox import patient_sms_stop
 
 TEMPLATES = {
@@ -50,8 +49,7 @@ def _visit(link: AnswerLink) -> dict:
         "first_name": patient.first_name,
         "when": format_long_moment(link.starts_at, clinic.tz),
         "time_zone": clinic.time_zone,
-        # A patient who gets texts can stop them here: a text with these links has no room for one more.
-        "sms_stop_url": sms_stop_url(patient) if settings.SMS_ENABLED and patient.wants_sms_reminders else "",
+        "sms_stop_url": page_sms_stop_url(patient),
     }
 
 

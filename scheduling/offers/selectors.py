@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from clinic.access import clinics_for_user
 from scheduling.models import ChairOpening, SlotOffer
-from scheduling.reminders.content import format_long_moment
+from scheduling.reminders.content import format_long_moment, page_sms_stop_url, phone_link
 
 # The front desk's list: the openings still offered, and the outcomes of the last days.
 RECENT = timedelta(days=7)
@@ -22,12 +22,14 @@ def offer_page_for(offer: SlotOffer) -> dict:
     clinic = offer.opening.clinic
     return {
         "clinic": clinic,
+        "clinic_phone_html": phone_link(clinic.phone),
         "first_name": offer.patient.first_name,
         "when": format_long_moment(offer.starts_at, clinic.tz),
         "time_zone": clinic.time_zone,
         "minutes": int((offer.ends_at - offer.starts_at).total_seconds() // 60),
         "current_when": format_long_moment(offer.appointment_starts_at, clinic.tz) if offer.appointment_id else "",
         "offer_ends": format_long_moment(offer.expires_at, clinic.tz),
+        "sms_stop_url": page_sms_stop_url(offer.patient),
     }
 
 

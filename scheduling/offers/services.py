@@ -24,6 +24,7 @@ from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from scheduling.booking.services import BookingError, booking_create, booking_reschedule
 from scheduling.models import (
@@ -45,9 +46,6 @@ Offer = SlotOffer.Status
 Opening = ChairOpening.Status
 Purpose = AnswerLink.Purpose
 
-# What the patient reads when someone else was quicker.
-TAKEN_BOOKED = "This time was taken by another patient a moment ago. Your booking is unchanged."
-TAKEN_UNBOOKED = "This time was taken by another patient a moment ago. Nothing has changed for you."
 # Openings the scan looks at per pass, so one pass stays short.
 SCAN_LIMIT = 200
 
@@ -203,33 +201,63 @@ class OfferAnswer:
     REFUSED = "refused"
 
 
-def _call(clinic) -> str:
-    return f"Please call {clinic.name}" + (f" on {clinic.phone}" if clinic.phone else "")
+# The sentences below are the patient's, read on the offer's page in the patient's language (the
+# answers view sets it); the outcomes stored for the front desk stay in the clinic's words.
+
+
+def wrong_purpose_sentence() -> str:
+    return gettext("This link cannot do that. Use the link for what you want to do.")
+
+
+def _taken(offer: SlotOffer) -> str:
+    """What the patient reads when someone else was quicker."""
+    if offer.appointment_id:
+        return gettext("This time was taken by another patient a moment ago. Your booking is unchanged.")
+    return gettext("This time was taken by another patient a moment ago. Nothing has changed for you.")
+
+
+def _unchanged(offer: SlotOffer) -> str:
+    return gettext("Your booking is unchanged.") if offer.appointment_id else gettext("Nothing has changed for you.")
+
+
+def _call_if_changed(clinic) -> str:
+    names = {"clinic": clinic.name, "phone": clinic.phone}
+    if clinic.phone:
+        return gettext("Please call %(clinic)s on %(phone)s if something has changed.") % names
+    return gettext("Please call %(clinic)s if something has changed.") % names
+
+
+def _call_with_questions(clinic) -> str:
+    names = {"clinic": clinic.name, "phone": clinic.phone}
+    if clinic.phone:
+        return gettext("Please call %(clinic)s on %(phone)s if you have a question.") % names
+    return gettext("Please call %(clinic)s if you have a question.") % names
 
 
 def offer_refusal(offer: SlotOffer, *, link: AnswerLink, now: datetime) -> str:
     """'' while the offer may still be answered with this link, else the sentence the patient reads instead."""
     clinic = offer.opening.clinic
     if link.used_at is not None or offer.status in (Offer.ACCEPTED, Offer.DECLINED):
-        return f"You have already answered this offer. {_call(clinic)} if something has changed."
+        return " ".join([gettext("You have already answered this offer."), _call_if_changed(clinic)])
     if offer.status == Offer.TAKEN:
-        return TAKEN_BOOKED if offer.appointment_id else TAKEN_UNBOOKED
+        return _taken(offer)
     if offer.status != Offer.OPEN or now >= offer.expires_at or now >= offer.starts_at:
-        unchanged = "Your booking is unchanged." if offer.appointment_id else "Nothing has changed for you."
-        return f"This offer has ended. {unchanged}"
+        return " ".join([gettext("This offer has ended."), _unchanged(offer)])
     return ""
 
 
 def _locked_offer(token: str, purpose: str) -> tuple[AnswerLink, SlotOffer, ChairOpening] | OfferAnswer:
     link = AnswerLink.objects.filter(token=token, offer__isnull=False).values_list("pk", "offer__opening_id").first()
     if link is None:
-        return OfferAnswer(OfferAnswer.REFUSED, "This link is not valid. Check that the whole link was copied.")
+        return OfferAnswer(
+            OfferAnswer.REFUSED, gettext("This link is not valid. Check that the whole link was copied.")
+        )
     link_id, opening_id = link
     # The opening first: every answer about this time waits here, in turn.
     opening = _lock_opening(opening_id)
     link = AnswerLink.objects.select_for_update().get(pk=link_id)
     if link.purpose != purpose:
-        return OfferAnswer(OfferAnswer.REFUSED, "This link cannot do that. Use the link for what you want to do.")
+        return OfferAnswer(OfferAnswer.REFUSED, wrong_purpose_sentence())
     list(SlotOffer.objects.select_for_update().filter(pk=link.offer_id).order_by().values_list("pk", flat=True))
     offer = SlotOffer.objects.select_related("patient", "course", "appointment", "chair").get(pk=link.offer_id)
     offer.opening = opening
@@ -249,7 +277,7 @@ def offer_accept(*, token: str, now: datetime | None = None) -> OfferAnswer:
     if isinstance(found, OfferAnswer):
         return found
     link, offer, opening = found
-    unchanged = TAKEN_BOOKED if offer.appointment_id else TAKEN_UNBOOKED
+    unchanged = _taken(offer)
     if opening.status == Opening.FILLED and offer.status in (Offer.OPEN, Offer.TAKEN):
         return OfferAnswer(OfferAnswer.TAKEN, unchanged, offer)
     refusal = offer_refusal(offer, link=link, now=now)
@@ -272,12 +300,14 @@ def offer_accept(*, token: str, now: datetime | None = None) -> OfferAnswer:
             return OfferAnswer(OfferAnswer.TAKEN, unchanged, offer)
         _end_offers([offer], status=Offer.WITHDRAWN, outcome=error.message, now=now)
         _ask_next(opening, now=now)
-        kept = "Your booking is unchanged." if offer.appointment_id else "Nothing has changed for you."
-        return OfferAnswer(
-            OfferAnswer.REFUSED,
-            f"This time can no longer be booked for you. {kept} {_call(opening.clinic)} if you have a question.",
-            offer,
+        sentence = " ".join(
+            [
+                gettext("This time can no longer be booked for you."),
+                _unchanged(offer),
+                _call_with_questions(opening.clinic),
+            ]
         )
+        return OfferAnswer(OfferAnswer.REFUSED, sentence, offer)
     offer.status = Offer.ACCEPTED
     offer.answered_at = now
     offer.booked = appointment

@@ -15,7 +15,13 @@ from audit.history import record_viewed
 from clinic.access import clinics_for_user
 from scheduling.models import AnswerLink, SlotOffer
 from scheduling.offers.selectors import offer_page_for, openings_for_user
-from scheduling.offers.services import OfferAnswer, offer_accept, offer_decline, offer_refusal
+from scheduling.offers.services import (
+    OfferAnswer,
+    offer_accept,
+    offer_decline,
+    offer_refusal,
+    wrong_purpose_sentence,
+)
 
 Purpose = AnswerLink.Purpose
 
@@ -41,7 +47,7 @@ def offer_answer(request, link: AnswerLink):
     if request.method == "POST" and form.is_valid():
         act = offer_accept if form.cleaned_data["purpose"] == Purpose.TAKE_OFFER else offer_decline
         if form.cleaned_data["purpose"] != link.purpose:
-            answer = OfferAnswer(OfferAnswer.REFUSED, "This link cannot do that. Use the link for what you want to do.")
+            answer = OfferAnswer(OfferAnswer.REFUSED, wrong_purpose_sentence())
         else:
             answer = act(token=link.token)
         if answer.outcome == OfferAnswer.BOOKED:

@@ -102,6 +102,12 @@ def sms_stop_url(patient) -> str:
     return settings.SITE_URL + reverse("sms_stop:stop", args=[token])
 
 
+def page_sms_stop_url(patient) -> str:
+    """The stop link on the pages a text's answer links open ('' for a patient who gets no texts):
+    a text with links has no room for one more."""
+    return sms_stop_url(patient) if settings.SMS_ENABLED and patient.wants_sms_reminders else ""
+
+
 def format_long_day(day: date) -> str:
     """A date the way a letter writes it, in the active language: Monday 8 March 2027."""
     return dates.written_out(day)
@@ -326,7 +332,7 @@ def _reminder_content(reminder: Reminder, *, due_date: date | None) -> ReminderC
     visits = notice_appointments(reminder) if reminder.kind in Reminder.BOOKING_NOTICE_KINDS else []
     context = _context(reminder, due_date=due_date, visits=visits)
     if reminder.channel == Reminder.Channel.SMS:
-        if "answer_urls" not in context:
+        if "answer_urls" not in context and "offer_urls" not in context:
             # A text without answer links has room for the link that stops texts; one with them
             # has it on the pages its links open (the answer pages).
             context["sms_stop_url"] = sms_stop_url(reminder.patient)

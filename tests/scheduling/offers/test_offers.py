@@ -4,6 +4,7 @@ next patients are asked; no message names a drug."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -271,6 +272,42 @@ def test_the_offer_and_the_taken_news_name_no_drug_and_the_offer_carries_both_li
     taken = reminder_content(offer_row(offer, Kind.SLOT_OFFER_TAKEN, channel=channel))
     text = " ".join([taken.subject, taken.text, taken.html]).lower()
     assert "taken" in text and not [word for word in _drug_words() if word in text]
+
+
+ENGLISH_WORDS = {"your", "please", "appointment", "place", "time", "thanks", "offer", "taken", "take"}
+
+
+@pytest.mark.parametrize("channel", ["email", "sms"])
+def test_a_spanish_speaking_patient_is_offered_the_time_told_it_was_taken_and_answers_in_spanish(
+    settings, client, clinic_a, front_desk, day, channel
+):
+    settings.SMS_ENABLED = True
+    texts = {"phone": "+447700900123", "sms_consent": True}
+    lucia = due_course(clinic_a, day, days_into_window=3, first_name="Lucía", language="es", **texts)
+    due_course(clinic_a, day, days_into_window=1, first_name="Blake", **texts)
+    opening = freed_opening(clinic_a, day, front_desk)
+    offers_advance()
+    offer = opening.offers.get(course=lucia)
+    content = reminder_content(offer_row(offer, channel=channel))
+    words = set(
+        re.findall(r"[a-záéíóúñ]+", LINK.sub("", " ".join([content.subject, content.text, content.html]).lower()))
+    )
+    assert {"plaza", "libre"} <= words and not ENGLISH_WORDS & words, content.text
+    assert len(LINK.findall(content.text)) == 2
+
+    page = client.get(path(offer_links(offer)["take_offer"])).content.decode()
+    assert 'lang="es"' in page and "¿Desea esta hora?" in page and "Aceptar esta hora" in page
+    assert "Duración" in page and "Take this time" not in page
+
+    mark_offers_sent(opening.offers.all())
+    blake = opening.offers.exclude(pk=offer.pk).get()
+    offer_accept(token=offer_links(blake)["take_offer"])
+    taken = reminder_content(offer_row(offer, Kind.SLOT_OFFER_TAKEN, channel=channel))
+    words = set(re.findall(r"[a-záéíóúñ]+", " ".join([taken.subject, taken.text, taken.html]).lower()))
+    assert "otro" in words and "paciente" in words and not ENGLISH_WORDS & words, taken.text
+    late = client.post(path(offer_links(offer)["take_offer"]), {"purpose": "take_offer"})
+    assert late.status_code == 409
+    assert "Otro paciente acaba de tomar esta hora" in late.content.decode()
 
 
 def test_the_front_desk_sees_their_clinic_s_offers_and_outcomes_only(

@@ -176,13 +176,15 @@ def test_an_answer_page_carries_the_stop_link_for_a_patient_who_gets_texts(clini
 
 
 @pytest.mark.parametrize("language", ["en", "es"])
-def test_every_text_fits_two_gsm7_segments_in_every_language_with_long_names(db, language):
+@pytest.mark.parametrize("replacing_a_visit", [True, False], ids=["offer-moves-a-visit", "offer-for-an-unbooked-dose"])
+def test_every_text_fits_two_gsm7_segments_in_every_language_with_long_names(db, language, replacing_a_visit):
     clinic = make_clinic(
         "The Very Long Named Regional Neurology and Neuro-Immunology Infusion Day Unit, Building 7 East Wing",
         phone="+44 20 7946 0321 ext 1234",
     )
     # Longer addresses than most installations': the links are never shortened, the names are.
     answer_url = "https://chairside.northside-hospital.example.org/a/AbCdEfGhIjKlMnOp/"
+    offer_url = "https://chairside.northside-hospital.example.org/a/QrStUvWxYzAbCdEf/"
     stop_url = "https://chairside.northside-hospital.example.org/s/AbCdEfGhIjKlMnOp/"
     with translation.override(language):
         moment = datetime(2027, 9, 29, 23, 0, tzinfo=UTC)
@@ -190,6 +192,11 @@ def test_every_text_fits_two_gsm7_segments_in_every_language_with_long_names(db,
             "clinic": clinic,
             "first_name": "Maximiliana-Josephine",
             "answer_urls": {"confirm": answer_url, "cancel": answer_url, "other_time": answer_url},
+            "offer_urls": {"take_offer": offer_url, "decline_offer": offer_url},
+            "offer_ends_short": format_short_moment(moment - timedelta(hours=20), clinic.tz),
+            "current_short_when": format_short_moment(moment + timedelta(days=23), clinic.tz)
+            if replacing_a_visit
+            else "",
             "sms_stop_url": stop_url,
             "short_when": format_short_moment(moment, clinic.tz),
             "more_visits": 4,
@@ -200,10 +207,13 @@ def test_every_text_fits_two_gsm7_segments_in_every_language_with_long_names(db,
             assert gsm7_length(text) <= MAX_LENGTH, (name, gsm7_length(text), text)
             assert segments(text) <= 2, (name, text)
             assert clinic.name[:10] in text, name
-            assert (answer_url in text) == (text.count(answer_url) == 3), name
-            assert (stop_url in text) != (answer_url in text), f"{name}: answer links or the stop link, not both"
+            answers, offers = text.count(answer_url), text.count(offer_url)
+            assert (answers, offers) in ((0, 0), (3, 0), (0, 2)), f"{name}: every answer link or every offer link"
+            assert (stop_url in text) != bool(answers or offers), f"{name}: the links or the stop link, not both"
             if language == "es":
-                assert not {"your", "please", "appointment"} & set(re.findall(r"[a-z]+", text.lower())), text
+                assert not {"your", "please", "appointment", "place", "time"} & set(
+                    re.findall(r"[a-z]+", text.lower())
+                ), text
 
 
 def test_dose_due_texts_are_sent_for_consenting_patients_only_once_each(clinic_a, traveller):
