@@ -12,7 +12,6 @@ import secrets
 from datetime import datetime
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils.translation import gettext
 
@@ -38,17 +37,11 @@ def answer_link(*, appointment: Appointment, purpose: str) -> AnswerLink:
     Every message about the same time carries the same link, so a reminder sent after a
     confirmation shows the confirmation as done rather than asking again.
     """
-    found = AnswerLink.objects.filter(appointment=appointment, purpose=purpose, starts_at=appointment.starts_at).first()
-    if found is not None:
-        return found
-    try:
-        with transaction.atomic():
-            return AnswerLink.objects.create(
-                appointment=appointment, purpose=purpose, starts_at=appointment.starts_at, token=_new_token()
-            )
-    except IntegrityError:
-        # Two messages built at the same moment: the first one's link is the link.
-        return AnswerLink.objects.get(appointment=appointment, purpose=purpose, starts_at=appointment.starts_at)
+    # Two messages built at the same moment: get_or_create reads the first one's link after the conflict.
+    link, _made = AnswerLink.objects.get_or_create(
+        appointment=appointment, purpose=purpose, starts_at=appointment.starts_at, defaults={"token": _new_token()}
+    )
+    return link
 
 
 def answer_url(link: AnswerLink) -> str:
@@ -121,16 +114,10 @@ def link_refusal(link: AnswerLink, *, now: datetime) -> str:
 
 def offer_answer_link(*, offer: SlotOffer, purpose: str) -> AnswerLink:
     """The offer's link for this purpose ("take this time" or "no thanks"), made the first time a message needs it."""
-    found = AnswerLink.objects.filter(offer=offer, purpose=purpose).first()
-    if found is not None:
-        return found
-    try:
-        with transaction.atomic():
-            return AnswerLink.objects.create(
-                offer=offer, purpose=purpose, starts_at=offer.starts_at, token=_new_token()
-            )
-    except IntegrityError:
-        return AnswerLink.objects.get(offer=offer, purpose=purpose)
+    link, _made = AnswerLink.objects.get_or_create(
+        offer=offer, purpose=purpose, defaults={"starts_at": offer.starts_at, "token": _new_token()}
+    )
+    return link
 
 
 def offer_answer_urls(offer: SlotOffer) -> dict[str, str]:

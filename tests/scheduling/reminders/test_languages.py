@@ -52,6 +52,8 @@ ENGLISH = [
     "you receive",
     "stop reminder",
     "time)",
+    "times are shown",
+    'aria-label="main"',
 ]
 
 
@@ -189,7 +191,14 @@ def test_the_answer_pages_follow_the_patients_language_not_the_browsers(clinic_a
 
     page = browser.get(path(links["confirm"])).content.decode()
     assert '<html lang="es">' in page
-    _assert_spanish(page, "Hola, Lucía. ¿Asistirá a su cita?", "Sí, asistiré", "Cuándo", "Dejar de recibir SMS")
+    _assert_spanish(
+        page,
+        "Hola, Lucía. ¿Asistirá a su cita?",
+        "Sí, asistiré",
+        "Cuándo",
+        "Dejar de recibir SMS",
+        "zona horaria de cada clínica",
+    )
     assert "will you come" not in page.lower()
 
     page = browser.get(path(links["cancel"])).content.decode()

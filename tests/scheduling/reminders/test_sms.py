@@ -14,7 +14,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs
 
 import pytest
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
@@ -22,9 +21,9 @@ from clinic.models import Drug, Regimen
 from scheduling.booking.services import booking_create
 from scheduling.models import Reminder
 from scheduling.reminders import dispatcher, sender
-from scheduling.reminders.content import TEMPLATE_NAMES, reminder_content, sms_text
+from scheduling.reminders.content import reminder_content
 from scheduling.reminders.sms import MAX_LENGTH, gsm7, gsm7_length, provider_from_url, segments
-from tests.helpers import book_directly, local, make_clinic, make_course
+from tests.helpers import book_directly, local, make_course
 from tests.scheduling.answers.support import without_links
 from tests.scheduling.reminders.support import visit_day
 
@@ -194,32 +193,6 @@ def test_the_file_backend_writes_a_text_a_person_can_read(texted_visit, settings
     text = written.read_text(encoding="utf-8")
     assert text.startswith(f"To: {PHONE}\nSegments: 2\n\nRobin, you are booked at Northside Infusion Centre")
     assert "Confirm: " in text
-
-
-def test_every_text_template_fits_two_segments_with_a_long_clinic_name(db):
-    clinic = make_clinic(
-        "The Very Long Named Regional Neurology and Neuro-Immunology Infusion Day Unit, Building 7 East Wing",
-        phone="+44 20 7946 0321 ext 1234",
-    )
-    # A longer address than most installations': the links are never shortened, the names are.
-    long_url = "https://chairside.northside-hospital.example.org/a/AbCdEfGhIjKlMnOp/"
-    context = {
-        "clinic": clinic,
-        "first_name": "Maximiliana-Josephine",
-        "answer_urls": {"confirm": long_url, "cancel": long_url, "other_time": long_url},
-        "offer_urls": {"take_offer": long_url, "decline_offer": long_url},
-        "short_when": "Wed 30 Sep 10:00",
-        "current_short_when": "Wed 14 Oct 10:00",
-        "offer_ends_short": "Wed 30 Sep 09:00",
-        "more_visits": 4,
-        "due_day": "Wednesday 30 September 2027",
-    }
-    for name in TEMPLATE_NAMES.values():
-        text = sms_text(name, context)
-        assert gsm7_length(text) <= MAX_LENGTH, (name, len(text), text)
-        assert segments(text) <= 2
-        assert clinic.name[:10] in text, name
-        assert render_to_string(f"sms/{name}.txt", {**context, "sms_clinic": "X"})  # each template exists
 
 
 def test_a_real_confirmation_text_fits_with_a_long_clinic_name(clinic_a, front_desk, settings):
