@@ -10,8 +10,8 @@ import pytest
 from django.urls import reverse
 
 from patients.services import patient_create
+from scheduling.csv_cells import safe_cell
 from scheduling.doses import clinic_today
-from scheduling.exports.cells import safe_cell
 from scheduling.models import DataTransfer
 from tests.helpers import book_directly, local, make_course
 
