@@ -18,8 +18,8 @@ from api.models import ApiClient
 from api.services import api_client_create
 from clinic.models import Closure
 from scheduling.models import Appointment, AppointmentEvent
-from tests.api.conftest import Fhir
-from tests.helpers import book_directly, give, local, make_course
+from tests.api.conftest import Fhir, token_for
+from tests.helpers import book_directly, give, local, make_clinic, make_course
 
 MONDAY = date(2027, 1, 4)
 
@@ -302,6 +302,23 @@ def test_appointments_search_by_patient_date_status_and_location(reader_a, world
     ):
         found = ok(reader_a.get("/fhir/Appointment", params))
         assert [entry["resource"]["id"] for entry in found.get("entry", [])] == [str(a.pk) for a in expected], params
+
+
+def test_a_date_search_means_the_day_in_the_clinics_own_time_zone(db, client):
+    pacific = make_clinic("Bayside Infusion Center", time_zone="America/Los_Angeles")
+    reader = Fhir(token_for(client, name="Lab system Bayside", clinics=[pacific], scope="read"))
+    # 20:00 on Monday in Los Angeles is 04:00 on Tuesday in UTC.
+    evening = book_directly(course=make_course(pacific), starts_at=local(pacific, MONDAY, 20), minutes=60)
+
+    def found(params) -> list[str]:
+        return [entry["resource"]["id"] for entry in ok(reader.get("/fhir/Appointment", params)).get("entry", [])]
+
+    monday, tuesday = MONDAY.isoformat(), (MONDAY + timedelta(days=1)).isoformat()
+    assert found({"date": monday}) == [str(evening.pk)]
+    assert found({"date": tuesday}) == []
+    assert found({"date": f"le{monday}"}) == [str(evening.pk)]
+    assert found({"date": f"gt{monday}"}) == []
+    assert found({"date": "2027-01-05T04:00:00Z"}) == [str(evening.pk)]
 
 
 def test_every_resource_kind_reads_as_valid_r4(reader_a, world, clinic_a):
