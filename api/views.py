@@ -494,26 +494,40 @@ def _reference_id_text(value: str, kind: str) -> str:
 
 @api.post(
     "/Appointment",
-    response={201: schemas.Appointment, **WRITE_ERRORS},
+    response={201: schemas.Appointment | schemas.TransactionResponse, **WRITE_ERRORS},
     auth=BOOK,
     url_name="appointment_create",
     tags=["Appointment"],
 )
 def appointment_create(request, body: schemas.AppointmentIn):
-    """Book a Slot for its course's dose through the booking rules; a series slot books the whole series."""
+    """Book a Slot for its course's dose through the booking rules; a series slot books the whole series.
+
+    One dose answers the Appointment. A series answers a `transaction-response` Bundle with
+    every Appointment booked, first dose first, each entry's `response.location` naming it;
+    the `Location` header names the first.
+    """
     course, chair, slot_id = _course_and_slot(request, body)
     booking = {"course": course, "chair": chair, "starts_at": slot_id.starts_at, "booked_by": request.auth.user}
     try:
         if slot_id.kind == "series":
-            appointment = booking_create_series(**booking)[0]
+            made = booking_create_series(**booking)
         else:
-            appointment = booking_create(**booking, dose_number=slot_id.dose_number)
+            made = [booking_create(**booking, dose_number=slot_id.dose_number)]
     except BookingError as refusal:
         return outcome(422, refusal.message, code="business-rule", diagnostics=refusal.code)
-    appointment = selectors.appointments_for_client(request.auth).get(pk=appointment.pk)
-    return respond(
-        fhir.appointment_resource(appointment), 201, Location=_absolute(request, f"/fhir/Appointment/{appointment.pk}")
-    )
+    booked = list(selectors.appointments_for_client(request.auth).filter(pk__in=[one.pk for one in made]))
+    location = _absolute(request, f"/fhir/Appointment/{booked[0].pk}")
+    if slot_id.kind != "series":
+        return respond(fhir.appointment_resource(booked[0]), 201, Location=location)
+    entries = [
+        {
+            "fullUrl": _absolute(request, f"/fhir/Appointment/{appointment.pk}"),
+            "resource": fhir.appointment_resource(appointment),
+            "response": {"status": "201 Created", "location": f"Appointment/{appointment.pk}"},
+        }
+        for appointment in booked
+    ]
+    return respond({"resourceType": "Bundle", "type": "transaction-response", "entry": entries}, 201, Location=location)
 
 
 def _change(request, id: str, body: schemas.AppointmentChange):

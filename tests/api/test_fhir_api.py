@@ -459,6 +459,38 @@ def test_a_series_slot_books_the_whole_series_or_nothing(booker_a, clinic_a):
     assert list(course.appointments.order_by("dose_number").values_list("dose_number", flat=True)) == [1, 2]
 
 
+def test_booking_a_lemtrada_series_answers_every_appointment_booked(booker_a, clinic_a):
+    course = make_course(clinic_a, "lemtrada", start=MONDAY)  # 5 consecutive days, Monday to Friday
+    found = ok(
+        booker_a.get(
+            "/fhir/Slot",
+            {"course": course.pk, "series": "true", "start": ["ge2027-01-04", "le2027-01-04"], "_count": 1},
+        )
+    )
+    slot = found["entry"][0]["resource"]
+    body = {
+        "resourceType": "Appointment",
+        "slot": [{"reference": f"Slot/{slot['id']}"}],
+        "participant": [{"actor": {"reference": f"Patient/{course.patient_id}"}}],
+    }
+
+    response = booker_a.post("/fhir/Appointment", body)
+
+    answer = ok(response, 201)
+    booked = list(course.appointments.order_by("dose_number"))
+    assert [appointment.dose_number for appointment in booked] == [1, 2, 3, 4, 5]
+    assert answer["resourceType"] == "Bundle" and answer["type"] == "transaction-response"
+    assert [entry["response"]["location"] for entry in answer["entry"]] == [f"Appointment/{a.pk}" for a in booked]
+    assert {entry["response"]["status"] for entry in answer["entry"]} == {"201 Created"}
+    assert [entry["resource"]["start"][:10] for entry in answer["entry"]] == [
+        (MONDAY + timedelta(days=day)).isoformat() for day in range(5)
+    ]
+    assert answer["entry"][0]["fullUrl"] == f"http://testserver/fhir/Appointment/{booked[0].pk}"
+    assert response["Location"] == answer["entry"][0]["fullUrl"]
+    for entry in answer["entry"]:
+        assert ok(booker_a.get(entry["fullUrl"].replace("http://testserver", ""))) == entry["resource"]
+
+
 def test_a_slot_for_another_patient_or_a_made_up_slot_is_refused(booker_a, clinic_a):
     course = make_course(clinic_a, start=MONDAY)
     other = make_course(clinic_a, start=MONDAY)
