@@ -130,6 +130,25 @@ class Bundle(Open):
     entry: list[BundleEntry] = Field(default_factory=list)
 
 
+class BundleEntryResponse(Open):
+    status: str
+    location: str | None = None
+
+
+class TransactionResponseEntry(Open):
+    fullUrl: str
+    resource: dict[str, Any]
+    response: BundleEntryResponse
+
+
+class TransactionResponse(Open):
+    """What a booking of a whole series answers: one entry per appointment booked, as a FHIR transaction does."""
+
+    resourceType: Literal["Bundle"]
+    type: Literal["transaction-response"]
+    entry: list[TransactionResponseEntry]
+
+
 class CapabilityStatement(Open):
     resourceType: Literal["CapabilityStatement"]
     status: str

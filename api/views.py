@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -395,23 +395,36 @@ def appointment_read(request, id: str = ID):
     return respond(fhir.appointment_resource(_appointment(request, id)))
 
 
-def _moment_filter(values: list[str], name: str, field: str) -> Q:
-    """Date search values as a filter on a moment field; a bare date is that UTC day."""
+def _moment_bounds(when: date | datetime, tz) -> tuple[datetime, datetime]:
+    """A moment as its second; a bare date as that local day in `tz` (a day may last 23 or 25 hours)."""
+    if isinstance(when, datetime):
+        return when, when + timedelta(seconds=1)
+    return datetime.combine(when, time.min, tzinfo=tz), datetime.combine(when + timedelta(days=1), time.min, tzinfo=tz)
+
+
+def _moment_filter(values: list[str], name: str, field: str, clinics) -> Q:
+    """Date search values as a filter on a moment field of rows with a `clinic`.
+
+    A bare date is that day in each clinic's own time zone: an appointment at 20:00 in Los
+    Angeles is on its local day, though it starts on the next one in UTC.
+    """
     found = Q()
     for value in values:
         prefix, when = _date_param(value, name)
-        if isinstance(when, datetime):
-            start, end = when, when + timedelta(seconds=1)
-        else:
-            start = datetime.combine(when, time.min, tzinfo=UTC)
-            end = start + timedelta(days=1)
-        found &= {
-            "eq": Q(**{f"{field}__gte": start, f"{field}__lt": end}),
-            "ge": Q(**{f"{field}__gte": start}),
-            "gt": Q(**{f"{field}__gte": end}),
-            "le": Q(**{f"{field}__lt": end}),
-            "lt": Q(**{f"{field}__lt": start}),
-        }[prefix]
+        matches = Q(pk__in=[])
+        for clinic in clinics:
+            start, end = _moment_bounds(when, clinic.tz)
+            matches |= (
+                Q(clinic_id=clinic.pk)
+                & {
+                    "eq": Q(**{f"{field}__gte": start, f"{field}__lt": end}),
+                    "ge": Q(**{f"{field}__gte": start}),
+                    "gt": Q(**{f"{field}__gte": end}),
+                    "le": Q(**{f"{field}__lt": end}),
+                    "lt": Q(**{f"{field}__lt": start}),
+                }[prefix]
+            )
+        found &= matches
     return found
 
 
@@ -426,7 +439,9 @@ def appointment_search(
     request,
     patient: str | None = Query(None, max_length=40, description="Patient/12 or 12."),
     date: list[str] = Query(
-        None, max_length=4, description="The start: a date or moment with a prefix (ge, le, …); days are UTC."
+        None,
+        max_length=4,
+        description="The start: a date or moment with a prefix (ge, le, …); a date is the clinic's local day.",
     ),
     status: str | None = Query(None, max_length=200, description="FHIR statuses, comma-separated: booked, arrived, …"),
     location: str | None = Query(None, max_length=40, description="Location/3 or 3: a clinic."),
@@ -444,7 +459,8 @@ def appointment_search(
         ours = [value for code in status.split(",") for value in fhir.STATUS_FROM_FHIR.get(code.strip(), [])]
         found = found.filter(status__in=ours)
     if date:
-        found = found.filter(_moment_filter(date, "date", "starts_at"))
+        clinics = list(selectors.clinics_for_client(request.auth))
+        found = found.filter(_moment_filter(date, "date", "starts_at", clinics))
     return bundle(request, found, fhir.appointment_resource, kind="Appointment", count=count, offset=offset)
 
 
@@ -478,26 +494,40 @@ def _reference_id_text(value: str, kind: str) -> str:
 
 @api.post(
     "/Appointment",
-    response={201: schemas.Appointment, **WRITE_ERRORS},
+    response={201: schemas.Appointment | schemas.TransactionResponse, **WRITE_ERRORS},
     auth=BOOK,
     url_name="appointment_create",
     tags=["Appointment"],
 )
 def appointment_create(request, body: schemas.AppointmentIn):
-    """Book a Slot for its course's dose through the booking rules; a series slot books the whole series."""
+    """Book a Slot for its course's dose through the booking rules; a series slot books the whole series.
+
+    One dose answers the Appointment. A series answers a `transaction-response` Bundle with
+    every Appointment booked, first dose first, each entry's `response.location` naming it;
+    the `Location` header names the first.
+    """
     course, chair, slot_id = _course_and_slot(request, body)
     booking = {"course": course, "chair": chair, "starts_at": slot_id.starts_at, "booked_by": request.auth.user}
     try:
         if slot_id.kind == "series":
-            appointment = booking_create_series(**booking)[0]
+            made = booking_create_series(**booking)
         else:
-            appointment = booking_create(**booking, dose_number=slot_id.dose_number)
+            made = [booking_create(**booking, dose_number=slot_id.dose_number)]
     except BookingError as refusal:
         return outcome(422, refusal.message, code="business-rule", diagnostics=refusal.code)
-    appointment = selectors.appointments_for_client(request.auth).get(pk=appointment.pk)
-    return respond(
-        fhir.appointment_resource(appointment), 201, Location=_absolute(request, f"/fhir/Appointment/{appointment.pk}")
-    )
+    booked = list(selectors.appointments_for_client(request.auth).filter(pk__in=[one.pk for one in made]))
+    location = _absolute(request, f"/fhir/Appointment/{booked[0].pk}")
+    if slot_id.kind != "series":
+        return respond(fhir.appointment_resource(booked[0]), 201, Location=location)
+    entries = [
+        {
+            "fullUrl": _absolute(request, f"/fhir/Appointment/{appointment.pk}"),
+            "resource": fhir.appointment_resource(appointment),
+            "response": {"status": "201 Created", "location": f"Appointment/{appointment.pk}"},
+        }
+        for appointment in booked
+    ]
+    return respond({"resourceType": "Bundle", "type": "transaction-response", "entry": entries}, 201, Location=location)
 
 
 def _change(request, id: str, body: schemas.AppointmentChange):

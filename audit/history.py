@@ -138,6 +138,7 @@ class Row:
     action: str
     what: str
     changes: list[Change] = field(default_factory=list)
+    record: str = ""  # the row's id, as the log keeps it
 
 
 @dataclass(frozen=True)
@@ -180,6 +181,7 @@ def history(
                 action=_ACTIONS.get(entry.action, ""),
                 what=labels.get((model, entry.object_id), kind),
                 changes=[] if model is None else _changes(entry, model, time_zone, names),
+                record="" if entry.object_id is None else str(entry.object_id),
             )
         )
     return History(rows=rows, count=count)

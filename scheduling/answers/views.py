@@ -15,6 +15,7 @@ from django.contrib.auth.decorators import login_not_required, permission_requir
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -97,6 +98,13 @@ def _answer(request, link: AnswerLink):
     return render(request, TEMPLATES[link.purpose], {**context, "form": form}, status=status)
 
 
+# What the page for a stop link that names no one says, in each language (it knows no patient's).
+SMS_STOP_INVALID = gettext_lazy(
+    "The link may have been cut short when it was copied. Open it again from the text message, "
+    "or call your clinic and ask them to stop text messages."
+)
+
+
 @login_not_required
 @never_cache
 @require_http_methods(["GET", "POST"])
@@ -106,7 +114,7 @@ def sms_stop(request, token: str):
         return render(request, "scheduling/answers/too_many.html", status=429)
     patient = Patient.objects.select_related("clinic").filter(sms_stop_token=token).first() if token else None
     if patient is None:
-        return render(request, "scheduling/reminders/sms_stop_invalid.html", status=404)
+        return render(request, "scheduling/reminders/link_invalid.html", {"sentence": SMS_STOP_INVALID}, status=404)
     with translation.override(patient.language):
         if request.method == "POST":
             patient_sms_stop(patient=patient)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 from datetime import timedelta
 
 from django import forms
@@ -17,6 +16,7 @@ from scheduling.capacity import selectors
 from scheduling.capacity.access import capacity_clinic_for_user, require_manager
 from scheduling.capacity.forecast import clinic_forecast
 from scheduling.capacity.utilisation import DEFAULT_WEEKS, GRANULARITIES, MAX_DAYS, clinic_utilisation
+from scheduling.csv_cells import SafeWriter
 from scheduling.doses import clinic_today
 
 
@@ -80,7 +80,7 @@ def forecast(request):
 def forecast_csv(request):
     _form, _clinics, clinic, result = _forecast_for(request)
     response = _csv_response(f"forecast-{clinic.pk if clinic else 'none'}.csv")
-    writer = csv.writer(response)
+    writer = SafeWriter(response)
     writer.writerow(selectors.FORECAST_HEADER)
     if result is not None:
         writer.writerows(selectors.forecast_rows(result))
@@ -119,7 +119,7 @@ def utilisation(request):
 def utilisation_csv(request):
     _form, _clinics, clinic, result = _utilisation_for(request)
     response = _csv_response(f"utilisation-{clinic.pk if clinic else 'none'}.csv")
-    writer = csv.writer(response)
+    writer = SafeWriter(response)
     writer.writerow(selectors.UTILISATION_HEADER)
     if result is not None:
         writer.writerows(selectors.utilisation_rows(result))

@@ -114,8 +114,9 @@ def clinic_audit_entries(clinic: Clinic, start: date, end: date):
 
 def audit_rows(clinic: Clinic, start: date, end: date) -> Iterator[list[str]]:
     entries = clinic_audit_entries(clinic, start, end)
-    written = history(entries, time_zone=clinic.tz, limit=AUDIT_LIMIT)
-    for row, entry_id in zip(written.rows, entries.values_list("object_id", flat=True)[:AUDIT_LIMIT], strict=False):
+    # The record's id comes with each row: reading the log a second time for it could pair a
+    # row with another entry's id when an entry is written between the two reads.
+    for row in history(entries, time_zone=clinic.tz, limit=AUDIT_LIMIT).rows:
         yield [
             row.at.strftime("%Y-%m-%d %H:%M:%S"),
             row.actor,
@@ -123,6 +124,6 @@ def audit_rows(clinic: Clinic, start: date, end: date) -> Iterator[list[str]]:
             row.address,
             row.action,
             row.what,
-            entry_id or "",
+            row.record,
             "; ".join(f"{change.field}: {change.old} → {change.new}" for change in row.changes),
         ]

@@ -10,9 +10,9 @@ from django.views.decorators.http import require_GET
 
 from clinic.access import default_clinic_for_user
 from scheduling.capacity.access import require_manager
+from scheduling.csv_cells import SafeWriter
 from scheduling.doses import clinic_today
 from scheduling.exports import selectors
-from scheduling.exports.cells import SafeWriter
 from scheduling.exports.forms import ExportForm
 from scheduling.exports.services import export_record
 

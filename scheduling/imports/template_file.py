@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import csv
 import io
 
 from openpyxl import Workbook
 
+from scheduling.csv_cells import SafeWriter
 from scheduling.imports.columns import COLUMNS, EXAMPLE_ROWS, NAMES
 
 
 def template_csv() -> bytes:
     out = io.StringIO()
-    writer = csv.writer(out)
+    writer = SafeWriter(out)
     writer.writerow(NAMES)
     writer.writerows(EXAMPLE_ROWS)
     return out.getvalue().encode("utf-8-sig")

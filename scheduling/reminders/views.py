@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_not_required, permission_requir
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import translation
+from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
@@ -88,6 +89,13 @@ def retry(request, reminder_id: int):
     return redirect("scheduling:reminders_failed")
 
 
+# What the page for an unsubscribe link that names no one says, in each language (it knows no patient's).
+UNSUBSCRIBE_INVALID = gettext_lazy(
+    "The link may have been cut short when it was copied. Open it again from the email, "
+    "or call your clinic and ask them to stop reminder emails."
+)
+
+
 # The link's token is the authorization, not a session cookie, so a cross-site form gains
 # nothing and CSRF protection is not needed; mail clients' one-click unsubscribe (RFC 8058)
 # POSTs here without a token of ours.
@@ -102,7 +110,7 @@ def unsubscribe(request, token: str):
         patient_id = patient_id_from_signed_unsubscribe_token(token)
         patient = patients.filter(pk=patient_id).first() if patient_id else None
     if patient is None:
-        return render(request, "scheduling/reminders/unsubscribe_invalid.html", status=400)
+        return render(request, "scheduling/reminders/link_invalid.html", {"sentence": UNSUBSCRIBE_INVALID}, status=400)
     with translation.override(patient.language):
         if request.method == "POST":
             # Link scanners in mail systems only GET, so only the confirmation turns reminders off.

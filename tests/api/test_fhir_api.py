@@ -18,8 +18,8 @@ from api.models import ApiClient
 from api.services import api_client_create
 from clinic.models import Closure
 from scheduling.models import Appointment, AppointmentEvent
-from tests.api.conftest import Fhir
-from tests.helpers import book_directly, give, local, make_course
+from tests.api.conftest import Fhir, token_for
+from tests.helpers import book_directly, give, local, make_clinic, make_course
 
 MONDAY = date(2027, 1, 4)
 
@@ -304,6 +304,23 @@ def test_appointments_search_by_patient_date_status_and_location(reader_a, world
         assert [entry["resource"]["id"] for entry in found.get("entry", [])] == [str(a.pk) for a in expected], params
 
 
+def test_a_date_search_means_the_day_in_the_clinics_own_time_zone(db, client):
+    pacific = make_clinic("Bayside Infusion Center", time_zone="America/Los_Angeles")
+    reader = Fhir(token_for(client, name="Lab system Bayside", clinics=[pacific], scope="read"))
+    # 20:00 on Monday in Los Angeles is 04:00 on Tuesday in UTC.
+    evening = book_directly(course=make_course(pacific), starts_at=local(pacific, MONDAY, 20), minutes=60)
+
+    def found(params) -> list[str]:
+        return [entry["resource"]["id"] for entry in ok(reader.get("/fhir/Appointment", params)).get("entry", [])]
+
+    monday, tuesday = MONDAY.isoformat(), (MONDAY + timedelta(days=1)).isoformat()
+    assert found({"date": monday}) == [str(evening.pk)]
+    assert found({"date": tuesday}) == []
+    assert found({"date": f"le{monday}"}) == [str(evening.pk)]
+    assert found({"date": f"gt{monday}"}) == []
+    assert found({"date": "2027-01-05T04:00:00Z"}) == [str(evening.pk)]
+
+
 def test_every_resource_kind_reads_as_valid_r4(reader_a, world, clinic_a):
     course = world["a"]
     given = course.appointments.get(dose_number=1)
@@ -440,6 +457,38 @@ def test_a_series_slot_books_the_whole_series_or_nothing(booker_a, clinic_a):
     Closure.objects.all().delete()
     ok(booker_a.post("/fhir/Appointment", body), 201)
     assert list(course.appointments.order_by("dose_number").values_list("dose_number", flat=True)) == [1, 2]
+
+
+def test_booking_a_lemtrada_series_answers_every_appointment_booked(booker_a, clinic_a):
+    course = make_course(clinic_a, "lemtrada", start=MONDAY)  # 5 consecutive days, Monday to Friday
+    found = ok(
+        booker_a.get(
+            "/fhir/Slot",
+            {"course": course.pk, "series": "true", "start": ["ge2027-01-04", "le2027-01-04"], "_count": 1},
+        )
+    )
+    slot = found["entry"][0]["resource"]
+    body = {
+        "resourceType": "Appointment",
+        "slot": [{"reference": f"Slot/{slot['id']}"}],
+        "participant": [{"actor": {"reference": f"Patient/{course.patient_id}"}}],
+    }
+
+    response = booker_a.post("/fhir/Appointment", body)
+
+    answer = ok(response, 201)
+    booked = list(course.appointments.order_by("dose_number"))
+    assert [appointment.dose_number for appointment in booked] == [1, 2, 3, 4, 5]
+    assert answer["resourceType"] == "Bundle" and answer["type"] == "transaction-response"
+    assert [entry["response"]["location"] for entry in answer["entry"]] == [f"Appointment/{a.pk}" for a in booked]
+    assert {entry["response"]["status"] for entry in answer["entry"]} == {"201 Created"}
+    assert [entry["resource"]["start"][:10] for entry in answer["entry"]] == [
+        (MONDAY + timedelta(days=day)).isoformat() for day in range(5)
+    ]
+    assert answer["entry"][0]["fullUrl"] == f"http://testserver/fhir/Appointment/{booked[0].pk}"
+    assert response["Location"] == answer["entry"][0]["fullUrl"]
+    for entry in answer["entry"]:
+        assert ok(booker_a.get(entry["fullUrl"].replace("http://testserver", ""))) == entry["resource"]
 
 
 def test_a_slot_for_another_patient_or_a_made_up_slot_is_refused(booker_a, clinic_a):

@@ -28,6 +28,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from clinic.roles import MANAGER
+from scheduling.capacity import selectors
 from scheduling.capacity.forecast import clinic_forecast
 from scheduling.models import CapacityPolicy
 from tests.helpers import book_directly, local, make_clinic, make_course, make_staff
@@ -158,6 +159,18 @@ def test_the_forecast_csv_has_a_header_then_a_row_per_week_and_per_day(client, s
     assert len(rows) == 1 + 26 + 42
     wednesday = next(row for row in rows if row[:2] == ["day", "2027-03-03"])
     assert wednesday[6:] == ["11.0", "55.0", "4", "2", "50.0", "yes", "2"]
+
+
+def test_every_cell_of_the_forecast_csv_is_kept_from_running_as_a_formula(
+    client, small_clinic, max_of_northside, monkeypatch
+):
+    # The forecast's own cells are dates and figures; a clinic's name in any of them must still be inert.
+    monkeypatch.setattr(selectors, "forecast_rows", lambda forecast: [["week", "=Northside", "+1", "-3.5", "@SUM(A1)"]])
+    with time_machine.travel(local(small_clinic, TODAY, 7), tick=False):
+        client.force_login(max_of_northside)
+        response = client.get(reverse("scheduling:capacity_forecast_csv"), {"clinic": small_clinic.pk})
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    assert rows[1] == ["week", "'=Northside", "'+1", "-3.5", "'@SUM(A1)"]
 
 
 def test_the_forecast_costs_the_same_queries_for_3_courses_or_30(client, small_clinic, max_of_northside):

@@ -22,6 +22,7 @@ import pytest
 import time_machine
 from django.urls import reverse
 
+from clinic.models import Regimen
 from clinic.roles import MANAGER
 from scheduling.capacity.utilisation import clinic_utilisation
 from scheduling.models import Appointment, AppointmentEvent
@@ -157,3 +158,14 @@ def test_the_utilisation_csv_has_a_header_and_a_row_per_figure(signed_in, week):
     assert ["scheduled utilisation", "2027-02-01", "600", "6000", "10.0", "%"] in rows
     assert ["late cancellations", "all", "1", "6", "16.7", "%"] in rows
     assert ["doses given inside their window", "all", "2", "3", "66.7", "%"] in rows
+
+
+def test_a_regimen_name_a_spreadsheet_would_run_comes_out_of_the_csv_as_text(signed_in, week):
+    Regimen.objects.filter(code="ocrevus").update(name='=HYPERLINK("http://x","Ocrevus")')
+    response = signed_in.get(
+        reverse("scheduling:capacity_utilisation_csv"), {"start": "2027-02-01", "end": "2027-02-07", "by": "week"}
+    )
+    rows = list(csv.reader(io.StringIO(response.content.decode())))
+    groups = {row[1] for row in rows if row[0] == "planned chair time"}
+    assert '\'=HYPERLINK("http://x","Ocrevus")' in groups
+    assert not any(cell.startswith("=") for row in rows for cell in row)

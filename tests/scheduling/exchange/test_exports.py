@@ -7,11 +7,14 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from patients.services import patient_create
+from scheduling.csv_cells import safe_cell
 from scheduling.doses import clinic_today
-from scheduling.exports.cells import safe_cell
+from scheduling.exports import selectors
 from scheduling.models import DataTransfer
 from tests.helpers import book_directly, local, make_course
 
@@ -120,6 +123,29 @@ def test_the_audit_export_lists_the_clinics_entries_of_the_period_only(client, c
     assert "RXA" in text and "Ann" in text
     assert "RXB" not in text and "Bea" not in text
     assert len(earlier) == 1
+
+
+def test_the_audit_export_reads_the_log_once_however_many_entries_it_writes(clinic_a, django_assert_num_queries):
+    today = clinic_today(clinic_a)
+    born = today - timedelta(days=9000)
+    patients = [patient_create(clinic=clinic_a, mrn="RX0", first_name="Ann", last_name="Ash", date_of_birth=born)]
+
+    def export():
+        return list(selectors.audit_rows(clinic_a, today - timedelta(days=1), today + timedelta(days=1)))
+
+    export()  # the content types are cached from here on
+    with CaptureQueriesContext(connection) as few:
+        export()
+    for number in range(1, 20):
+        patients.append(
+            patient_create(clinic=clinic_a, mrn=f"RX{number}", first_name="Ann", last_name="Ash", date_of_birth=born)
+        )
+    with django_assert_num_queries(len(few.captured_queries)):
+        rows = export()
+
+    assert sum('FROM "auditlog_logentry"' in query["sql"] for query in few.captured_queries) == 1
+    created = [row[6] for row in rows if row[4] == "Created" and row[5] == "Patient"]
+    assert created == [str(patient.pk) for patient in patients]
 
 
 def test_the_utilisation_export_gives_the_utilisation_figures_of_the_period(client, clinic_a, manager):

@@ -14,6 +14,7 @@ from openpyxl import Workbook
 
 from patients.models import Patient, TreatmentCourse
 from scheduling.doses import clinic_today
+from scheduling.imports import template_file
 from scheduling.imports.columns import NAMES
 from scheduling.imports.reading import FileError, read_file
 from scheduling.imports.services import patients_import
@@ -285,6 +286,15 @@ def test_the_page_shows_each_refusal_as_a_sentence(client, clinic_a, manager):
     assert response.status_code == 400
     assert "Row 3, column dose_given_on: “next week” is not a date Chairside can read." in response.content.decode()
     assert not Patient.objects.exists()
+
+
+def test_the_csv_template_keeps_a_cell_a_spreadsheet_would_run_as_text(client, manager, monkeypatch):
+    monkeypatch.setattr(template_file, "EXAMPLE_ROWS", (("=RX1", "@Alice", "-3"),))
+    client.force_login(manager)
+
+    lines = client.get(reverse("scheduling:import_template")).content.decode("utf-8-sig").splitlines()
+
+    assert lines[1] == "'=RX1,'@Alice,-3"
 
 
 def test_the_template_downloads_with_every_column(client, manager):

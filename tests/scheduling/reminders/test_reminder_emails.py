@@ -210,6 +210,17 @@ def test_a_mail_client_one_click_post_unsubscribes(clinic_a, traveller):
 
 
 @pytest.mark.django_db
+def test_an_unsubscribe_link_that_names_no_one_says_what_to_do_in_every_language():
+    response = Client().get(reverse("scheduling:reminders_unsubscribe", args=["nonsense"]))
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "Open it again from the email, or call your clinic and ask them to stop reminder emails." in page
+    assert "Ábralo de nuevo desde el correo, o llame a su clínica y pida que dejen de enviarle recordatorios" in page
+    assert "text message" not in page and "SMS" not in page
+
+
+@pytest.mark.django_db
 def test_a_tampered_unsubscribe_link_is_refused(clinic_a, traveller):
     course = make_course(clinic_a)
     other = make_course(clinic_a)

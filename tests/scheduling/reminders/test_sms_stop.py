@@ -157,6 +157,9 @@ def test_a_stop_link_that_names_no_one_is_refused_in_every_language(client):
     assert response.status_code == 404
     page = response.content.decode()
     assert "This link is not valid" in page and "Este enlace no es válido" in page
+    assert "Open it again from the text message, or call your clinic and ask them to stop text messages." in page
+    assert "Ábralo de nuevo desde el SMS, o llame a su clínica y pida que dejen de enviarle SMS." in page
+    assert "email" not in page.split("<main", 1)[1]
 
 
 def test_an_answer_page_carries_the_stop_link_for_a_patient_who_gets_texts(clinic_a, front_desk):

@@ -1,4 +1,8 @@
-"""CSV cells a spreadsheet cannot mistake for a formula (CSV injection)."""
+"""CSV cells a spreadsheet cannot mistake for a formula (CSV injection).
+
+Every CSV Chairside writes (the exports, the capacity pages' downloads, the import template)
+writes its rows through `SafeWriter`, so every cell passes `safe_cell`.
+"""
 
 from __future__ import annotations
 
