@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import MAXYEAR, MINYEAR, date, datetime, timedelta, tzinfo
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 
@@ -246,11 +247,13 @@ def local_date(moment: datetime, tz: tzinfo) -> date:
     return moment.astimezone(tz).date()
 
 
+@lru_cache(maxsize=8192)
 def format_day(day: date) -> str:
     """A date the way the front desk writes it: 6 Jul 2027.
 
     For the explanations this Django-free module writes itself; everything else writes dates
     through clinic.dates, whose `day` gives the same text (a test holds the two together).
+    Cached: a forecast writes the same few hundred days into thousands of plans.
     """
     return f"{day.day} {day:%b} {day.year:04d}"
 
@@ -314,15 +317,15 @@ def _chair_time(
     """The dose's chair time and which of the phase's infusion schedules it follows."""
     phase_first_dose = slot.block == 1 and slot.dose_in_block == 1
     premed = phase.premed_minutes if phase.premed_doses is None or slot.dose_in_block <= phase.premed_doses else 0
-    # Ocrevus: the shorter infusion only with no serious infusion reaction at any earlier dose.
-    earlier_serious = any(dose.serious_reaction for dose in earlier)
     if phase_first_dose and phase.first_infusion_minutes:
         infusion, kind = phase.first_infusion_minutes, "first"
     elif (
         phase.short_infusion_option
         and phase.short_infusion_minutes
         and options.get(phase.short_infusion_option)
-        and not earlier_serious
+        # Ocrevus: the shorter infusion only with no serious infusion reaction at any earlier dose
+        # (read last: a plan asks for every dose, over a history that grows with it).
+        and not any(dose.serious_reaction for dose in earlier)
     ):
         infusion, kind = phase.short_infusion_minutes, "short"
     else:

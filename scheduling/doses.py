@@ -35,7 +35,9 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -273,6 +275,35 @@ class RegimenSpecs:
         return cls(Regimen.objects.filter(pk__in=ids).prefetch_related(_phases(), "monitoring")) if ids else cls()
 
 
+_shared_specs: ContextVar[RegimenSpecs | None] = ContextVar("shared_regimen_specs", default=None)
+
+
+@contextmanager
+def regimen_specs_shared() -> Iterator[RegimenSpecs]:
+    """Inside: every reading of the regimens' rules and the clinics' chair times shares one RegimenSpecs.
+
+    For one change (a booking service, say), which plans the same course several times: its
+    regimen is read once instead of at each step. Nested uses share the outer one. Also a
+    decorator. Only for a span in which no regimen or chair time is edited.
+    """
+    shared = _shared_specs.get()
+    if shared is not None:
+        yield shared
+        return
+    shared = RegimenSpecs()
+    token = _shared_specs.set(shared)
+    try:
+        yield shared
+    finally:
+        _shared_specs.reset(token)
+
+
+def shared_specs() -> RegimenSpecs:
+    """The RegimenSpecs shared inside `regimen_specs_shared`, else a fresh one."""
+    shared = _shared_specs.get()
+    return RegimenSpecs() if shared is None else shared
+
+
 def _phases() -> Prefetch:
     return Prefetch("phases", queryset=RegimenPhase.objects.order_by("position"))
 
@@ -372,7 +403,7 @@ def course_doses(
     return _course_doses(
         course,
         visits[course.pk],
-        spec=RegimenSpecs().for_course(course),
+        spec=shared_specs().for_course(course),
         today=today,
         plan_length=plan_length,
         monitoring=monitoring,
@@ -387,7 +418,7 @@ def planned_dose(course: TreatmentCourse, dose_number: int, *, today: date | Non
     """
     clinic = course.patient.clinic
     day = today or clinic_today(clinic)
-    spec = RegimenSpecs().for_course(course)
+    spec = shared_specs().for_course(course)
     given, booked = _visits_by_course(
         [course.pk], {course.pk: clinic.tz}, exclude_appointment_id=exclude_appointment_id
     )[course.pk]
@@ -547,7 +578,7 @@ def _chunk_states(courses: list[TreatmentCourse], *, specs: RegimenSpecs | None)
     """Each course's state; a course the rules cannot plan gets a state without a next dose, marked so."""
     if not courses:
         return {}
-    specs = specs or RegimenSpecs.for_regimens(course.regimen_id for course in courses)
+    specs = specs or _shared_specs.get() or RegimenSpecs.for_regimens(course.regimen_id for course in courses)
     visits = _visits_by_course([c.pk for c in courses], {c.pk: c.patient.clinic.tz for c in courses})
     states = {}
     for course in courses:
