@@ -1,10 +1,12 @@
-"""Simulate a 20-chair clinic for weeks under three booking policies, every dose booked through the booking services.
+"""Simulate a 20-chair clinic for 26 weeks under three booking policies, every dose booked through the booking services.
 
     bench/simulate                       # or: python -m bench.simulate
-    bench/simulate --weeks 26 --seed 3 --cancel 0.05 --no-show 0.03
+    bench/simulate --weeks 4 --seed 3 --cancel 0.05 --no-show 0.03 --jobs 1 --database postgresql
 
-Creates a throwaway database on the PostgreSQL server of DATABASE_URL, migrates it, and builds
-three identical clinics (same seed): 20 chairs, open 08:00-18:00 Monday to Friday, 5 nurses (4
+Each policy runs in a process of its own (`--jobs` at once, 3 by default) on a throwaway
+database of its own: a SQLite file in /dev/shm by default, or with `--database postgresql` a
+database on the PostgreSQL server of DATABASE_URL. Each migrates it and builds the same clinic
+(same seed): 20 chairs, open 08:00-18:00 Monday to Friday, 5 nurses (4
 patients each at once, one infusion start each per 15 minutes). Each starts with patients in
 maintenance (Tysabri every 4 weeks, Ocrevus and Briumvi every 6 months, with their doses given
 before the first week), and new patients start each week (Tysabri, Ocrevus and Briumvi
@@ -27,8 +29,12 @@ nurse rules, never before the earliest date) and prints "rules broken: N".
 Printed per policy: doses given inside their window (and, over every dose booked, given or
 still ahead, the share on a day inside its window: the comparison the bench checks), chair utilisation, peak and mean patients
 per nurse, staggered-start conflicts (infusion starts sharing a 15-minute slot), minutes past
-closing, runtime. Exits 1 when a rule is broken or levelling lowers the peak patients per nurse
-by less than 15% against the earliest slot, or gives fewer doses inside their window.
+closing, runtime. Then the capacity forecast's render for 5,000 active courses, as
+bench/forecast measures it (`forecast_render`, on PostgreSQL: the clinic is built while the
+policies run, and rendered once they are done; `--no-forecast` skips it). Exits 1 when a rule
+is broken, levelling lowers the peak patients per nurse by less than 15% against the earliest
+slot or gives fewer doses inside their window, or the forecast's median render takes 2 s or more.
+`BENCH_PROFILE=1` prints where each policy's simulation spends its time.
 """
 
 from __future__ import annotations
@@ -483,10 +489,12 @@ def main(argv: list[str] | None = None) -> int:
         forecasting = context.Process(target=_forecast_job, args=(simulated, forecasts))
         forecasting.start()
     # A process per policy (maxtasksperchild=1): each sets Django up on its own database.
-    with context.Pool(processes=max(args.jobs, 1), maxtasksperchild=1) as pool:
-        pending = [pool.apply_async(_policy_job, (policy, args)) for policy in policies]
-        results = [item.get() for item in pending]
-    simulated.set()
+    try:
+        with context.Pool(processes=max(args.jobs, 1), maxtasksperchild=1) as pool:
+            pending = [pool.apply_async(_policy_job, (policy, args)) for policy in policies]
+            results = [item.get() for item in pending]
+    finally:
+        simulated.set()  # a policy that failed must not leave the forecast waiting
     forecast_result = None
     if forecasting is not None:
         forecast_result = forecasts.get()

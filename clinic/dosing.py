@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields, replace
 from datetime import MAXYEAR, MINYEAR, date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 
 class DoseStatus(StrEnum):
@@ -261,8 +261,7 @@ def format_day(day: date) -> str:
 # --- Where a dose sits in the regimen -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Slot:
+class _Slot(NamedTuple):  # a tuple: built for every dose of every plan
     phase: PhaseSpec
     block: int  # 1-based block number inside the phase
     dose_in_block: int  # 1-based
@@ -336,7 +335,13 @@ def _chair_time(
         observation = phase.observation_minutes
     else:
         observation = phase.later_observation_minutes
-    return ChairTime(premed_minutes=premed, infusion_minutes=infusion, observation_minutes=observation), kind
+    return _chair_time_of(premed, infusion, observation), kind
+
+
+@lru_cache(maxsize=1024)
+def _chair_time_of(premed: int, infusion: int, observation: int) -> ChairTime:
+    """One ChairTime per value (it is frozen): a plan asks for the same few chair times over and over."""
+    return ChairTime(premed_minutes=premed, infusion_minutes=infusion, observation_minutes=observation)
 
 
 def dose_status(*, target: date, latest: date, today: date, due_soon_days: int = 21) -> DoseStatus:
@@ -482,11 +487,13 @@ def dose_plan(
     today: date,
     count: int = 4,
     due_soon_days: int = 21,
+    until: date | None = None,
 ) -> list[PlannedDose]:
     """The next dose and the `count - 1` after it, each assumed given on its target date.
 
     The plan stops after a dose given only when the prescriber asks for it: what follows
-    depends on that decision.
+    depends on that decision. With `until`, it also stops after the first dose due after
+    that day (for a forecast that ends there).
     """
     history = _in_order(given)
     plan: list[PlannedDose] = []
@@ -502,7 +509,7 @@ def dose_plan(
         if planned is None:
             break
         plan.append(planned)
-        if planned.when_needed:
+        if planned.when_needed or (until is not None and planned.target_date > until):
             break
         history.append(GivenDose(planned.target_date))
     return plan
