@@ -34,11 +34,23 @@ def admin_connection(url: str):
     return connection
 
 
+# In memory: a bench's writes do not wait for a disk (the file is named by the process, removed after).
+SQLITE_DIR = "/dev/shm" if os.path.isdir("/dev/shm") else None  # noqa: S108
+
+
 @contextmanager
-def throwaway_database(bench: str):
-    """Create a database of its own on DATABASE_URL's server, point DATABASE_URL at it, drop it after."""
-    server = server_url(bench)
+def throwaway_database(bench: str, *, engine: str = "postgresql"):
+    """Create a database of its own, point DATABASE_URL at it, drop it after.
+
+    `engine="postgresql"` (the default) makes it on DATABASE_URL's server; `engine="sqlite"` makes
+    a file of its own in /dev/shm (or the temporary directory), deleted after.
+    """
     name = f"chairside_bench_{bench.rsplit('/', 1)[-1]}_{os.getpid()}"
+    if engine == "sqlite":
+        with _throwaway_sqlite(name):
+            yield name
+        return
+    server = server_url(bench)
     admin = admin_connection(server)
     with admin.cursor() as cursor:
         cursor.execute(f'CREATE DATABASE "{name}"')
@@ -53,6 +65,27 @@ def throwaway_database(bench: str):
         with admin.cursor() as cursor:
             cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()
+
+
+@contextmanager
+def _throwaway_sqlite(name: str):
+    import tempfile
+
+    path = os.path.join(SQLITE_DIR or tempfile.gettempdir(), f"{name}.sqlite3")
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        if os.path.exists(path + suffix):
+            os.remove(path + suffix)
+    os.environ["DATABASE_URL"] = f"sqlite:///{path}"
+    try:
+        yield
+    finally:
+        if "django.db" in sys.modules:
+            from django.db import connections
+
+            connections.close_all()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            if os.path.exists(path + suffix):
+                os.remove(path + suffix)
 
 
 def migrated_django() -> None:

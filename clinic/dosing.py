@@ -16,7 +16,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import MAXYEAR, MINYEAR, date, datetime, timedelta, tzinfo
 from enum import StrEnum
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 
 class DoseStatus(StrEnum):
@@ -246,11 +247,13 @@ def local_date(moment: datetime, tz: tzinfo) -> date:
     return moment.astimezone(tz).date()
 
 
+@lru_cache(maxsize=8192)
 def format_day(day: date) -> str:
     """A date the way the front desk writes it: 6 Jul 2027.
 
     For the explanations this Django-free module writes itself; everything else writes dates
     through clinic.dates, whose `day` gives the same text (a test holds the two together).
+    Cached: a forecast writes the same few hundred days into thousands of plans.
     """
     return f"{day.day} {day:%b} {day.year:04d}"
 
@@ -258,8 +261,7 @@ def format_day(day: date) -> str:
 # --- Where a dose sits in the regimen -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Slot:
+class _Slot(NamedTuple):  # a tuple: built for every dose of every plan
     phase: PhaseSpec
     block: int  # 1-based block number inside the phase
     dose_in_block: int  # 1-based
@@ -314,15 +316,15 @@ def _chair_time(
     """The dose's chair time and which of the phase's infusion schedules it follows."""
     phase_first_dose = slot.block == 1 and slot.dose_in_block == 1
     premed = phase.premed_minutes if phase.premed_doses is None or slot.dose_in_block <= phase.premed_doses else 0
-    # Ocrevus: the shorter infusion only with no serious infusion reaction at any earlier dose.
-    earlier_serious = any(dose.serious_reaction for dose in earlier)
     if phase_first_dose and phase.first_infusion_minutes:
         infusion, kind = phase.first_infusion_minutes, "first"
     elif (
         phase.short_infusion_option
         and phase.short_infusion_minutes
         and options.get(phase.short_infusion_option)
-        and not earlier_serious
+        # Ocrevus: the shorter infusion only with no serious infusion reaction at any earlier dose
+        # (read last: a plan asks for every dose, over a history that grows with it).
+        and not any(dose.serious_reaction for dose in earlier)
     ):
         infusion, kind = phase.short_infusion_minutes, "short"
     else:
@@ -333,7 +335,13 @@ def _chair_time(
         observation = phase.observation_minutes
     else:
         observation = phase.later_observation_minutes
-    return ChairTime(premed_minutes=premed, infusion_minutes=infusion, observation_minutes=observation), kind
+    return _chair_time_of(premed, infusion, observation), kind
+
+
+@lru_cache(maxsize=1024)
+def _chair_time_of(premed: int, infusion: int, observation: int) -> ChairTime:
+    """One ChairTime per value (it is frozen): a plan asks for the same few chair times over and over."""
+    return ChairTime(premed_minutes=premed, infusion_minutes=infusion, observation_minutes=observation)
 
 
 def dose_status(*, target: date, latest: date, today: date, due_soon_days: int = 21) -> DoseStatus:
@@ -479,11 +487,13 @@ def dose_plan(
     today: date,
     count: int = 4,
     due_soon_days: int = 21,
+    until: date | None = None,
 ) -> list[PlannedDose]:
     """The next dose and the `count - 1` after it, each assumed given on its target date.
 
     The plan stops after a dose given only when the prescriber asks for it: what follows
-    depends on that decision.
+    depends on that decision. With `until`, it also stops after the first dose due after
+    that day (for a forecast that ends there).
     """
     history = _in_order(given)
     plan: list[PlannedDose] = []
@@ -499,7 +509,7 @@ def dose_plan(
         if planned is None:
             break
         plan.append(planned)
-        if planned.when_needed:
+        if planned.when_needed or (until is not None and planned.target_date > until):
             break
         history.append(GivenDose(planned.target_date))
     return plan

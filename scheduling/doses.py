@@ -35,7 +35,9 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -149,15 +151,22 @@ def _local_day(moment: datetime, tz) -> date:
         return moment.date()
 
 
-def _visits_by_course(course_ids: Sequence[int], tz_by_course: dict, *, exclude_appointment_id=None) -> dict:
-    """{course id: (given visits, booked visits)} in one query."""
+def _visits_by_course(
+    course_ids: Sequence[int], tz_by_course: dict, *, exclude_appointment_id=None, clinic_id: int | None = None
+) -> dict:
+    """{course id: (given visits, booked visits)} in one query.
+
+    With `clinic_id`, the courses are that clinic's patients' and the query asks for the
+    clinic's courses rather than naming thousands of ids (the rows of other courses are skipped).
+    """
     given: dict[int, dict[int, Visit]] = defaultdict(dict)
     booked: dict[int, list[Visit]] = defaultdict(list)
-    rows = (
-        Appointment.objects.filter(course_id__in=course_ids, status__in=statuses.ACTIVE)
-        .order_by("starts_at", "pk")
-        .values_list(*_VISIT_FIELDS)
-    )
+    rows = Appointment.objects.filter(status__in=statuses.ACTIVE)
+    if clinic_id is None:
+        rows = rows.filter(course_id__in=course_ids)
+    else:
+        rows = rows.filter(course__patient__clinic_id=clinic_id)
+    rows = rows.order_by("starts_at", "pk").values_list(*_VISIT_FIELDS)
     for (
         pk,
         course_id,
@@ -170,7 +179,7 @@ def _visits_by_course(course_ids: Sequence[int], tz_by_course: dict, *, exclude_
         reaction,
         allergic,
     ) in rows:
-        if pk == exclude_appointment_id:
+        if pk == exclude_appointment_id or course_id not in tz_by_course:
             continue
         tz = tz_by_course[course_id]
         if status == statuses.AppointmentStatus.COMPLETED:
@@ -273,6 +282,35 @@ class RegimenSpecs:
         return cls(Regimen.objects.filter(pk__in=ids).prefetch_related(_phases(), "monitoring")) if ids else cls()
 
 
+_shared_specs: ContextVar[RegimenSpecs | None] = ContextVar("shared_regimen_specs", default=None)
+
+
+@contextmanager
+def regimen_specs_shared() -> Iterator[RegimenSpecs]:
+    """Inside: every reading of the regimens' rules and the clinics' chair times shares one RegimenSpecs.
+
+    For one change (a booking service, say), which plans the same course several times: its
+    regimen is read once instead of at each step. Nested uses share the outer one. Also a
+    decorator. Only for a span in which no regimen or chair time is edited.
+    """
+    shared = _shared_specs.get()
+    if shared is not None:
+        yield shared
+        return
+    shared = RegimenSpecs()
+    token = _shared_specs.set(shared)
+    try:
+        yield shared
+    finally:
+        _shared_specs.reset(token)
+
+
+def shared_specs() -> RegimenSpecs:
+    """The RegimenSpecs shared inside `regimen_specs_shared`, else a fresh one."""
+    shared = _shared_specs.get()
+    return RegimenSpecs() if shared is None else shared
+
+
 def _phases() -> Prefetch:
     return Prefetch("phases", queryset=RegimenPhase.objects.order_by("position"))
 
@@ -294,6 +332,7 @@ def _plan(
     today: date,
     due_soon_days: int,
     count,
+    until: date | None = None,
 ):
     history = sorted([*given, *booked], key=lambda visit: (visit.date, visit.dose_number))
     return tuple(
@@ -305,6 +344,7 @@ def _plan(
             today=today,
             count=count,
             due_soon_days=due_soon_days,
+            until=until,
         )
     )
 
@@ -316,17 +356,22 @@ def courses_doses(
     plan_length: int = 1,
     monitoring: bool = False,
     specs: RegimenSpecs | None = None,
+    visits: dict | None = None,
+    plan_until: date | None = None,
 ) -> dict[int, CourseDoses]:
     """Each course's doses, keyed by course id: one query for every course's visits.
 
     The courses need their patient's clinic loaded (`select_related("patient__clinic")`);
-    regimens are read once each. `today` defaults to each clinic's own date.
+    regimens are read once each. `today` defaults to each clinic's own date. `visits`, when
+    the caller read them already (`course_visits`, `clinic_course_visits`), saves the query.
+    `plan_until` ends each plan after its first dose due after that day, short of `plan_length`.
     """
     courses = list(courses)
     if not courses:
         return {}
     specs = specs or RegimenSpecs.for_regimens(course.regimen_id for course in courses)
-    visits = _visits_by_course([c.pk for c in courses], {c.pk: c.patient.clinic.tz for c in courses})
+    if visits is None:
+        visits = _visits_by_course([c.pk for c in courses], {c.pk: c.patient.clinic.tz for c in courses})
     result = {}
     for course in courses:
         result[course.pk] = _course_doses(
@@ -336,15 +381,25 @@ def courses_doses(
             today=today,
             plan_length=plan_length,
             monitoring=monitoring,
+            plan_until=plan_until,
         )
     return result
 
 
-def _course_doses(course, visits, *, spec, today, plan_length, monitoring) -> CourseDoses:
+def _course_doses(course, visits, *, spec, today, plan_length, monitoring, plan_until=None) -> CourseDoses:
     clinic = course.patient.clinic
     day = today or clinic_today(clinic)
     given, booked = visits
-    plan = _plan(spec, course, given, booked, today=day, due_soon_days=clinic.due_soon_days, count=plan_length)
+    plan = _plan(
+        spec,
+        course,
+        given,
+        booked,
+        today=day,
+        due_soon_days=clinic.due_soon_days,
+        count=plan_length,
+        until=plan_until,
+    )
     checks: tuple[MonitoringItem, ...] = ()
     if monitoring:
         checks = tuple(
@@ -372,7 +427,7 @@ def course_doses(
     return _course_doses(
         course,
         visits[course.pk],
-        spec=RegimenSpecs().for_course(course),
+        spec=shared_specs().for_course(course),
         today=today,
         plan_length=plan_length,
         monitoring=monitoring,
@@ -387,7 +442,7 @@ def planned_dose(course: TreatmentCourse, dose_number: int, *, today: date | Non
     """
     clinic = course.patient.clinic
     day = today or clinic_today(clinic)
-    spec = RegimenSpecs().for_course(course)
+    spec = shared_specs().for_course(course)
     given, booked = _visits_by_course(
         [course.pk], {course.pk: clinic.tz}, exclude_appointment_id=exclude_appointment_id
     )[course.pk]
@@ -408,6 +463,15 @@ def planned_from(spec: RegimenSpec, course, visits: Sequence[Visit], dose_number
 def course_visits(courses: Sequence[TreatmentCourse]) -> dict[int, tuple[tuple[Visit, ...], tuple[Visit, ...]]]:
     """{course id: (given visits, booked visits)} in one query; the courses need their patient's clinic loaded."""
     return _visits_by_course([c.pk for c in courses], {c.pk: c.patient.clinic.tz for c in courses})
+
+
+def clinic_course_visits(
+    clinic, courses: Sequence[TreatmentCourse]
+) -> dict[int, tuple[tuple[Visit, ...], tuple[Visit, ...]]]:
+    """As `course_visits`, for courses all of one clinic's patients: thousands of them in one cheap query."""
+    return _visits_by_course(
+        [c.pk for c in courses], dict.fromkeys((c.pk for c in courses), clinic.tz), clinic_id=clinic.pk
+    )
 
 
 def plan_course(spec: RegimenSpec, course, visits, *, today: date | None = None) -> CourseDoses:
@@ -547,7 +611,7 @@ def _chunk_states(courses: list[TreatmentCourse], *, specs: RegimenSpecs | None)
     """Each course's state; a course the rules cannot plan gets a state without a next dose, marked so."""
     if not courses:
         return {}
-    specs = specs or RegimenSpecs.for_regimens(course.regimen_id for course in courses)
+    specs = specs or _shared_specs.get() or RegimenSpecs.for_regimens(course.regimen_id for course in courses)
     visits = _visits_by_course([c.pk for c in courses], {c.pk: c.patient.clinic.tz for c in courses})
     states = {}
     for course in courses:

@@ -72,7 +72,10 @@ class Booked:
     appointment_id: int
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, though nothing changes a slot once built: a search builds thousands (every free
+# chair at every start), and a frozen dataclass's __init__ costs about four times as much.
+# Hashable all the same, as a frozen one is.
+@dataclass(slots=True, unsafe_hash=True)
 class Slot:
     chair_id: int
     chair_name: str

@@ -36,7 +36,7 @@ from clinic.dosing import ChairTime, PlannedDose, SpacingProblem, spacing_proble
 from clinic.models import Chair, Clinic
 from patients.models import TreatmentCourse
 from scheduling.availability.search import find_slots, slot_problem
-from scheduling.doses import RegimenSpecs, course_doses, planned_dose
+from scheduling.doses import course_doses, planned_dose, regimen_specs_shared, shared_specs
 from scheduling.models import Appointment, AppointmentEvent, Reminder
 from scheduling.reaction_summaries import course_review_holds, hold_sentence
 from scheduling.reminders.outbox import appointment_reminders_sync, booking_messages
@@ -216,7 +216,7 @@ def spacing_changes(
     and a changed dose late after a dose already given, which is an overdue dose being caught
     up rather than two bookings drifting apart.
     """
-    spec = RegimenSpecs()(course.regimen_id)
+    spec = shared_specs()(course.regimen_id)
     options = course.options or {}
 
     def problems(dates: CourseDates) -> dict[tuple[int, int, bool], SpacingProblem]:
@@ -416,7 +416,7 @@ def _record_booking(appointment: Appointment, *, by, dose: PlannedDose, override
             reason=override_reason,
             earliest_date=dose.earliest_date.isoformat(),
         )
-    appointment_reminders_sync(appointment=appointment)
+    # Its reminders are brought in line by `booking_messages`, which every caller calls after its writes.
 
 
 def _dose_to_book(course: TreatmentCourse, *, dose_number: int | None, today: date):
@@ -435,6 +435,7 @@ def _dose_to_book(course: TreatmentCourse, *, dose_number: int | None, today: da
 
 
 @transaction.atomic
+@regimen_specs_shared()
 def booking_create(
     *,
     course: TreatmentCourse,
@@ -696,6 +697,7 @@ def series_plan(
 
 
 @transaction.atomic
+@regimen_specs_shared()
 def booking_create_series(
     *,
     course: TreatmentCourse,
@@ -761,6 +763,7 @@ def booking_create_series(
 
 
 @transaction.atomic
+@regimen_specs_shared()
 def booking_reschedule(
     *,
     appointment: Appointment,
@@ -834,8 +837,7 @@ def booking_reschedule(
             earliest_date=dose.earliest_date.isoformat(),
         )
     _record_spacing_overrides(appointment, spacing, by=by, reason=override_reason)
-    appointment_reminders_sync(appointment=appointment)
-    booking_messages(kind=Reminder.Kind.APPOINTMENT_MOVED, appointments=[appointment])
+    booking_messages(kind=Reminder.Kind.APPOINTMENT_MOVED, appointments=[appointment])  # its reminders too
     return appointment
 
 
@@ -937,6 +939,7 @@ def reschedule_spacing_problem(appointment: Appointment, *, starts_at: datetime)
 
 
 @transaction.atomic
+@regimen_specs_shared()
 def booking_reschedule_series(
     *,
     appointment: Appointment,
@@ -1042,6 +1045,7 @@ def cancel_consequences(appointment: Appointment) -> list[str]:
 
 
 @transaction.atomic
+@regimen_specs_shared()
 def booking_cancel(*, appointment: Appointment, by, reason: str, with_later_doses: bool = False) -> Appointment:
     """Cancel an appointment that has not started; the chair is free at once, the row stays.
 
@@ -1083,11 +1087,12 @@ def _cancel_one(appointment_id: int, *, by, reason: str) -> Appointment:
         from_status=previous,
         **_slot_details(appointment),
     )
-    appointment_reminders_sync(appointment=appointment)
+    # Its reminders are brought in line by `booking_messages`, which `booking_cancel` calls after its writes.
     return appointment
 
 
 @transaction.atomic
+@regimen_specs_shared()
 def booking_mark_no_show(*, appointment: Appointment, by) -> Appointment:
     """Record that the patient did not come; the chair is free again for the rest of the visit."""
     appointment = lock_appointment(appointment.pk)

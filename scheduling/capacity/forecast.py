@@ -35,7 +35,7 @@ from datetime import date, datetime, time, timedelta
 from clinic.models import Clinic, Regimen
 from patients.models import TreatmentCourse
 from scheduling.capacity.clinic_days import DayCapacity, clinic_capacity, days_between, percent_text
-from scheduling.doses import RegimenSpecs, clinic_today, courses_doses
+from scheduling.doses import RegimenSpecs, clinic_course_visits, clinic_today, courses_doses
 from scheduling.models import Appointment, CapacityPolicy, DoseState
 
 WEEKS = 26
@@ -320,26 +320,33 @@ def _plan_length(spec, horizon_days: int) -> int:
     return max(length, 1)
 
 
-def _place(course, plan, days: dict[date, ForecastDay], calendar, today: date, end: date, drugs: dict) -> None:
+def _place(
+    course, plan, days: dict[date, ForecastDay], calendar, today: date, end: date, drugs: dict, placed_on: dict
+) -> None:
     """Put the course's doses due and not booked on the days they count on.
 
     A next dose whose target date has passed counts today, and the doses after it move with
     it by the same number of days, as a late dose moves the ones after it.
     """
-    delay = timedelta(days=max((today - plan[0].target_date).days, 0)) if plan else timedelta(0)
+    if not plan:
+        return
+    delay = timedelta(days=max((today - plan[0].target_date).days, 0))
+    name, drug = course.patient.full_name, drugs.get(course.regimen_id, "")
     for dose in plan:
         if dose.when_needed:
             continue
         target = dose.target_date + delay
-        placed = _placed_day(target, today, calendar)
+        placed = placed_on.get(target)
+        if placed is None:
+            placed = placed_on[target] = _placed_day(target, today, calendar)
         if placed > end:
             return
         days[placed].add(
             PlannedVisit(
                 course_id=course.pk,
                 patient_id=course.patient_id,
-                patient_name=course.patient.full_name,
-                drug=drugs.get(course.regimen_id, ""),
+                patient_name=name,
+                drug=drug,
                 dose_number=dose.dose_number,
                 dose_label=dose.dose_label,
                 target_date=target,
@@ -366,13 +373,16 @@ def clinic_forecast(clinic: Clinic, *, today: date | None = None, weeks: int = W
     drugs = dict(
         Regimen.objects.filter(pk__in={course.regimen_id for course in courses}).values_list("pk", "drug__brand_name")
     )
+    visits = clinic_course_visits(clinic, courses)
+    placed_on: dict[date, date] = {}  # target date -> the day it counts on, worked out once per date
     by_length: dict[int, list] = {}
     for course in courses:
         by_length.setdefault(_plan_length(specs(course.regimen_id), (end - today).days + 1), []).append(course)
     for length, group in sorted(by_length.items()):
-        doses = courses_doses(group, today=today, plan_length=length, specs=specs)
+        # A plan past the last day counts for nothing: it stops at its first dose due after it.
+        doses = courses_doses(group, today=today, plan_length=length, specs=specs, visits=visits, plan_until=end)
         for course in group:
-            _place(course, doses[course.pk].plan, days, calendar, today, end, drugs)
+            _place(course, doses[course.pk].plan, days, calendar, today, end, drugs, placed_on)
     for entry in days.values():
         entry.peak_patients = _peak(entry.booked_intervals + _planned_intervals(entry.capacity, entry.planned))
     _suggest_moves(days, today, end, threshold)

@@ -9,6 +9,7 @@ from django.db import transaction
 
 from clinic.models import Chair, Clinic
 from scheduling.booking.services import BookingError, booking_reschedule
+from scheduling.doses import regimen_specs_shared
 from scheduling.levelling.selectors import levelling_problem, proposal, read_token
 from scheduling.models import Appointment
 
@@ -31,6 +32,7 @@ STALE = (
 
 
 @transaction.atomic
+@regimen_specs_shared()
 def levelling_apply(*, clinic: Clinic, day: date, token: str, by) -> list[Appointment]:
     """Make the proposal's moves, in its order, each through `booking_reschedule` (history, reminders, notice).
 
