@@ -297,7 +297,11 @@ def search_day(
 
 
 def balanced(
-    slots: Sequence[Slot], prefer_from: date | None, forecast: Mapping[date, float] | None = None
+    slots: Sequence[Slot],
+    prefer_from: date | None,
+    forecast: Mapping[date, float] | None = None,
+    *,
+    latest: date | None = None,
 ) -> Slot | None:
     """The slot that levels the nurses' load best, among the first few days with free slots.
 
@@ -306,7 +310,9 @@ def balanced(
     forecast load of the day (`forecast`: {day: share of its capacity the capacity forecast
     expects, booked visits and doses due not yet booked}; days it does not name count as
     empty), then the lowest average load, then the earliest. Looks from `prefer_from` (the
-    dose's target date) when there are free slots from then on.
+    dose's target date) when there are free slots from then on, and, with `latest` (the
+    window's last day), no further than half way from there to it: the later half of the
+    window stays free for booking again after a cancellation or a missed visit.
     """
     if not slots:
         return None
@@ -314,6 +320,9 @@ def balanced(
     if prefer_from is not None:
         later = [slot for slot in slots if slot.local_day >= prefer_from]
         pool = later or slots
+        if latest is not None and latest > prefer_from:
+            halfway = prefer_from + timedelta(days=(latest - prefer_from).days // 2)
+            pool = [slot for slot in pool if slot.local_day <= halfway] or pool
     days: list[date] = []
     candidates = []
     for slot in pool:

@@ -224,7 +224,7 @@ def find_slots(
         end=end,
         slots=slots,
         days=days,
-        balanced=balanced(slots, prefer_from, shares),
+        balanced=balanced(slots, prefer_from, shares, latest=latest_date),
         earliest_date=earliest_date,
         latest_date=latest_date,
         forecast=shares,
@@ -430,4 +430,5 @@ def series_starts(
         else day
         for day in result.days
     ]
-    return replace(result, slots=slots, days=days, balanced=balanced(slots, first.target_date, result.forecast))
+    chosen = balanced(slots, first.target_date, result.forecast, latest=result.latest_date)
+    return replace(result, slots=slots, days=days, balanced=chosen)

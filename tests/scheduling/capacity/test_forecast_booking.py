@@ -37,6 +37,22 @@ def test_the_booked_load_still_comes_first():
     assert balanced([quiet, busy], WEDNESDAY, {WEDNESDAY: 0.9, busy.local_day: 0.0}) == quiet
 
 
+def test_the_balanced_slot_leaves_the_later_half_of_the_window_for_booking_again():
+    """A quieter day late in the window loses to a busier one in its first half: a visit
+    cancelled or missed can still be booked again inside the window."""
+    busy_early = [
+        Slot(1, "Chair 1", slot.starts_at, slot.ends_at, slot.local_start, peak=6, capacity=8, load=3.0)
+        for slot in (_slot(WEDNESDAY + timedelta(days=offset)) for offset in range(4))
+    ]
+    quiet_late = _slot(WEDNESDAY + timedelta(days=6))
+    slots = [*busy_early, quiet_late]
+    assert balanced(slots, WEDNESDAY) == quiet_late  # with no window given, the quietest of the first days
+    chosen = balanced(slots, WEDNESDAY, latest=WEDNESDAY + timedelta(days=7))
+    assert chosen.local_day <= WEDNESDAY + timedelta(days=3)
+    # Where only the later half has free slots, it is still offered.
+    assert balanced([quiet_late], WEDNESDAY, latest=WEDNESDAY + timedelta(days=7)) == quiet_late
+
+
 @pytest.fixture
 def due_on_wednesday(clinic_a):
     """A Tysabri patient due on Wednesday, and three more due that day, not booked: the forecast expects them."""
