@@ -17,6 +17,8 @@ from itertools import accumulate
 
 START_SLOT_MINUTES = 15  # the nurse rule counts infusion starts per 15-minute slot of the clock
 BALANCE_DAYS = 5  # the balanced choice looks at this many days with free slots
+LOAD_BANDS = 4  # it tells nurses' loads apart in quarters of their capacity (1 patient each, at 4 per nurse)
+FORECAST_BANDS = 10  # and forecast loads in tenths of the day's capacity
 
 
 def minutes(moment: datetime) -> int:
@@ -306,13 +308,16 @@ def balanced(
     """The slot that levels the nurses' load best, among the first few days with free slots.
 
     A slot inside the dose's window before one after it (a late slot is the last resort, as
-    the earliest slot is); then the lowest share of the nurses' capacity at the visit's busiest moment, then the lowest
-    forecast load of the day (`forecast`: {day: share of its capacity the capacity forecast
-    expects, booked visits and doses due not yet booked}; days it does not name count as
-    empty), then the lowest average load, then the earliest. Looks from `prefer_from` (the
-    dose's target date) when there are free slots from then on, and, with `latest` (the
-    window's last day), no further than half way from there to it: the later half of the
-    window stays free for booking again after a cancellation or a missed visit.
+    the earliest slot is); then the lowest nurses' load at the visit's busiest moment, in
+    quarters of their capacity (`LOAD_BANDS`); then the lowest forecast load of the day
+    (`forecast`: {day: share of its capacity the capacity forecast expects, booked visits and
+    doses due not yet booked}, in tenths; days it does not name count as empty); then the
+    earliest day, so a dose stays as near its target date as the load allows and its
+    schedule does not drift later dose after dose; then the lowest average load, then the
+    earliest start. Looks from `prefer_from` (the dose's target date) when there are free
+    slots from then on, and, with `latest` (the window's last day), no further than half way
+    from there to it: the later half of the window stays free for booking again after a
+    cancellation or a missed visit.
     """
     if not slots:
         return None
@@ -336,8 +341,9 @@ def balanced(
         candidates,
         key=lambda slot: (
             slot.late,
-            slot.peak / slot.capacity,
-            shares.get(slot.local_day, 0.0),
+            math.ceil(LOAD_BANDS * slot.peak / slot.capacity),
+            math.ceil(FORECAST_BANDS * round(shares.get(slot.local_day, 0.0), 6)),
+            slot.local_day,
             slot.load / slot.capacity,
             slot.starts_at,
         ),

@@ -53,6 +53,31 @@ def test_the_balanced_slot_leaves_the_later_half_of_the_window_for_booking_again
     assert balanced([quiet_late], WEDNESDAY, latest=WEDNESDAY + timedelta(days=7)) == quiet_late
 
 
+def _loaded(day: date, peak: int, capacity: int = 8) -> Slot:
+    slot = _slot(day)
+    return Slot(1, "Chair 1", slot.starts_at, slot.ends_at, slot.local_start, peak=peak, capacity=capacity, load=0.0)
+
+
+def test_a_day_only_one_patient_quieter_does_not_take_the_dose_past_its_target_date():
+    """With 2 nurses of 4 patients, 4 and 3 patients at once are both half their capacity:
+    the dose stays on its target day, and its schedule does not drift later dose after dose."""
+    on_target = _loaded(WEDNESDAY, peak=4)
+    a_bit_quieter = _loaded(WEDNESDAY + timedelta(days=2), peak=3)
+    assert balanced([on_target, a_bit_quieter], WEDNESDAY, latest=WEDNESDAY + timedelta(days=7)) == on_target
+
+
+def test_a_day_a_quarter_of_the_nurses_capacity_quieter_is_worth_a_later_date():
+    busier = _loaded(WEDNESDAY, peak=5)
+    quieter = _loaded(WEDNESDAY + timedelta(days=2), peak=3)
+    assert balanced([busier, quieter], WEDNESDAY, latest=WEDNESDAY + timedelta(days=7)) == quieter
+
+
+def test_forecasts_a_few_points_apart_leave_the_dose_on_the_earlier_day():
+    slots = [_slot(WEDNESDAY), _slot(WEDNESDAY + timedelta(days=1))]
+    forecast = {WEDNESDAY: 0.34, WEDNESDAY + timedelta(days=1): 0.31}
+    assert balanced(slots, WEDNESDAY, forecast).local_day == WEDNESDAY
+
+
 @pytest.fixture
 def due_on_wednesday(clinic_a):
     """A Tysabri patient due on Wednesday, and three more due that day, not booked: the forecast expects them."""
