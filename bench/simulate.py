@@ -9,7 +9,7 @@ database on the PostgreSQL server of DATABASE_URL. Each migrates it and builds t
 (same seed): 20 chairs, open 08:00-18:00 Monday to Friday, 5 nurses (4
 patients each at once, one infusion start each per 15 minutes). Each starts with patients in
 maintenance (Tysabri every 4 weeks, Ocrevus and Briumvi every 6 months, with their doses given
-before the first week), and new patients start each week (Tysabri, Ocrevus and Briumvi
+before the first week and none past its next dose's window yet), and new patients start each week (Tysabri, Ocrevus and Briumvi
 initiations, Lemtrada courses of 5 consecutive days).
 
 Every Monday the front desk books each dose due within two weeks, through `booking_create`
@@ -119,13 +119,20 @@ class _History:
 
 
 def _population(clinic, rng: random.Random, start: date, scale: float) -> None:
-    """Patients in maintenance, with their doses given before `start` (rows written straight: history, not bookings)."""
+    """Patients in maintenance, with their doses given before `start` (rows written straight: history, not bookings).
+
+    None is already past the latest date of their next dose when the simulation starts: a
+    clinic running Chairside has them booked, and a dose late before the first day would
+    count as late under every policy alike.
+    """
+    from clinic.dosing import GivenDose, next_dose
     from clinic.models import Chair, Regimen
     from patients.models import Patient, TreatmentCourse
-    from scheduling.doses import dose_states_refresh
+    from scheduling.doses import RegimenSpecs, dose_states_refresh
     from scheduling.models import Appointment
 
     regimens = {code: Regimen.objects.get(code=code) for code in ("tysabri", "ocrevus", "briumvi")}
+    specs = RegimenSpecs.for_regimens(regimen.pk for regimen in regimens.values())
     history = _History(clinic, list(Chair.objects.filter(clinic=clinic).order_by("position")))
     plan = [("tysabri", int(230 * scale)), ("ocrevus", int(260 * scale)), ("briumvi", int(60 * scale))]
     rows = []
@@ -138,13 +145,23 @@ def _population(clinic, rng: random.Random, start: date, scale: float) -> None:
                 last_name=f"{code.title()}{number:05d}",
                 date_of_birth=date(1980, 1, 1),
             )
-            if code == "tysabri":
-                first = start - timedelta(days=rng.randint(1, 28))
-                given = [(1, first)]
-            else:
-                second = start - timedelta(days=rng.randint(14, 182))
-                first = second - timedelta(days=14)
-                given = [(1, first), (2, second)]
+            while True:  # a clinic books its patients in time: none starts past its next dose's window
+                if code == "tysabri":
+                    first = start - timedelta(days=rng.randint(1, 28))
+                    given = [(1, first)]
+                else:
+                    second = start - timedelta(days=rng.randint(14, 182))
+                    first = second - timedelta(days=14)
+                    given = [(1, first), (2, second)]
+                upcoming = next_dose(
+                    specs(regimens[code].pk),
+                    start_date=first,
+                    given=[GivenDose(day) for _number, day in given],
+                    options={},
+                    today=start,
+                )
+                if upcoming is None or upcoming.latest_date >= start:
+                    break
             course = TreatmentCourse.objects.create(patient=patient, regimen=regimens[code], start_date=first)
             for dose_number, day in given:
                 chair, starts_at = history.take(day - timedelta(days=400))  # the chair times of long ago
