@@ -159,7 +159,7 @@ def _visits_by_course(
     With `clinic_id`, the courses are that clinic's patients' and the query asks for the
     clinic's courses rather than naming thousands of ids (the rows of other courses are skipped).
     """
-    given: dict[int, dict[int, Visit]] = defaultdict(dict)
+    given: dict[int, dict[tuple[int, date], Visit]] = defaultdict(dict)
     booked: dict[int, list[Visit]] = defaultdict(list)
     rows = Appointment.objects.filter(status__in=statuses.ACTIVE)
     if clinic_id is None:
@@ -184,15 +184,20 @@ def _visits_by_course(
         tz = tz_by_course[course_id]
         if status == statuses.AppointmentStatus.COMPLETED:
             moment = infusion_started_at or starts_at
-            # One dose per dose number: a duplicate completed row (a data fix) counts once.
+            day = _local_day(moment, tz)
+            # A duplicate completed row (the same dose number on the same day: a data fix) counts
+            # once. Two infusions given on different days are two doses, whatever number their
+            # visits were booked under: when a series' first visit was missed, the visit booked as
+            # its second dose was the first one given, and the next visit, planned as dose 2 again,
+            # carries the same number.
             given[course_id].setdefault(
-                dose_number,
+                (dose_number, day),
                 Visit(
                     pk,
                     dose_number,
                     status,
                     starts_at,
-                    _local_day(moment, tz),
+                    day,
                     bool(serious),
                     chair_id,
                     reaction,

@@ -150,3 +150,56 @@ def test_every_page_and_job_names_the_same_next_dose(clinic_a, front_desk, case)
     assert [(v.dose_number, v.phase, v.dose_label) for v in shown] == [
         (roster_dose.dose_number, roster_dose.phase, roster_dose.dose_label)
     ]
+
+
+def test_an_initiation_whose_first_visit_was_missed_counts_both_infusions_given(clinic_a):
+    """Ocrevus: the visit booked as dose 1 was missed and the one booked as dose 2 was the first
+    infusion given; the next visit, planned as the second infusion, was booked as dose 2 too. Both
+    infusions count: the next dose is the first maintenance dose, 6 months after the first one
+    given, and not dose 2 again, which would book the patient every two weeks without end."""
+    case = Case(
+        "first visit missed",
+        "ocrevus",
+        date(2027, 1, 4),
+        (
+            (1, date(2027, 1, 4), S.NO_SHOW),
+            (2, date(2027, 1, 18), S.COMPLETED),
+            (2, date(2027, 2, 1), S.COMPLETED),
+        ),
+        (3, date(2027, 7, 18)),
+    )
+    course = _course(clinic_a, case)
+
+    doses = course_doses(course)
+    assert [visit.date for visit in doses.given] == [date(2027, 1, 18), date(2027, 2, 1)]
+    assert (doses.next.dose_number, doses.next.target_date) == case.next_dose
+    state = DoseState.objects.get(course=course)
+    assert (state.dose_number, state.target_date, state.given_count) == (*case.next_dose, 2)
+    assert [row for row in worklist_rows(clinics=[clinic_a], weeks=8) if row.course.pk == course.pk] == []
+
+
+def test_the_same_dose_entered_twice_on_one_day_still_counts_once(clinic_a):
+    case = Case(
+        "duplicate row",
+        "tysabri",
+        date(2027, 1, 4),
+        ((1, date(2027, 1, 4), S.COMPLETED),),
+        (2, date(2027, 2, 1)),
+    )
+    course = _course(clinic_a, case)
+    first = course.appointments.get()
+    again = first.starts_at + timedelta(hours=4)
+    Appointment.objects.create(
+        clinic=clinic_a,
+        chair=first.chair,
+        patient=course.patient,
+        course=course,
+        dose_number=1,
+        starts_at=again,
+        ends_at=again + timedelta(hours=2),
+        infusion_minutes=120,
+        status=S.COMPLETED,
+    )
+    doses = course_doses(course)
+    assert len(doses.given) == 1
+    assert (doses.next.dose_number, doses.next.target_date) == case.next_dose
