@@ -29,7 +29,8 @@ nurse rules, never before the earliest date) and prints "rules broken: N".
 Printed per policy: doses given inside their window, as the manager's utilisation page counts
 them (`clinic_utilisation`: each dose given in the simulated weeks, whoever booked it, against
 the window the dosing rules give it from the doses given before it); over every dose the bench
-booked, given or still ahead, the share on a day inside the window it had when booked; chair
+booked, given or still ahead, the share on a day inside the window it had once booked (from
+the doses given or booked before it, so a series' later doses count from its first); chair
 utilisation, peak and mean patients per nurse, staggered-start conflicts (infusion starts sharing a 15-minute slot), minutes past
 closing, runtime. Then the capacity forecast's render for 5,000 active courses, as
 bench/forecast measures it (`forecast_render`, on PostgreSQL: the clinic is built while the
@@ -225,7 +226,7 @@ def _book_due(clinic, figures: Figures, policy: str, by, today: date) -> None:
     from scheduling.availability.search import find_slots_for_course, series_starts
     from scheduling.booking.selectors import course_forecast
     from scheduling.booking.services import BookingError, booking_create, booking_create_series, series_doses
-    from scheduling.doses import courses_doses
+    from scheduling.doses import booked_doses_planned, courses_doses
 
     courses = list(
         TreatmentCourse.objects.filter(patient__clinic=clinic, status=TreatmentCourse.Status.ACTIVE)
@@ -255,9 +256,13 @@ def _book_due(clinic, figures: Figures, policy: str, by, today: date) -> None:
         except BookingError:
             figures.refused += 1
             continue
-        plan = series or [dose]
-        for appointment, planned in zip(booked, plan, strict=False):
-            figures.windows[appointment.pk] = (planned.earliest_date, planned.latest_date)
+        # Each visit's window as the rules give it once booked: a series' later doses count from
+        # its first dose's booked day, not from the day the plan hoped for.
+        planned = booked_doses_planned([(course, item.pk, item.dose_number) for item in booked], today=today)
+        for appointment in booked:
+            window = planned.get(appointment.pk)
+            if window is not None:
+                figures.windows[appointment.pk] = (window.earliest_date, window.latest_date)
         figures.bookings += len(booked)
 
 
