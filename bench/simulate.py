@@ -21,8 +21,11 @@ Every Monday the front desk books each dose due within two weeks, through `booki
   (`scheduling.levelling`: the proposal, confirmed through `levelling_apply`).
 
 Each day, booked visits two days ahead are cancelled at the cancellation rate (`booking_cancel`)
-and visits of the day are no-shows at the no-show rate (`booking_mark_no_show`); the others are
-completed. A dose cancelled or missed is owed again and booked the next Monday. At the end the
+and visits of the day are no-shows at the no-show rate (`booking_mark_no_show`), drawn per
+patient and dose so that the same doses are cancelled or missed under every policy; the others
+are completed. A dose cancelled or missed is owed again and booked that evening with the policy's
+slot, as a front desk offers a new time in the call that cancels and calls a patient who did
+not come (a cancelled visit's patient from the day after the one they cancelled). At the end the
 bench checks every rule itself over every visit it booked (chairs, patients, opening hours,
 nurse rules, never before the earliest date) and prints "rules broken: N".
 
@@ -74,6 +77,7 @@ class Figures:
     moved: int = 0
     levelling_seconds: float = 0.0
     windows: dict[int, tuple[date, date]] = field(default_factory=dict)  # appointment id -> (earliest, latest)
+    failed: defaultdict = field(default_factory=lambda: defaultdict(int))  # (course, dose number) -> times not given
 
 
 def _clinic(name: str):
@@ -220,26 +224,31 @@ def _pick(policy: str, result, target: date):
     return result.balanced
 
 
-def _book_due(clinic, figures: Figures, policy: str, by, today: date) -> None:
-    """The Monday pass: every active course's next dose due within LEAD_DAYS, booked with the policy's slot."""
+def _book_due(clinic, figures: Figures, policy: str, by, today: date, *, owed: dict[int, date | None] | None = None):
+    """The Monday pass: every active course's next dose due within LEAD_DAYS, booked with the policy's slot.
+
+    With `owed` ({course id: the first day the patient can come, or None for any}), only those
+    courses: the doses a cancellation or a missed visit left owed, booked again that day.
+    """
     from patients.models import TreatmentCourse
     from scheduling.availability.search import find_slots_for_course, series_starts
     from scheduling.booking.selectors import course_forecast
     from scheduling.booking.services import BookingError, booking_create, booking_create_series, series_doses
     from scheduling.doses import booked_doses_planned, courses_doses
 
-    courses = list(
-        TreatmentCourse.objects.filter(patient__clinic=clinic, status=TreatmentCourse.Status.ACTIVE)
-        .select_related("patient__clinic", "regimen")
-        .order_by("pk")
-    )
+    courses = TreatmentCourse.objects.filter(patient__clinic=clinic, status=TreatmentCourse.Status.ACTIVE)
+    if owed is not None:
+        courses = courses.filter(pk__in=list(owed))
+    courses = list(courses.select_related("patient__clinic", "regimen").order_by("pk"))
     doses = courses_doses(courses, today=today)
     for course in courses:
         dose = doses[course.pk].next
         if dose is None or dose.when_needed or dose.target_date > today + timedelta(days=LEAD_DAYS):
             continue
         # The booking page's search: the balanced choice weighs the forecast of the days.
-        result = find_slots_for_course(course, dose=dose, today=today, forecast=course_forecast(course))
+        result = find_slots_for_course(
+            course, dose=dose, today=today, start=(owed or {}).get(course.pk), forecast=course_forecast(course)
+        )
         series = series_doses(course, today=today) if dose.block_size > 1 and dose.dose_in_block == 1 else []
         if series:
             result = series_starts(result, series, patient_id=course.patient_id)
@@ -275,27 +284,50 @@ def _level_week(clinic, figures: Figures, by, monday: date, time_limit: float) -
     figures.levelling_seconds += time.perf_counter() - started
 
 
-def _run_day(clinic, figures: Figures, by, day: date, rng: random.Random, cancel: float, no_show: float) -> None:
+def _happens(seed: int, what: str, appointment, figures: Figures, rate: float) -> bool:
+    """Whether this visit is cancelled (or missed), the same answer under every policy.
+
+    Drawn for the patient, the dose and how many times that dose was booked and not given
+    before, not from one stream in booking order: the policies book different visits on each
+    day, and one stream would have cancelled different patients' doses under each (common
+    random numbers, so the policies are compared on the same cancellations and no-shows).
+    """
+    attempt = figures.failed[appointment.course_id, appointment.dose_number]
+    draw = random.Random(f"{seed}:{what}:{appointment.patient_id}:{appointment.dose_number}:{attempt}")  # noqa: S311
+    if draw.random() < rate:
+        figures.failed[appointment.course_id, appointment.dose_number] += 1
+        return True
+    return False
+
+
+def _run_day(clinic, figures: Figures, policy: str, by, day: date, seed: int, cancel: float, no_show: float):
     from scheduling.booking.services import booking_cancel, booking_mark_no_show
     from scheduling.models import Appointment
 
     ahead = Appointment.objects.for_clinic_day(clinic, day + timedelta(days=2)).filter(status=Appointment.Status.BOOKED)
     cancelled = []
+    owed: dict[int, date | None] = {}
     for appointment in ahead.order_by("pk"):
-        if rng.random() < cancel:
+        if _happens(seed, "cancel", appointment, figures, cancel):
             booking_cancel(appointment=appointment, by=by, reason="The patient cannot come")
             cancelled.append(appointment.pk)
+            owed[appointment.course_id] = day + timedelta(days=3)  # not the day they cannot come
             figures.cancelled += 1
     simulate_offers.refill_freed(clinic, cancelled)  # earlier-time offers of the freed chairs
     for appointment in Appointment.objects.for_clinic_day(clinic, day).filter(status=Appointment.Status.BOOKED):
-        if rng.random() < no_show:
+        if _happens(seed, "no-show", appointment, figures, no_show):
             booking_mark_no_show(appointment=appointment, by=by)
+            owed.setdefault(appointment.course_id, None)
             figures.no_shows += 1
             continue
         appointment.status = Appointment.Status.COMPLETED
         appointment.infusion_started_at = appointment.starts_at + timedelta(minutes=appointment.premed_minutes)
         appointment.save(update_fields=["status", "infusion_started_at"])  # the dose state follows the save
         figures.given += 1
+    # The front desk books each dose left owed again that day: a patient who cancels is offered
+    # a new time in the same call, one who did not come is called.
+    if owed:
+        _book_due(clinic, figures, policy, by, day, owed=owed)
 
 
 def simulate(policy: str, *, weeks: int, seed: int, cancel: float, no_show: float, scale: float, time_limit: float):
@@ -325,7 +357,7 @@ def simulate(policy: str, *, weeks: int, seed: int, cancel: float, no_show: floa
             day = monday + timedelta(days=offset)
             evening = datetime.combine(day, datetime.min.time(), tzinfo=clinic.tz).replace(hour=19)
             with time_machine.travel(evening.astimezone(UTC), tick=False):
-                _run_day(clinic, figures, by, day, rng, cancel, no_show)
+                _run_day(clinic, figures, policy, by, day, seed, cancel, no_show)
         print(f"  {policy}: week {week + 1} of {weeks} done, {figures.bookings} doses booked so far", flush=True)
     figures.seconds = time.perf_counter() - started
     return clinic, figures, first_monday
@@ -498,6 +530,10 @@ def _forecast_job(simulated, forecasts) -> None:
             raise
 
 
+def _of(part: int, whole: int) -> str:
+    return f"{part:,} of {whole:,}"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--weeks", type=int, default=int(os.environ.get("BENCH_WEEKS", "26")))
@@ -570,11 +606,17 @@ def main(argv: list[str] | None = None) -> int:
         # second count compares the same set; levelling must hold its own by both.
         given = {name: item[1].given_inside_share for name, item in (("earliest", earliest), ("levelled", levelled))}
         booked = {name: item[1].inside_share for name, item in (("earliest", earliest), ("levelled", levelled))}
+        counts = {}
+        for name, item in (("earliest", earliest), ("levelled", levelled)):
+            counts["given", name] = _of(item[1].given_inside, item[1].given_counted)
+            counts["booked", name] = _of(item[1].inside, item[1].windowed)
         print(
             f"levelling against the earliest slot: peak patients per nurse {drop:.1f}% lower (target at least 15%); "
-            f"doses given inside their window {100 * given['levelled']:.1f}% against {100 * given['earliest']:.1f}%; "
-            f"all doses booked inside their window {100 * booked['levelled']:.1f}% against "
-            f"{100 * booked['earliest']:.1f}%; levelling took {levelled[0].levelling_seconds:.0f} s of the run"
+            f"doses given inside their window {100 * given['levelled']:.1f}% ({counts['given', 'levelled']}) "
+            f"against {100 * given['earliest']:.1f}% ({counts['given', 'earliest']}); all doses booked inside "
+            f"their window {100 * booked['levelled']:.1f}% ({counts['booked', 'levelled']}) against "
+            f"{100 * booked['earliest']:.1f}% ({counts['booked', 'earliest']}); levelling took "
+            f"{levelled[0].levelling_seconds:.0f} s of the run"
         )
         failed |= drop < 15 or given["levelled"] < given["earliest"] or booked["levelled"] < booked["earliest"]
     if forecast_result is not None:
